@@ -1,0 +1,22 @@
+"""Who and what caused the current change: the request or job, for the audit trail."""
+
+import contextlib
+import contextvars
+import uuid
+
+_correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
+
+
+def correlation_id() -> str:
+    """Return the id of the request or job being served ("" outside both)."""
+    return _correlation_id.get()
+
+
+@contextlib.contextmanager
+def correlation(value: str | None = None):
+    """Run a block under a correlation id (a request id, or ``job:<name>:<id>``)."""
+    token = _correlation_id.set(value or f"req:{uuid.uuid4().hex[:16]}")
+    try:
+        yield _correlation_id.get()
+    finally:
+        _correlation_id.reset(token)

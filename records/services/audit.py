@@ -1,0 +1,135 @@
+"""The audit trail: one place every write path calls, in the same transaction as its change."""
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+from django.utils import timezone
+
+from backoffice.core.context import correlation_id
+from backoffice.core.fields import format_decimal
+
+from ..models import AuditRecord
+
+Actor = AbstractBaseUser | str | None
+SYSTEM_ACTOR = "system"
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    return str(value)
+
+
+def _jsonable(data: dict | None) -> dict | None:
+    if data is None:
+        return None
+    return json.loads(json.dumps(data, default=_json_default, sort_keys=True))
+
+
+def snapshot(instance: models.Model, *, exclude: Iterable[str] = ("created_at", "updated_at")) -> dict:
+    """Return a JSON-ready dict of an instance's concrete fields (foreign keys as their ids)."""
+    skipped = set(exclude)
+    data = {}
+    for field in instance._meta.concrete_fields:
+        if field.name in skipped:
+            continue
+        data[field.attname] = getattr(instance, field.attname)
+    return _jsonable(data)
+
+
+def record_type_of(model: type[models.Model] | models.Model) -> str:
+    """Return the audit name of a model: ``app_label.modelname``."""
+    return model._meta.label_lower
+
+
+def _actor_fields(actor: Actor) -> tuple[Any, str]:
+    if actor is None:
+        return None, SYSTEM_ACTOR
+    if isinstance(actor, str):
+        return None, actor
+    if not actor.is_authenticated:
+        return None, "anonymous"
+    return actor, actor.get_username()
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One change for audit_log_bulk."""
+
+    record_type: str
+    record_id: str
+    before: dict | None
+    after: dict | None
+
+
+def audit_log(
+    *,
+    actor: Actor,
+    action: str,
+    instance: models.Model | None = None,
+    record_type: str | None = None,
+    record_id: Any = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+) -> AuditRecord:
+    """Write one audit record. Call inside the transaction that makes the change."""
+    if instance is not None:
+        record_type = record_type or record_type_of(instance)
+        record_id = instance.pk if record_id is None else record_id
+    if not record_type or record_id is None:
+        raise ValueError("audit_log needs an instance or a record_type and record_id")
+    _require_transaction()
+    user, label = _actor_fields(actor)
+    return AuditRecord.objects.create(
+        at=timezone.now(),
+        actor=user,
+        actor_label=label,
+        action=action,
+        record_type=record_type,
+        record_id=str(record_id),
+        before=_jsonable(before),
+        after=_jsonable(after),
+        reason=reason or "",
+        correlation_id=correlation_id(),
+    )
+
+
+def audit_log_bulk(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reason: str = "",
+                   batch_size: int = 2000) -> int:
+    """Write audit records for a batch of changes in bulk inserts. Returns how many were written."""
+    _require_transaction()
+    user, label = _actor_fields(actor)
+    now = timezone.now()
+    corr = correlation_id()
+    rows = [
+        AuditRecord(
+            at=now, actor=user, actor_label=label, action=action, record_type=e.record_type,
+            record_id=str(e.record_id), before=_jsonable(e.before), after=_jsonable(e.after),
+            reason=reason or "", correlation_id=corr,
+        )
+        for e in entries
+    ]
+    AuditRecord.objects.bulk_create(rows, batch_size=batch_size)
+    return len(rows)
+
+
+def changed_fields(before: dict, after: dict) -> dict:
+    """Return {field: [old, new]} for the fields that differ."""
+    return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+
+
+def _require_transaction() -> None:
+    # The audit record must commit or roll back with the change it describes.
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit records must be written inside the transaction of the change")

@@ -1,0 +1,89 @@
+"""Cash movements and balances. A balance always equals the sum of its movements."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from backoffice.core.exceptions import BusinessRuleError, ConflictError
+
+from ..models import Account, CashBalance, CashMovement
+from ..validators import currency_exponent
+from .audit import Actor, audit_log, snapshot
+
+
+@dataclass(frozen=True)
+class CashMovementResult:
+    movement: CashMovement
+    created: bool
+
+
+def cash_balance_lock(*, account: Account, currency: str) -> CashBalance:
+    """Return the balance row of (account, currency), locked; create it if missing.
+
+    Call inside an atomic block. Locks are taken one row at a time in (account, currency) order
+    by callers that need several.
+    """
+    balance = CashBalance.objects.select_for_update().filter(account=account, currency=currency).first()
+    if balance is not None:
+        return balance
+    try:
+        with transaction.atomic():
+            CashBalance.objects.create(account=account, currency=currency)
+    except IntegrityError:
+        pass  # created by a concurrent transaction; lock theirs below
+    return CashBalance.objects.select_for_update().get(account=account, currency=currency)
+
+
+def _same_movement(existing: CashMovement, *, account: Account, currency: str, amount: Decimal,
+                   value_date: date) -> bool:
+    return (existing.account_id == account.pk and existing.currency == currency and existing.amount == amount
+            and existing.value_date == value_date)
+
+
+@transaction.atomic
+def cash_movement_create(*, actor: Actor, account: Account, currency: str, amount: Decimal, value_date: date,
+                         reference: str, kind: str | None = None, description: str = "",
+                         reason: str = "") -> CashMovementResult:
+    """Book a cash movement (deposit positive, withdrawal negative), idempotent by reference.
+
+    The same reference with the same content returns the existing movement; with other content
+    it is a conflict. A withdrawal may not take the balance below minus the account's credit limit.
+    """
+    existing = CashMovement.objects.filter(reference=reference).first()
+    if existing is not None:
+        if _same_movement(existing, account=account, currency=currency, amount=amount, value_date=value_date):
+            return CashMovementResult(existing, created=False)
+        raise ConflictError(f"Cash movement reference {reference!r} was already used for a different movement.")
+    if amount == 0:
+        raise BusinessRuleError("Must not be zero.", field="amount")
+    exponent = currency_exponent(currency)
+    if -amount.as_tuple().exponent > exponent:
+        raise BusinessRuleError(f"{currency} amounts have at most {exponent} decimal places.", field="amount")
+    if account.status == Account.Status.CLOSED:
+        raise BusinessRuleError(f"Account {account.code} is closed.", field="account")
+    kind = kind or (CashMovement.Kind.DEPOSIT if amount > 0 else CashMovement.Kind.WITHDRAWAL)
+
+    balance = cash_balance_lock(account=account, currency=currency)
+    if amount < 0 and balance.available + amount < -account.credit_limit:
+        raise BusinessRuleError(
+            f"Insufficient cash: {balance.available} {currency} available, credit limit {account.credit_limit}.",
+            field="amount")
+    try:
+        with transaction.atomic():
+            movement = CashMovement.objects.create(
+                account=account, currency=currency, amount=amount, value_date=value_date, kind=kind,
+                reference=reference, description=description,
+                created_by=actor if actor is not None and not isinstance(actor, str) else None)
+    except IntegrityError:
+        # The same reference committed concurrently: answer as for a repeated request.
+        existing = CashMovement.objects.get(reference=reference)
+        if _same_movement(existing, account=account, currency=currency, amount=amount, value_date=value_date):
+            return CashMovementResult(existing, created=False)
+        raise ConflictError(
+            f"Cash movement reference {reference!r} was already used for a different movement.") from None
+    CashBalance.objects.filter(pk=balance.pk).update(balance=F("balance") + amount)
+    audit_log(actor=actor, action="CREATE", instance=movement, after=snapshot(movement), reason=reason)
+    return CashMovementResult(movement, created=True)

@@ -1,0 +1,59 @@
+"""Validators for business identifiers, built on python-stdnum, iso4217 and exchange-calendars."""
+
+from functools import cache
+
+import iso4217
+from django.core.exceptions import ValidationError
+from stdnum import isin as stdnum_isin
+from stdnum import lei as stdnum_lei
+from stdnum.exceptions import ValidationError as StdnumError
+
+
+def validate_isin(value: str) -> None:
+    """Refuse anything but a 12-character ISIN with a correct check digit."""
+    try:
+        stdnum_isin.validate(value)
+    except StdnumError as exc:
+        raise ValidationError(f"Not a valid ISIN: {exc}.", code="invalid_isin") from exc
+    if value != value.upper() or value.strip() != value:
+        raise ValidationError("Not a valid ISIN: use the canonical upper-case form.", code="invalid_isin")
+
+
+def validate_lei(value: str) -> None:
+    """Refuse anything but a 20-character LEI with correct ISO 17442 check digits."""
+    try:
+        stdnum_lei.validate(value)
+    except StdnumError as exc:
+        raise ValidationError(f"Not a valid LEI: {exc}.", code="invalid_lei") from exc
+    if value != value.upper() or value.strip() != value:
+        raise ValidationError("Not a valid LEI: use the canonical upper-case form.", code="invalid_lei")
+
+
+@cache
+def _iso4217_codes() -> frozenset[str]:
+    # Precious metals, testing and "no currency" codes have no minor unit: not settlement currencies.
+    return frozenset(c.code for c in iso4217.Currency if c.exponent is not None)
+
+
+def validate_currency(value: str) -> None:
+    """Refuse anything but an active ISO 4217 currency code."""
+    if value not in _iso4217_codes():
+        raise ValidationError(f"Unknown ISO 4217 currency code: {value!r}.", code="invalid_currency")
+
+
+def currency_exponent(code: str) -> int:
+    """Return the number of minor-unit digits of a currency (2 for USD, 0 for JPY)."""
+    return iso4217.Currency(code).exponent
+
+
+@cache
+def exchange_calendar_names() -> frozenset[str]:
+    import exchange_calendars
+
+    return frozenset(n for n in exchange_calendars.get_calendar_names() if len(n) == 4 and n.isupper())
+
+
+def validate_exchange_calendar_mic(value: str) -> None:
+    """Refuse a MIC that exchange-calendars has no calendar for."""
+    if value not in exchange_calendar_names():
+        raise ValidationError(f"No exchange calendar is known for MIC {value!r}.", code="invalid_mic")

@@ -1,0 +1,144 @@
+"""Fixtures shared by the whole suite: users per role, authenticated API clients, reference data."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from backoffice.core.context import correlation
+from records.models import Account, Counterparty, Instrument, Market
+from records.services import reference
+
+
+def make_user(username: str, *roles: str, superuser: bool = False) -> User:
+    user = User.objects.create_user(username=username, password="pw-" + username, is_superuser=superuser,
+                                    is_staff=superuser)
+    for role in roles:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def client_for(user: User) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def front_office_user(db):
+    return make_user("fo", "front_office")
+
+
+@pytest.fixture
+def operations_user(db):
+    return make_user("ops", "operations")
+
+
+@pytest.fixture
+def compliance_user(db):
+    return make_user("comp", "compliance")
+
+
+@pytest.fixture
+def accounting_user(db):
+    return make_user("acct", "accounting")
+
+
+@pytest.fixture
+def superuser(db):
+    return make_user("root", superuser=True)
+
+
+@pytest.fixture
+def fo_client(front_office_user):
+    return client_for(front_office_user)
+
+
+@pytest.fixture
+def ops_client(operations_user):
+    return client_for(operations_user)
+
+
+@pytest.fixture
+def compliance_client(compliance_user):
+    return client_for(compliance_user)
+
+
+@pytest.fixture
+def accounting_client(accounting_user):
+    return client_for(accounting_user)
+
+
+@pytest.fixture
+def admin_client_api(superuser):
+    return client_for(superuser)
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()
+
+
+@pytest.fixture
+def in_request():
+    """Run service calls under a correlation id, as a request would."""
+    with correlation("req:test"):
+        yield
+
+
+APPLE = "US0378331005"
+MICROSOFT = "US5949181045"
+SAP = "DE0007164600"
+VODAFONE = "GB00BH4HKS39"
+
+
+@pytest.fixture
+def instruments(db):
+    from django.db import transaction
+
+    with transaction.atomic():
+        return {
+            "AAPL": reference.instrument_create(actor="test", isin=APPLE, symbol="AAPL", name="Apple Inc.",
+                                                asset_class="EQUITY", currency="USD", market="XNAS"),
+            "MSFT": reference.instrument_create(actor="test", isin=MICROSOFT, symbol="MSFT", name="Microsoft",
+                                                asset_class="EQUITY", currency="USD", market="XNAS"),
+            "SAP": reference.instrument_create(actor="test", isin=SAP, symbol="SAP", name="SAP SE",
+                                               asset_class="EQUITY", currency="EUR", market="XETR"),
+            "VOD": reference.instrument_create(actor="test", isin=VODAFONE, symbol="VOD", name="Vodafone",
+                                               asset_class="EQUITY", currency="GBP", market="XLON"),
+        }
+
+
+@pytest.fixture
+def accounts(db):
+    from django.db import transaction
+
+    with transaction.atomic():
+        return {
+            "ACC-001": reference.account_create(actor="test", code="ACC-001", name="Client One", kind="CLIENT",
+                                                base_currency="USD", credit_limit=Decimal("1000")),
+            "HOUSE": reference.account_create(actor="test", code="HOUSE", name="House", kind="HOUSE",
+                                              base_currency="USD"),
+        }
+
+
+LEI_A = "5493001KJTIIGC8Y1R12"  # Bloomberg LP
+LEI_CCP = "549300EXMNSS6W5ZD872"
+
+
+@pytest.fixture
+def counterparties(db):
+    from django.db import transaction
+
+    with transaction.atomic():
+        ccp = reference.counterparty_create(actor="test", code="NSCC", name="NSCC", lei=LEI_CCP, is_ccp=True,
+                                            requires_matching=False)
+        broker = reference.counterparty_create(actor="test", code="BRKR-A", name="Broker A", lei=LEI_A,
+                                               clears_through="NSCC")
+    return {"NSCC": ccp, "BRKR-A": broker}
+
+
+__all__ = ["Account", "Counterparty", "Instrument", "Market", "client_for", "make_user"]
