@@ -100,7 +100,7 @@ class StrictDecimalField(serializers.DecimalField):
 
     def validate_precision(self, value):
         # DRF counts digits of the normalized value; refuse anything that would be rounded.
-        sign, digittuple, exponent = value.as_tuple()
+        _sign, digittuple, exponent = value.as_tuple()
         if exponent >= 0:
             whole_digits = len(digittuple) + exponent
             decimals = 0
