@@ -51,9 +51,9 @@ _Asset = Instrument.AssetClass
 def _exchange_calendar(mic: str):
     import exchange_calendars
 
-    # Default bounds are only today-20y..today+1y (ENVIRONMENT.md); settlement dates may be
-    # asked for any date, so build wide once per process.
-    return exchange_calendars.get_calendar(mic, start="1990-01-01", end=pd.Timestamp.today().normalize() + pd.DateOffset(years=1))
+    # Only the holiday rules and ad-hoc closure lists are used, and they do not depend on the
+    # calendar's session bounds, so the default bounds are fine.
+    return exchange_calendars.get_calendar(mic)
 
 
 def _regular_holidays(mic: str) -> pd.DatetimeIndex:

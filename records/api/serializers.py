@@ -1,0 +1,214 @@
+"""Input and output serializers of the reference-data API. Thin: validation of shape only."""
+from decimal import Decimal
+
+
+from rest_framework import serializers
+
+from backoffice.core.fields import AMOUNT, PRICE, RATE, StrictDecimalField
+from records.models import Account, CashMovement, Counterparty, Instrument
+from records.validators import (
+    validate_currency,
+    validate_isin,
+    validate_lei,
+)
+
+CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+
+
+def _code_field(**kwargs):
+    return serializers.RegexField(CODE_RE, max_length=30, error_messages={
+        "invalid": "Use letters, digits and . _ / - only, starting with a letter or digit."}, **kwargs)
+
+
+class CurrencyField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_length", 3)
+        kwargs.setdefault("max_length", 3)
+        super().__init__(validators=[validate_currency], **kwargs)
+
+
+# Instruments ----------------------------------------------------------------------------------
+
+class InstrumentOutput(serializers.ModelSerializer):
+    market = serializers.CharField(source="market_id")
+    settlement_cycle = serializers.SerializerMethodField()
+    settlement_cycle_override = serializers.IntegerField(source="settlement_cycle", allow_null=True)
+
+    class Meta:
+        model = Instrument
+        fields = ["isin", "symbol", "name", "asset_class", "currency", "market", "settlement_cycle",
+                  "settlement_cycle_override", "is_active", "created_at", "updated_at"]
+
+    def get_settlement_cycle(self, obj) -> int:
+        from django.utils import timezone
+
+        from records.services.calendar import settlement_cycle_for
+
+        return settlement_cycle_for(instrument=obj, trade_date=timezone.localdate())
+
+
+class InstrumentInput(serializers.Serializer):
+    isin = serializers.CharField(max_length=12, validators=[validate_isin])
+    symbol = serializers.CharField(max_length=20)
+    name = serializers.CharField(max_length=200)
+    asset_class = serializers.ChoiceField(choices=Instrument.AssetClass.choices)
+    currency = CurrencyField()
+    market = serializers.CharField(max_length=4, help_text="MIC of the market, e.g. XNYS, XLON, XETR.")
+    settlement_cycle = serializers.IntegerField(min_value=0, max_value=30, required=False, allow_null=True,
+                                                help_text="Business days; omit to derive from market and asset class.")
+
+
+class InstrumentPatch(serializers.Serializer):
+    symbol = serializers.CharField(max_length=20, required=False)
+    name = serializers.CharField(max_length=200, required=False)
+    asset_class = serializers.ChoiceField(choices=Instrument.AssetClass.choices, required=False)
+    currency = CurrencyField(required=False)
+    market = serializers.CharField(max_length=4, required=False)
+    settlement_cycle = serializers.IntegerField(min_value=0, max_value=30, required=False, allow_null=True)
+    is_active = serializers.BooleanField(required=False)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True)
+
+
+# Accounts -------------------------------------------------------------------------------------
+
+class AccountOutput(serializers.ModelSerializer):
+    credit_limit = StrictDecimalField(kind=AMOUNT, read_only=True)
+
+    class Meta:
+        model = Account
+        fields = ["code", "name", "kind", "base_currency", "status", "cost_method", "allow_partial_settlement",
+                  "credit_limit", "created_at", "updated_at"]
+
+
+class AccountInput(serializers.Serializer):
+    code = _code_field()
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=Account.Kind.choices)
+    base_currency = CurrencyField()
+    status = serializers.ChoiceField(choices=Account.Status.choices, default=Account.Status.ACTIVE)
+    cost_method = serializers.ChoiceField(choices=Account.CostMethod.choices, default=Account.CostMethod.FIFO)
+    allow_partial_settlement = serializers.BooleanField(default=True)
+    credit_limit = StrictDecimalField(kind=AMOUNT, non_negative=True, default=Decimal("0"))
+
+
+class AccountPatch(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    kind = serializers.ChoiceField(choices=Account.Kind.choices, required=False)
+    base_currency = CurrencyField(required=False)
+    status = serializers.ChoiceField(choices=Account.Status.choices, required=False)
+    cost_method = serializers.ChoiceField(choices=Account.CostMethod.choices, required=False)
+    allow_partial_settlement = serializers.BooleanField(required=False)
+    credit_limit = StrictDecimalField(kind=AMOUNT, non_negative=True, required=False)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True)
+
+
+# Counterparties -------------------------------------------------------------------------------
+
+class CounterpartyOutput(serializers.ModelSerializer):
+    clears_through = serializers.CharField(source="clears_through.code", allow_null=True, default=None)
+
+    class Meta:
+        model = Counterparty
+        fields = ["code", "name", "lei", "is_ccp", "clears_through", "requires_matching", "created_at", "updated_at"]
+
+
+class CounterpartyInput(serializers.Serializer):
+    code = _code_field()
+    name = serializers.CharField(max_length=200)
+    lei = serializers.CharField(max_length=20, validators=[validate_lei])
+    is_ccp = serializers.BooleanField(default=False)
+    clears_through = serializers.CharField(max_length=30, required=False, allow_null=True, default=None)
+    requires_matching = serializers.BooleanField(default=True)
+
+
+class CounterpartyPatch(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    lei = serializers.CharField(max_length=20, validators=[validate_lei], required=False)
+    is_ccp = serializers.BooleanField(required=False)
+    clears_through = serializers.CharField(max_length=30, required=False, allow_null=True)
+    requires_matching = serializers.BooleanField(required=False)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True)
+
+
+# Prices ---------------------------------------------------------------------------------------
+
+class PriceOutput(serializers.Serializer):
+    instrument = serializers.CharField(source="instrument.isin")
+    price_date = serializers.DateField()
+    price = StrictDecimalField(kind=PRICE)
+    currency = serializers.CharField()
+    source = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class PriceInput(serializers.Serializer):
+    instrument = serializers.CharField(max_length=12, help_text="ISIN")
+    price_date = serializers.DateField()
+    price = StrictDecimalField(kind=PRICE, positive=True)
+    currency = CurrencyField(required=False, help_text="Defaults to the instrument's currency; must equal it.")
+    source = serializers.RegexField(CODE_RE, max_length=30, default="DEFAULT")
+
+
+class LatestPriceQuery(serializers.Serializer):
+    as_of = serializers.DateField(required=False)
+
+
+# FX rates -------------------------------------------------------------------------------------
+
+class FxRateSerializer(serializers.Serializer):
+    base_currency = CurrencyField()
+    quote_currency = CurrencyField()
+    rate_date = serializers.DateField()
+    rate = StrictDecimalField(kind=RATE, positive=True)
+    source = serializers.RegexField(CODE_RE, max_length=30, default="DEFAULT")
+
+
+# Settlement date ------------------------------------------------------------------------------
+
+class SettlementDateQuery(serializers.Serializer):
+    instrument = serializers.CharField(max_length=12, help_text="ISIN")
+    trade_date = serializers.DateField()
+
+
+class SettlementDateOutput(serializers.Serializer):
+    instrument = serializers.CharField(source="instrument.isin")
+    trade_date = serializers.DateField()
+    settlement_date = serializers.DateField()
+    settlement_cycle = serializers.IntegerField()
+    calendar = serializers.CharField(help_text="The settlement system whose business days were counted.")
+
+
+# Cash -----------------------------------------------------------------------------------------
+
+class CashMovementInput(serializers.Serializer):
+    account = serializers.CharField(max_length=30)
+    currency = CurrencyField()
+    amount = StrictDecimalField(kind=AMOUNT, help_text="Deposit positive, withdrawal negative.")
+    value_date = serializers.DateField()
+    reference = serializers.RegexField(r"^\S(.*\S)?$", max_length=100,
+                                       error_messages={"invalid": "Must not start or end with spaces."})
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class CashMovementOutput(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.code")
+    amount = StrictDecimalField(kind=AMOUNT)
+
+    class Meta:
+        model = CashMovement
+        fields = ["id", "account", "currency", "amount", "value_date", "reference", "kind", "description",
+                  "created_at"]
+
+
+class CashBalanceOutput(serializers.Serializer):
+    account = serializers.CharField(source="account.code")
+    currency = serializers.CharField()
+    balance = StrictDecimalField(kind=AMOUNT)
+    available = StrictDecimalField(kind=AMOUNT, source="available_amount")
+
+
+class MarketOutput(serializers.Serializer):
+    mic = serializers.CharField()
+    name = serializers.CharField()
+    country = serializers.CharField()
+    settlement_calendar = serializers.CharField()
