@@ -79,8 +79,8 @@ class StrictDecimalField(serializers.DecimalField):
             self.fail("float")
         if isinstance(data, str):
             data = data.strip()
-            # Leading '+' or inner spaces are not decimals a client should send.
-            if not data or data.startswith("+"):
+            # A leading '+' or non-ASCII digits ("１２") are not decimals a client should send.
+            if not data or data.startswith("+") or not data.isascii():
                 self.fail("invalid")
         elif not isinstance(data, (int, Decimal)):
             self.fail("invalid")

@@ -1,0 +1,47 @@
+"""Decimals: strings or integers in, never a binary float, never silently rounded."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rest_framework import serializers
+
+from backoffice.core.fields import PRICE, QUANTITY, StrictDecimalField, format_decimal
+
+
+class Body(serializers.Serializer):
+    quantity = StrictDecimalField(kind=QUANTITY, positive=True)
+    price = StrictDecimalField(kind=PRICE, required=False)
+
+
+@pytest.mark.parametrize(("given_value", "expected"), [
+    ("100", Decimal("100")), (100, Decimal("100")), ("50.25", Decimal("50.25")),
+    (Decimal("50.25"), Decimal("50.25")), ("5.000000000", Decimal("5")), ("0.000001", Decimal("0.000001")),
+])
+def test_accepts_strings_integers_and_exact_decimals(given_value, expected):
+    body = Body(data={"quantity": given_value})
+    assert body.is_valid(), body.errors
+    assert body.validated_data["quantity"] == expected
+
+
+@pytest.mark.parametrize("bad", [
+    0.1 + 0.2, 100.5, "1.0000001", "-1", "0", "abc", "", "NaN", "Infinity", "-Infinity", True, None, [], {},
+    "1e30", "+5", "1 000", "１２",
+])
+def test_refuses_floats_noise_too_many_places_and_junk(bad):
+    body = Body(data={"quantity": bad})
+    assert not body.is_valid()
+    assert "quantity" in body.errors
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=Decimal("-1e12"),
+                   max_value=Decimal("1e12")))
+def test_format_decimal_round_trips(value):
+    assert Decimal(format_decimal(value)) == value
+    assert "E" not in format_decimal(value) and "e" not in format_decimal(value)
+
+
+def test_format_decimal_drops_trailing_zeros_only():
+    assert [format_decimal(Decimal(x)) for x in ("100.000", "189.250", "0.00", "-0.5", "1E+2")] == [
+        "100", "189.25", "0", "-0.5", "100"]
