@@ -215,13 +215,18 @@ def position_search(*, as_of: date, account: str | None = None, instrument: str 
     return _with_latest_price(positions, as_of=as_of, instrument_ref="instrument_id")
 
 
+def price_latest_date(*, as_of: date) -> date | None:
+    """Return the newest price date on or before as_of (the last pricing run), None if nothing is priced."""
+    return Price.objects.filter(price_date__lte=as_of).aggregate(latest=Max("price_date"))["latest"]
+
+
 def records_summary(*, today: date) -> RecordsSummary:
     """Return the key figures of the books and records as of today (in the current time zone)."""
     instruments = Instrument.objects.aggregate(total=Count("id"), active=Count("id", filter=Q(is_active=True)))
     accounts = Account.objects.aggregate(
         total=Count("id"), active=Count("id", filter=Q(status=Account.Status.ACTIVE)))
     counterparties = Counterparty.objects.aggregate(total=Count("id"), ccps=Count("id", filter=Q(is_ccp=True)))
-    latest_price_date = Price.objects.filter(price_date__lte=today).aggregate(latest=Max("price_date"))["latest"]
+    latest_price_date = price_latest_date(as_of=today)
     instruments_priced = (
         Price.objects.filter(price_date=latest_price_date).values("instrument").distinct().count()
         if latest_price_date else 0)
@@ -239,3 +244,71 @@ def records_summary(*, today: date) -> RecordsSummary:
         cash_totals=cash_totals_by_currency(CashBalance.objects.all()),
         audit_records_today=AuditRecord.objects.filter(at__gte=start_of_day).count(),
     )
+
+
+# --- trades and inventory ---
+
+def trade_list() -> QuerySet:
+    from .models import Trade
+
+    return Trade.objects.select_related("account", "counterparty", "instrument").order_by("-id")
+
+
+def trade_get(trade_id: int):
+    return trade_list().filter(pk=trade_id).first()
+
+
+def trade_history(trade) -> QuerySet:
+    return trade.events.order_by("at", "id")
+
+
+def _tail(model, as_of_field: str, as_of: date, value, **filters):
+    """Sum of `value` over rows of `model` for the outer position dated after as_of."""
+    from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+    from django.db.models.functions import Coalesce
+
+    rows = (model.objects.filter(account_id=OuterRef("account_id"), instrument_id=OuterRef("instrument_id"),
+                                 **{f"{as_of_field}__gt": as_of}, **filters)
+            .order_by().values("account_id").annotate(total=Sum(value)).values("total")[:1])
+    return Coalesce(Subquery(rows), Value(0), output_field=DecimalField(max_digits=24, decimal_places=6))
+
+
+def inventory_list(*, as_of: date, account_code: str | None = None, isin: str | None = None) -> QuerySet:
+    """Positions as of a date, valued at the latest price on or before it.
+
+    The stock record holds today's figures; a past as_of subtracts only what happened after it
+    (trades booked with a later trade date, movements with a later value date), so the query
+    never sums the whole blotter.
+    """
+    from django.db.models import DecimalField, ExpressionWrapper, OuterRef, Q, Subquery
+    from django.utils import timezone
+
+    from .models import Position, Price, StockMovement, Trade
+
+    qs = Position.objects.select_related("account", "instrument")
+    if account_code:
+        qs = qs.filter(account__code=account_code)
+    if isin:
+        qs = qs.filter(instrument__isin=isin)
+    latest = Price.objects.filter(instrument_id=OuterRef("instrument_id"), price_date__lte=as_of).order_by(
+        "-price_date", "-updated_at", "-id")
+    qs = qs.annotate(price=Subquery(latest.values("price")[:1]), price_date=Subquery(latest.values("price_date")[:1]))
+    quantity = DecimalField(max_digits=24, decimal_places=6)
+    if as_of >= timezone.localdate():
+        qs = qs.annotate(
+            traded_as_of=F("traded_quantity"), settled_as_of=F("settled_quantity"),
+            receipt_as_of=F("pending_receipt"), delivery_as_of=F("pending_delivery"))
+    else:
+        booked = {"status__in": Trade.POSITION_STATUSES}
+        later_buys = _tail(Trade, "trade_date", as_of, "quantity", side="BUY", **booked)
+        later_sells = _tail(Trade, "trade_date", as_of, "quantity", side="SELL", **booked)
+        later_moves = _tail(StockMovement, "value_date", as_of, "quantity")
+        qs = qs.annotate(
+            traded_as_of=ExpressionWrapper(F("traded_quantity") - later_buys + later_sells - later_moves,
+                                           output_field=quantity),
+            settled_as_of=ExpressionWrapper(F("settled_quantity") - later_moves, output_field=quantity),
+            receipt_as_of=ExpressionWrapper(F("pending_receipt") - later_buys, output_field=quantity),
+            delivery_as_of=ExpressionWrapper(F("pending_delivery") - later_sells, output_field=quantity),
+        )
+    nonzero = ~Q(traded_as_of=0) | ~Q(settled_as_of=0) | ~Q(receipt_as_of=0) | ~Q(delivery_as_of=0)
+    return qs.filter(nonzero).order_by("account__code", "instrument__isin")

@@ -30,14 +30,14 @@ def validate_lei(value: str) -> None:
 
 
 @cache
-def _iso4217_codes() -> frozenset[str]:
+def iso4217_codes() -> frozenset[str]:
     # Precious metals, testing and "no currency" codes have no minor unit: not settlement currencies.
     return frozenset(c.code for c in iso4217.Currency if c.exponent is not None)
 
 
 def validate_currency(value: str) -> None:
     """Refuse anything but an active ISO 4217 currency code."""
-    if value not in _iso4217_codes():
+    if value not in iso4217_codes():
         raise ValidationError(f"Unknown ISO 4217 currency code: {value!r}.", code="invalid_currency")
 
 

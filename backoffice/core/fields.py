@@ -42,14 +42,15 @@ def format_decimal(value: Decimal | None) -> str | None:
     return text
 
 
-@extend_schema_field(
-    {
-        "type": "string",
-        "format": "decimal",
-        "pattern": r"^-?\d+(\.\d+)?$",
-        "example": "100.25",
-    }
-)
+DECIMAL_SCHEMA = {
+    "type": "string",
+    "format": "decimal",
+    "pattern": r"^-?\d+(\.\d+)?$",
+    "example": "100.25",
+}
+
+
+@extend_schema_field(DECIMAL_SCHEMA)
 class StrictDecimalField(serializers.DecimalField):
     """A decimal given as a JSON string or integer; never rounded, never a binary float.
 
@@ -79,7 +80,7 @@ class StrictDecimalField(serializers.DecimalField):
             self.fail("float")
         if isinstance(data, str):
             data = data.strip()
-            # A leading '+' or non-ASCII digits ("１２") are not decimals a client should send.
+            # A leading '+' or non-ASCII (full-width) digits are not decimals a client should send.
             if not data or data.startswith("+") or not data.isascii():
                 self.fail("invalid")
         elif not isinstance(data, (int, Decimal)):

@@ -89,6 +89,9 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Cache: API throttling counts live here. Set CACHE_URL=redis://... so all processes share them.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -136,6 +139,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "backoffice.core.exceptions.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
+    "DEFAULT_THROTTLE_CLASSES": ["backoffice.core.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "token": env.str("API_THROTTLE_RATE", default="100000/min"),
     },
@@ -158,6 +162,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AccountKindEnum": "records.models.Account.Kind",
         "CashMovementKindEnum": "records.models.CashMovement.Kind",
+        "AccountStatusEnum": "records.models.Account.Status",
+        "TradeStatusEnum": "records.models.Trade.Status",
+        "BulkItemStatusEnum": ["created", "duplicate", "rejected"],
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SERVE_AUTHENTICATION": [
@@ -198,7 +205,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Back-office settings ----------------------------------------------------------------------
 # Pre-trade checks, in order (the way AUTH_PASSWORD_VALIDATORS works). Each is a dotted path
 # to a callable; records never imports compliance.
-PRETRADE_CHECKS = []
+PRETRADE_CHECKS = [
+    {"NAME": "records.pretrade.MaxNotionalCheck",
+     "OPTIONS": {"max_notional": env.str("PRETRADE_REJECT_NOTIONAL", default="250000000"), "action": "REJECT"}},
+    {"NAME": "records.pretrade.MaxNotionalCheck",
+     "OPTIONS": {"max_notional": env.str("PRETRADE_HOLD_NOTIONAL", default="50000000"), "action": "HOLD"}},
+    {"NAME": "records.pretrade.MaxQuantityCheck",
+     "OPTIONS": {"max_quantity": env.str("PRETRADE_REJECT_QUANTITY", default="50000000"), "action": "REJECT"}},
+]
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,6 @@
 """Input and output serializers of the reference-data API. Thin: validation of shape only."""
 from decimal import Decimal
 
-
 from rest_framework import serializers
 
 from backoffice.core.fields import AMOUNT, PRICE, RATE, StrictDecimalField

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import trade_views, views
 
 urlpatterns = [
     path("instruments/", views.InstrumentListCreateApi.as_view(), name="api-instruments"),
@@ -16,4 +16,14 @@ urlpatterns = [
     path("settlement-date/", views.SettlementDateApi.as_view(), name="api-settlement-date"),
     path("cash/", views.CashMovementApi.as_view(), name="api-cash"),
     path("cash/balances/", views.CashBalanceListApi.as_view(), name="api-cash-balances"),
+]
+
+urlpatterns += [
+    path("trades/", trade_views.TradeListCreateApi.as_view(), name="api-trades"),
+    path("trades/bulk/", trade_views.TradeBulkApi.as_view(), name="api-trades-bulk"),
+    path("trades/<int:trade_id>/", trade_views.TradeDetailApi.as_view(), name="api-trade"),
+    path("trades/<int:trade_id>/cancel/", trade_views.TradeCancelApi.as_view(), name="api-trade-cancel"),
+    path("trades/<int:trade_id>/amend/", trade_views.TradeAmendApi.as_view(), name="api-trade-amend"),
+    path("trades/<int:trade_id>/release/", trade_views.TradeReleaseApi.as_view(), name="api-trade-release"),
+    path("inventory/", trade_views.InventoryApi.as_view(), name="api-inventory"),
 ]

@@ -52,7 +52,7 @@ def record_type_of(model: type[models.Model] | models.Model) -> str:
     return model._meta.label_lower
 
 
-def _actor_fields(actor: Actor) -> tuple[Any, str]:
+def actor_fields(actor: Actor) -> tuple[Any, str]:
     if actor is None:
         return None, SYSTEM_ACTOR
     if isinstance(actor, str):
@@ -90,7 +90,7 @@ def audit_log(
     if not record_type or record_id is None:
         raise ValueError("audit_log needs an instance or a record_type and record_id")
     _require_transaction()
-    user, label = _actor_fields(actor)
+    user, label = actor_fields(actor)
     return AuditRecord.objects.create(
         at=timezone.now(),
         actor=user,
@@ -109,7 +109,7 @@ def audit_log_bulk(*, actor: Actor, action: str, entries: Iterable[AuditEntry], 
                    batch_size: int = 2000) -> int:
     """Write audit records for a batch of changes in bulk inserts. Returns how many were written."""
     _require_transaction()
-    user, label = _actor_fields(actor)
+    user, label = actor_fields(actor)
     now = timezone.now()
     corr = correlation_id()
     rows = [

@@ -187,3 +187,15 @@ def settlement_date_for(*, instrument: Instrument, trade_date: dt.date) -> Settl
         calendar=market.settlement_calendar if market.settlement_calendar != SettlementCalendar.EXCHANGE
         else market.mic,
     )
+
+
+@cache
+def _market_timezone(mic: str):
+    return _exchange_calendar(mic).tz
+
+
+def market_today(*, market: Market) -> dt.date:
+    """Return today's date where the market is (a Tokyo trade date runs ahead of UTC)."""
+    from django.utils import timezone
+
+    return timezone.now().astimezone(_market_timezone(market.mic)).date()

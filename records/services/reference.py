@@ -170,7 +170,7 @@ def price_upsert(*, actor: Actor, prices: list[PriceInput], reason: str = "") ->
     for index, item in enumerate(prices):
         key = (item.instrument.pk, item.price_date, item.source)
         if key in seen:
-            raise BusinessRuleError(f"Item {index} repeats instrument, price_date and source.", field="non_field_errors")
+            raise BusinessRuleError(f"Item {index} repeats instrument, price_date and source.")
         seen.add(key)
         if item.price <= 0:
             raise BusinessRuleError("Must be greater than zero.", field="price")

@@ -1,0 +1,151 @@
+"""Trade, bulk and inventory serializers: output shaping and OpenAPI documentation."""
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from backoffice.core.fields import AMOUNT, DECIMAL_SCHEMA, PRICE, QUANTITY, StrictDecimalField, format_decimal
+from records.models import Trade
+from records.validators import currency_exponent
+
+
+class TradeInputSchema(serializers.Serializer):
+    """The trade body of POST /api/v1/trades/ (parsed by records.api.trade_input.parse_trade)."""
+
+    external_ref = serializers.CharField(max_length=64, help_text="Your reference; idempotency key per user.")
+    account = serializers.CharField(max_length=30, help_text="Account code.")
+    counterparty = serializers.CharField(max_length=30, help_text="Counterparty code.")
+    instrument = serializers.CharField(max_length=12, help_text="ISIN.")
+    side = serializers.ChoiceField(choices=Trade.Side.choices)
+    quantity = StrictDecimalField(kind=QUANTITY, positive=True)
+    price = StrictDecimalField(kind=PRICE, positive=True)
+    currency = serializers.CharField(max_length=3, required=False, allow_null=True,
+                                     help_text="Defaults to the instrument's currency; must equal it.")
+    trade_date = serializers.DateField()
+    settlement_date = serializers.DateField(required=False, allow_null=True,
+                                            help_text="Computed from the settlement calendar when absent.")
+    commission = StrictDecimalField(kind=AMOUNT, non_negative=True, required=False)
+
+
+class TradeOutput(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.code")
+    counterparty = serializers.CharField(source="counterparty.code")
+    instrument = serializers.CharField(source="instrument.isin")
+    quantity = StrictDecimalField(kind=QUANTITY)
+    price = StrictDecimalField(kind=PRICE)
+    commission = StrictDecimalField(kind=AMOUNT)
+    settled_quantity = StrictDecimalField(kind=QUANTITY)
+
+    class Meta:
+        model = Trade
+        fields = ["id", "external_ref", "account", "counterparty", "instrument", "side", "quantity", "price",
+                  "currency", "trade_date", "settlement_date", "commission", "status", "match_status", "version",
+                  "settled_quantity", "hold_reasons", "created_at", "updated_at"]
+
+
+class TradeEventOutput(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor_label")
+    action = serializers.CharField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class TradeVersionOutput(serializers.Serializer):
+    version = serializers.IntegerField()
+    quantity = StrictDecimalField(kind=QUANTITY)
+    price = StrictDecimalField(kind=PRICE)
+    settlement_date = serializers.DateField()
+    commission = StrictDecimalField(kind=AMOUNT)
+    status = serializers.CharField()
+    superseded_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class TradeDetailOutput(TradeOutput):
+    history = serializers.SerializerMethodField()
+    versions = serializers.SerializerMethodField()
+
+    class Meta(TradeOutput.Meta):
+        fields = [*TradeOutput.Meta.fields, "history", "versions"]
+
+    def get_history(self, obj) -> list[dict]:
+        return TradeEventOutput(obj.events.order_by("at", "id"), many=True).data
+
+    def get_versions(self, obj) -> list[dict]:
+        return TradeVersionOutput(obj.versions.order_by("version"), many=True).data
+
+
+TradeDetailOutput.get_history.__annotations__["return"] = TradeEventOutput(many=True)
+TradeDetailOutput.get_versions.__annotations__["return"] = TradeVersionOutput(many=True)
+
+
+class BulkInputSchema(serializers.Serializer):
+    trades = TradeInputSchema(many=True, help_text="Up to 10,000 trades.")
+
+
+class BulkItemResult(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
+    id = serializers.IntegerField(required=False)
+    errors = serializers.DictField(required=False, help_text="Field-level messages, for rejected items.")
+
+
+class BulkOutput(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = BulkItemResult(many=True)
+
+
+class CancelInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class AmendInput(serializers.Serializer):
+    quantity = StrictDecimalField(kind=QUANTITY, positive=True, required=False)
+    price = StrictDecimalField(kind=PRICE, positive=True, required=False)
+    settlement_date = serializers.DateField(required=False)
+    commission = StrictDecimalField(kind=AMOUNT, non_negative=True, required=False)
+    reason = serializers.CharField(max_length=1000)
+
+    def validate(self, attrs):
+        if not set(attrs) - {"reason"}:
+            raise serializers.ValidationError("Give at least one of quantity, price, settlement_date, commission.")
+        return attrs
+
+
+class InventoryQuery(serializers.Serializer):
+    account = serializers.CharField(max_length=30, required=False)
+    instrument = serializers.CharField(max_length=12, required=False, help_text="ISIN")
+    as_of = serializers.DateField(required=False, help_text="Default: today.")
+
+
+class InventoryOutput(serializers.Serializer):
+    account = serializers.CharField(source="account.code")
+    instrument = serializers.CharField(source="instrument.isin")
+    traded_quantity = StrictDecimalField(kind=QUANTITY, source="traded_as_of")
+    settled_quantity = StrictDecimalField(kind=QUANTITY, source="settled_as_of")
+    pending_receipt = StrictDecimalField(kind=QUANTITY, source="receipt_as_of")
+    pending_delivery = StrictDecimalField(kind=QUANTITY, source="delivery_as_of")
+    available_quantity = serializers.SerializerMethodField()
+    price = StrictDecimalField(kind=PRICE, allow_null=True)
+    price_date = serializers.DateField(allow_null=True)
+    market_value = serializers.SerializerMethodField()
+    currency = serializers.CharField(source="instrument.currency")
+
+    @extend_schema_field(DECIMAL_SCHEMA)
+    def get_available_quantity(self, obj) -> str:
+        """Settled holding not already promised to a pending delivery (never below zero)."""
+        return format_decimal(max(obj.settled_as_of - obj.delivery_as_of, Decimal(0)))
+
+    @extend_schema_field({**DECIMAL_SCHEMA, "nullable": True})
+    def get_market_value(self, obj) -> str | None:
+        """Trade-date quantity at the price, rounded to the currency's minor unit."""
+        if obj.price is None:
+            return None
+        unit = Decimal(1).scaleb(-currency_exponent(obj.instrument.currency))
+        return format_decimal((obj.traded_as_of * obj.price).quantize(unit, rounding=ROUND_HALF_EVEN))
+

@@ -1,0 +1,366 @@
+"""Trade capture: submit (single and bulk, idempotent), amend, cancel, release.
+
+Every path is set-based: a batch of N trades costs a handful of queries (look up all
+accounts, counterparties, instruments and earlier submissions at once, then one bulk insert
+per table), whether N is 1 or 10,000. Positions move in the same transaction.
+"""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backoffice.core.exceptions import BusinessRuleError, ConflictError
+from backoffice.core.fields import format_decimal
+
+from ..models import Account, Counterparty, Instrument, Trade, TradeEvent, TradeVersion
+from ..pretrade import TradeCandidate, run_pretrade_checks
+from .audit import Actor, AuditEntry, actor_fields, audit_log, audit_log_bulk, record_type_of, snapshot
+from .calendar import is_settlement_day, market_today, settlement_date_for
+from .positions import PositionDelta, positions_apply, trade_booking_delta
+
+CREATED = "created"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+CONFLICT = "conflict"
+
+_TRADE = record_type_of(Trade)
+
+
+@dataclass(frozen=True)
+class TradeInput:
+    """A trade as a front-office system submits it, already parsed into Python types."""
+
+    external_ref: str
+    account: str
+    counterparty: str
+    instrument: str
+    side: str
+    quantity: Decimal
+    price: Decimal
+    trade_date: date
+    currency: str | None = None
+    settlement_date: date | None = None
+    commission: Decimal = Decimal(0)
+
+    def request_hash(self) -> str:
+        """Hash the submission in canonical form (decimals normalised, absent = null)."""
+        parts = [self.external_ref, self.account, self.counterparty, self.instrument, self.side,
+                 format_decimal(self.quantity), format_decimal(self.price), self.trade_date.isoformat(),
+                 self.currency or "", self.settlement_date.isoformat() if self.settlement_date else "",
+                 format_decimal(self.commission)]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class SubmitResult:
+    index: int
+    status: str
+    trade: Trade | None = None
+    errors: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Resolved:
+    index: int
+    item: TradeInput
+    request_hash: str
+    account: Account
+    counterparty: Counterparty
+    instrument: Instrument
+    currency: str
+    settlement_date: date
+
+
+def trade_submit(*, submitted_by, item: TradeInput) -> SubmitResult:
+    """Submit one trade. Idempotent by (submitter, external_ref); see trade_submit_batch."""
+    return trade_submit_batch(submitted_by=submitted_by, items=[(0, item)])[0]
+
+
+def trade_submit_batch(*, submitted_by, items: Sequence[tuple[int, TradeInput]]) -> dict[int, SubmitResult]:
+    """Book a batch of trades; return a result per index: created, duplicate, rejected or conflict.
+
+    Valid items are booked even when others are rejected; each booked trade is complete (trade,
+    lifecycle event, audit record, position) or absent. An external_ref the submitter used before
+    answers "duplicate" with the existing trade when the body is the same, "conflict" otherwise.
+    If a concurrent request books one of our refs first, the batch is retried and that item
+    becomes a duplicate or a conflict.
+    """
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _submit_batch_once(submitted_by, items)
+        except IntegrityError:
+            # Only the unique (submitter, external_ref) constraint can race; a retry sees the winner.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) -> dict[int, SubmitResult]:
+    results: dict[int, SubmitResult] = {}
+    hashes = {index: item.request_hash() for index, item in items}
+
+    # 1. Earlier submissions of the same refs by this submitter, and repeats inside the batch.
+    refs = {item.external_ref for _, item in items}
+    existing = {t.external_ref: t for t in _trade_queryset().filter(submitted_by=submitted_by, external_ref__in=refs)}
+    first_in_batch: dict[str, int] = {}
+    fresh: list[tuple[int, TradeInput]] = []
+    for index, item in items:
+        earlier = existing.get(item.external_ref)
+        if earlier is not None:
+            results[index] = (SubmitResult(index, DUPLICATE, trade=earlier) if earlier.request_hash == hashes[index]
+                              else _conflict(index, item))
+        elif item.external_ref in first_in_batch:
+            first = first_in_batch[item.external_ref]
+            results[index] = SubmitResult(index, DUPLICATE) if hashes[first] == hashes[index] \
+                else _conflict(index, item)
+        else:
+            first_in_batch[item.external_ref] = index
+            fresh.append((index, item))
+
+    # 2. Validate against reference data, with one query per kind of reference.
+    accounts = {a.code: a for a in Account.objects.filter(code__in={i.account for _, i in fresh})}
+    counterparties = {c.code: c for c in Counterparty.objects.filter(code__in={i.counterparty for _, i in fresh})}
+    instruments = {i.isin: i for i in Instrument.objects.select_related("market")
+                   .filter(isin__in={i.instrument for _, i in fresh})}
+    resolved: list[_Resolved] = []
+    settlement_cache: dict = {}
+    today_cache: dict = {}
+    for index, item in fresh:
+        errors: dict[str, list[str]] = {}
+        account = accounts.get(item.account)
+        counterparty = counterparties.get(item.counterparty)
+        instrument = instruments.get(item.instrument)
+        if account is None:
+            errors["account"] = [f"Unknown account {item.account!r}."]
+        elif account.status != Account.Status.ACTIVE:
+            errors["account"] = [f"Account {account.code} is {account.get_status_display().lower()}."]
+        if counterparty is None:
+            errors["counterparty"] = [f"Unknown counterparty {item.counterparty!r}."]
+        if instrument is None:
+            errors["instrument"] = [f"Unknown instrument {item.instrument!r}."]
+        elif not instrument.is_active:
+            errors["instrument"] = [f"Instrument {instrument.isin} is not active."]
+        settlement_date = item.settlement_date
+        if instrument is not None and not errors.get("instrument"):
+            if item.currency is not None and item.currency != instrument.currency:
+                errors["currency"] = [f"Instrument {instrument.isin} trades in {instrument.currency}, "
+                                      f"not {item.currency}."]
+            mic = instrument.market_id
+            if mic not in today_cache:
+                today_cache[mic] = market_today(market=instrument.market)
+            if item.trade_date > today_cache[mic]:
+                errors["trade_date"] = ["Trade date is in the future."]
+            elif settlement_date is None:
+                key = (instrument.market_id, instrument.asset_class, instrument.settlement_cycle, item.trade_date)
+                if key not in settlement_cache:
+                    settlement_cache[key] = settlement_date_for(instrument=instrument,
+                                                                trade_date=item.trade_date).settlement_date
+                settlement_date = settlement_cache[key]
+            elif settlement_date < item.trade_date:
+                errors["settlement_date"] = ["Settlement date is before the trade date."]
+            elif not is_settlement_day(market=instrument.market, day=settlement_date):
+                errors["settlement_date"] = [f"{settlement_date} is not a settlement day of "
+                                             f"{instrument.market.get_settlement_calendar_display()}."]
+        if errors:
+            results[index] = SubmitResult(index, REJECTED, errors=errors)
+            continue
+        resolved.append(_Resolved(index, item, hashes[index], account, counterparty, instrument,
+                                  instrument.currency, settlement_date))
+
+    # 3. Pre-trade checks over the whole batch.
+    checks = run_pretrade_checks([
+        TradeCandidate(index=r.index, account=r.account, counterparty=r.counterparty, instrument=r.instrument,
+                       side=r.item.side, quantity=r.item.quantity, price=r.item.price, currency=r.currency,
+                       trade_date=r.item.trade_date, settlement_date=r.settlement_date,
+                       commission=r.item.commission, external_ref=r.item.external_ref)
+        for r in resolved
+    ])
+    to_book: list[_Resolved] = []
+    for r in resolved:
+        rejections = checks.rejections(r.index)
+        if rejections:
+            results[r.index] = SubmitResult(r.index, REJECTED, errors={"compliance": [o.reason for o in rejections]})
+        else:
+            to_book.append(r)
+
+    # 4. Book: one bulk insert per table, positions in one upsert per chunk.
+    trades = _book(submitted_by, to_book, checks)
+    for r, trade in zip(to_book, trades, strict=True):
+        results[r.index] = SubmitResult(r.index, CREATED, trade=trade)
+    item_by_index = dict(items)
+    for index, result in results.items():
+        if result.status == DUPLICATE and result.trade is None:
+            # A repeat inside the batch: the trade its first occurrence created.
+            first = results[first_in_batch[item_by_index[index].external_ref]]
+            result.trade = first.trade
+            if first.status != CREATED:
+                results[index] = SubmitResult(index, first.status, trade=first.trade, errors=first.errors)
+    return results
+
+
+def _conflict(index: int, item: TradeInput) -> SubmitResult:
+    return SubmitResult(index, CONFLICT, errors={
+        "external_ref": [f"external_ref {item.external_ref!r} was already used for a different trade."]})
+
+
+def _book(submitted_by, to_book: list[_Resolved], checks) -> list[Trade]:
+    if not to_book:
+        return []
+    now = timezone.now()
+    trades = []
+    for r in to_book:
+        holds = checks.holds(r.index)
+        trades.append(Trade(
+            external_ref=r.item.external_ref, submitted_by=submitted_by, account=r.account,
+            counterparty=r.counterparty, instrument=r.instrument, side=r.item.side, quantity=r.item.quantity,
+            price=r.item.price, currency=r.currency, trade_date=r.item.trade_date,
+            settlement_date=r.settlement_date, commission=r.item.commission,
+            status=Trade.Status.HELD if holds else Trade.Status.BOOKED, request_hash=r.request_hash,
+            hold_reasons=[o.reason for o in holds], created_at=now, updated_at=now,
+        ))
+    Trade.objects.bulk_create(trades, batch_size=2000)
+    user, label = actor_fields(submitted_by)
+    TradeEvent.objects.bulk_create([
+        TradeEvent(trade=t, at=now, actor=user, actor_label=label,
+                   action=TradeEvent.Action.HOLD if t.status == Trade.Status.HELD else TradeEvent.Action.BOOK,
+                   from_status=Trade.Status.NEW, to_status=t.status, reason="; ".join(t.hold_reasons))
+        for t in trades
+    ], batch_size=2000)
+    audit_log_bulk(actor=submitted_by, action="CREATE",
+                   entries=[AuditEntry(_TRADE, t.pk, None, snapshot(t)) for t in trades])
+    deltas: dict[tuple[int, int], PositionDelta] = {}
+    for t in trades:
+        if t.status == Trade.Status.BOOKED:
+            deltas.setdefault((t.account_id, t.instrument_id), PositionDelta()).add(
+                trade_booking_delta(side=t.side, quantity=t.quantity))
+    positions_apply(deltas)
+    return trades
+
+
+def _trade_queryset():
+    return Trade.objects.select_related("account", "counterparty", "instrument", "submitted_by")
+
+
+def _lock_trade(trade_id: int) -> Trade:
+    trade = _trade_queryset().select_for_update(of=("self",)).filter(pk=trade_id).first()
+    if trade is None:
+        raise BusinessRuleError("Trade not found.", field="trade")
+    return trade
+
+
+def _event(trade: Trade, *, actor: Actor, action: str, from_status: str, reason: str) -> None:
+    user, label = actor_fields(actor)
+    TradeEvent.objects.create(trade=trade, at=timezone.now(), actor=user, actor_label=label, action=action,
+                              from_status=from_status, to_status=trade.status, reason=reason)
+
+
+def _position_effect(trade: Trade, *, sign: int) -> None:
+    positions_apply({(trade.account_id, trade.instrument_id):
+                     trade_booking_delta(side=trade.side, quantity=trade.quantity, sign=sign)})
+
+
+def _require_amendable(trade: Trade, verb: str) -> None:
+    if trade.status not in Trade.AMENDABLE_STATUSES:
+        raise ConflictError(f"Trade {trade.pk} is {trade.status}: it can no longer be {verb}.")
+
+
+@transaction.atomic
+def trade_cancel(*, actor: Actor, trade_id: int, reason: str) -> Trade:
+    """Cancel a booked or held trade and reverse its position. A no-op if already cancelled."""
+    trade = _lock_trade(trade_id)
+    if trade.status == Trade.Status.CANCELLED:
+        return trade
+    _require_amendable(trade, "cancelled")
+    if not reason.strip():
+        raise BusinessRuleError("A reason is required.", field="reason")
+    before = snapshot(trade)
+    from_status = trade.status
+    if from_status == Trade.Status.BOOKED:
+        _position_effect(trade, sign=-1)
+    trade.status = Trade.Status.CANCELLED
+    trade.save(update_fields=["status", "updated_at"])
+    _event(trade, actor=actor, action=TradeEvent.Action.CANCEL, from_status=from_status, reason=reason)
+    audit_log(actor=actor, action="TRANSITION", instance=trade, before=before, after=snapshot(trade), reason=reason)
+    return trade
+
+
+AMENDABLE_FIELDS = ("quantity", "price", "settlement_date", "commission")
+
+
+@transaction.atomic
+def trade_amend(*, actor: Actor, trade_id: int, changes: dict, reason: str) -> Trade:
+    """Amend quantity, price, settlement date or commission, keeping the old version.
+
+    Runs the pre-trade checks on the amended trade: a rejection refuses the amendment, a hold
+    moves the trade to HELD (out of the position until released).
+    """
+    trade = _lock_trade(trade_id)
+    _require_amendable(trade, "amended")
+    if not reason.strip():
+        raise BusinessRuleError("A reason is required.", field="reason")
+    unknown = set(changes) - set(AMENDABLE_FIELDS)
+    if unknown:
+        raise BusinessRuleError(f"Cannot amend {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    changes = {k: v for k, v in changes.items() if getattr(trade, k) != v}
+    if not changes:
+        raise BusinessRuleError("The amendment changes nothing.")
+    settlement_date = changes.get("settlement_date", trade.settlement_date)
+    if settlement_date < trade.trade_date:
+        raise BusinessRuleError("Settlement date is before the trade date.", field="settlement_date")
+    if not is_settlement_day(market=trade.instrument.market, day=settlement_date):
+        raise BusinessRuleError(f"{settlement_date} is not a settlement day.", field="settlement_date")
+
+    candidate = TradeCandidate(
+        index=0, account=trade.account, counterparty=trade.counterparty, instrument=trade.instrument,
+        side=trade.side, quantity=changes.get("quantity", trade.quantity), price=changes.get("price", trade.price),
+        currency=trade.currency, trade_date=trade.trade_date, settlement_date=settlement_date,
+        commission=changes.get("commission", trade.commission), external_ref=trade.external_ref, trade_id=trade.pk)
+    checks = run_pretrade_checks([candidate])
+    if checks.rejections(0):
+        raise BusinessRuleError("; ".join(o.reason for o in checks.rejections(0)), field="compliance")
+
+    before = snapshot(trade)
+    from_status = trade.status
+    user, _ = actor_fields(actor)
+    TradeVersion.objects.create(
+        trade=trade, version=trade.version, quantity=trade.quantity, price=trade.price,
+        settlement_date=trade.settlement_date, commission=trade.commission, status=trade.status,
+        superseded_at=timezone.now(), superseded_by=user, reason=reason)
+    if from_status == Trade.Status.BOOKED:
+        _position_effect(trade, sign=-1)
+    for name, value in changes.items():
+        setattr(trade, name, value)
+    holds = checks.holds(0)
+    if holds:
+        trade.status = Trade.Status.HELD
+        trade.hold_reasons = [o.reason for o in holds]
+    if trade.status == Trade.Status.BOOKED:
+        _position_effect(trade, sign=1)
+    trade.version += 1
+    trade.save()
+    _event(trade, actor=actor, action=TradeEvent.Action.AMEND, from_status=from_status, reason=reason)
+    audit_log(actor=actor, action="UPDATE", instance=trade, before=before, after=snapshot(trade), reason=reason)
+    return trade
+
+
+@transaction.atomic
+def trade_release(*, actor: Actor, trade_id: int, reason: str) -> Trade:
+    """Release a trade held by pre-trade checks: it becomes BOOKED and enters the position."""
+    trade = _lock_trade(trade_id)
+    if trade.status != Trade.Status.HELD:
+        raise ConflictError(f"Trade {trade.pk} is {trade.status}, not HELD.")
+    if not reason.strip():
+        raise BusinessRuleError("A reason is required.", field="reason")
+    before = snapshot(trade)
+    trade.status = Trade.Status.BOOKED
+    trade.save(update_fields=["status", "updated_at"])
+    _position_effect(trade, sign=1)
+    _event(trade, actor=actor, action=TradeEvent.Action.RELEASE, from_status=Trade.Status.HELD, reason=reason)
+    audit_log(actor=actor, action="TRANSITION", instance=trade, before=before, after=snapshot(trade), reason=reason)
+    return trade

@@ -1,0 +1,346 @@
+"""Trade capture through the API: the contract of API.md "Trades", and every bad input a 400."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from records.models import AuditRecord, Position, Trade, TradeEvent, TradeVersion
+from tests.conftest import APPLE, SAP, client_for, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def refdata(instruments, accounts, counterparties):
+    return {"instruments": instruments, "accounts": accounts, "counterparties": counterparties}
+
+
+def body(**overrides):
+    trade = {"external_ref": "OMS-000123", "account": "ACC-001", "counterparty": "BRKR-A", "instrument": APPLE,
+             "side": "BUY", "quantity": "100", "price": "189.25", "currency": "USD", "trade_date": "2026-11-20",
+             "settlement_date": None, "commission": "5.00"}
+    return {**trade, **overrides}
+
+
+def post(client, url, data):
+    return client.post(url, data=json.dumps(data), content_type="application/json")
+
+
+def submit(client, **overrides):
+    return post(client, "/api/v1/trades/", body(**overrides))
+
+
+def position(account="ACC-001", isin=APPLE):
+    return Position.objects.filter(account__code=account, instrument__isin=isin).first()
+
+
+# Submit ------------------------------------------------------------------------------------------
+
+def test_submit_books_the_trade_computes_settlement_date_and_moves_the_position(fo_client, refdata):
+    response = submit(fo_client)
+    assert response.status_code == 201, response.content
+    trade = response.json()
+    assert {k: trade[k] for k in ("external_ref", "account", "counterparty", "instrument", "side", "quantity",
+                                  "price", "currency", "trade_date", "settlement_date", "commission", "status",
+                                  "version", "match_status", "settled_quantity")} == {
+        "external_ref": "OMS-000123", "account": "ACC-001", "counterparty": "BRKR-A", "instrument": APPLE,
+        "side": "BUY", "quantity": "100", "price": "189.25", "currency": "USD", "trade_date": "2026-11-20",
+        "settlement_date": "2026-11-23", "commission": "5", "status": "BOOKED", "version": 1,
+        "match_status": "UNMATCHED", "settled_quantity": "0"}
+    assert trade["id"] and trade["created_at"]
+    pos = position()
+    assert (pos.traded_quantity, pos.settled_quantity, pos.pending_receipt, pos.pending_delivery) == (
+        100, 0, 100, 0)
+    assert TradeEvent.objects.get().action == "BOOK"
+    assert AuditRecord.objects.filter(record_type="records.trade", action="CREATE").count() == 1
+
+
+def test_currency_and_commission_default(fo_client, refdata):
+    response = post(fo_client, "/api/v1/trades/", {k: v for k, v in body().items()
+                                                     if k not in ("currency", "commission", "settlement_date")})
+    assert response.status_code == 201, response.content
+    assert (response.json()["currency"], response.json()["commission"]) == ("USD", "0")
+
+
+def test_same_body_again_is_200_with_the_same_trade_and_books_nothing(fo_client, refdata):
+    first = submit(fo_client)
+    again = submit(fo_client)
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert Trade.objects.count() == 1
+    assert position().traded_quantity == 100
+
+
+def test_same_ref_different_body_is_409_and_books_nothing(fo_client, refdata):
+    submit(fo_client)
+    response = submit(fo_client, quantity="101")
+    assert response.status_code == 409
+    assert "external_ref" in response.json()["detail"]
+    assert Trade.objects.count() == 1 and position().traded_quantity == 100
+
+
+def test_idempotency_is_per_submitting_user(fo_client, refdata):
+    other = client_for(make_user("fo2", "front_office"))
+    assert submit(fo_client).status_code == 201
+    assert submit(other).status_code == 201
+    assert Trade.objects.count() == 2
+
+
+def test_explicit_settlement_date_must_be_a_settlement_day_not_before_trade_date(fo_client, refdata):
+    assert submit(fo_client, settlement_date="2026-11-19").status_code == 400  # before trade date
+    response = submit(fo_client, settlement_date="2026-11-26")  # Thanksgiving
+    assert response.status_code == 400 and "settlement_date" in response.json()
+    ok = submit(fo_client, settlement_date="2026-11-24")  # non-standard T+2
+    assert ok.status_code == 201 and ok.json()["settlement_date"] == "2026-11-24"
+
+
+BAD = [
+    ({"quantity": "0"}, "quantity"),
+    ({"quantity": "-5"}, "quantity"),
+    ({"quantity": 0.1 + 0.2}, "quantity"),
+    ({"quantity": "1.0000001"}, "quantity"),
+    ({"quantity": "ten"}, "quantity"),
+    ({"quantity": True}, "quantity"),
+    ({"price": "0"}, "price"),
+    ({"price": "1.000000001"}, "price"),
+    ({"price": None}, "price"),
+    ({"commission": "-1"}, "commission"),
+    ({"side": "SHORT"}, "side"),
+    ({"side": 1}, "side"),
+    ({"account": "NOPE"}, "account"),
+    ({"counterparty": "NOPE"}, "counterparty"),
+    ({"instrument": "US0378331006"}, "instrument"),
+    ({"instrument": "US88160R1014"}, "instrument"),  # valid ISIN, unknown to us
+    ({"currency": "EUR"}, "currency"),
+    ({"currency": "EURO"}, "currency"),
+    ({"trade_date": "2999-01-01"}, "trade_date"),
+    ({"trade_date": "20/11/2026"}, "trade_date"),
+    ({"trade_date": "2026-02-30"}, "trade_date"),
+    ({"trade_date": None}, "trade_date"),
+    ({"settlement_date": "tomorrow"}, "settlement_date"),
+    ({"external_ref": ""}, "external_ref"),
+    ({"external_ref": "x" * 65}, "external_ref"),
+    ({"external_ref": "bad\u0000ref"}, "external_ref"),
+    ({"external_ref": 123}, "external_ref"),
+    ({"account": "'; DROP TABLE records_trade; --"}, "account"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field"), BAD)
+def test_bad_input_is_a_field_level_400_and_books_nothing(fo_client, refdata, overrides, field):
+    response = submit(fo_client, **overrides)
+    assert response.status_code == 400, response.content
+    assert field in response.json(), response.json()
+    assert Trade.objects.count() == 0 and Position.objects.count() == 0
+
+
+def test_unicode_external_ref_is_fine(fo_client, refdata):
+    response = submit(fo_client, external_ref="ORD-Ü-日本-1")
+    assert response.status_code == 201 and response.json()["external_ref"] == "ORD-Ü-日本-1"
+
+
+def test_missing_fields_are_reported_together(fo_client, refdata):
+    response = post(fo_client, "/api/v1/trades/", {"external_ref": "X"})
+    assert response.status_code == 400
+    assert set(response.json()) >= {"account", "counterparty", "instrument", "side", "quantity", "price",
+                                    "trade_date"}
+
+
+@pytest.mark.parametrize("raw", ['{"external_ref": ', "[]", '"text"', "null", '{"quantity": NaN}'])
+def test_malformed_json_is_400(fo_client, refdata, raw):
+    response = fo_client.post("/api/v1/trades/", data=raw, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_suspended_account_is_refused(fo_client, refdata):
+    refdata["accounts"]["ACC-001"].status = "SUSPENDED"
+    refdata["accounts"]["ACC-001"].save()
+    response = submit(fo_client)
+    assert response.status_code == 400 and "suspended" in response.json()["account"][0]
+
+
+def test_roles(compliance_client, accounting_client, refdata):
+    assert submit(compliance_client).status_code == 403
+    assert compliance_client.get("/api/v1/trades/").status_code == 200
+    assert accounting_client.get("/api/v1/inventory/").status_code == 200
+
+
+# Pre-trade checks --------------------------------------------------------------------------------
+
+def test_a_check_that_rejects_answers_400_under_compliance(fo_client, refdata):
+    response = submit(fo_client, quantity="2000000", price="200")  # 400m notional > 250m reject limit
+    assert response.status_code == 400
+    assert "compliance" in response.json() and "exceeds" in response.json()["compliance"][0]
+    assert Trade.objects.count() == 0
+
+
+def test_a_check_that_holds_books_a_held_trade_outside_the_position(fo_client, ops_client, refdata):
+    response = submit(fo_client, quantity="300000", price="200")  # 60m > 50m hold limit
+    assert response.status_code == 201
+    assert response.json()["status"] == "HELD" and response.json()["hold_reasons"]
+    assert position() is None or position().traded_quantity == 0
+    released = post(ops_client, f"/api/v1/trades/{response.json()['id']}/release/", {"reason": "approved by desk"})
+    assert released.status_code == 200 and released.json()["status"] == "BOOKED"
+    assert position().traded_quantity == 300000
+    assert post(ops_client, f"/api/v1/trades/{response.json()['id']}/release/", {"reason": "again"}).status_code == 409
+
+
+@override_settings(PRETRADE_CHECKS=[])
+def test_checks_come_from_the_setting(fo_client, refdata):
+    assert submit(fo_client, quantity="2000000", price="200").status_code == 201
+
+
+# Amend and cancel --------------------------------------------------------------------------------
+
+def test_amend_creates_a_new_version_keeps_the_old_and_moves_the_position(fo_client, refdata):
+    trade_id = submit(fo_client).json()["id"]
+    response = post(fo_client, f"/api/v1/trades/{trade_id}/amend/", {"quantity": "150", "price": "190",
+                                                                       "reason": "late fill"})
+    assert response.status_code == 200, response.content
+    body_ = response.json()
+    assert (body_["version"], body_["quantity"], body_["price"]) == (2, "150", "190")
+    assert body_["versions"][0]["version"] == 1 and body_["versions"][0]["quantity"] == "100"
+    assert [h["action"] for h in body_["history"]] == ["BOOK", "AMEND"]
+    assert body_["history"][1]["reason"] == "late fill" and body_["history"][1]["actor"] == "fo"
+    assert position().traded_quantity == 150 and position().pending_receipt == 150
+    assert TradeVersion.objects.count() == 1
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"quantity": "0", "reason": "x"}, "quantity"),
+    ({"settlement_date": "2026-11-26", "reason": "x"}, "settlement_date"),
+    ({"settlement_date": "2026-11-19", "reason": "x"}, "settlement_date"),
+    ({"quantity": "150"}, "reason"),
+    ({"reason": "nothing"}, "non_field_errors"),
+    ({"quantity": "100", "reason": "same"}, "non_field_errors"),
+])
+def test_bad_amendments_are_400_and_change_nothing(fo_client, refdata, changes, field):
+    trade_id = submit(fo_client).json()["id"]
+    response = post(fo_client, f"/api/v1/trades/{trade_id}/amend/", changes)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    trade = Trade.objects.get()
+    assert (trade.version, trade.quantity) == (1, 100) and position().traded_quantity == 100
+
+
+def test_cancel_reverses_the_position_and_is_refused_once_cleared(fo_client, refdata):
+    first = submit(fo_client).json()["id"]
+    second = submit(fo_client, external_ref="OMS-2", side="SELL", quantity="30").json()["id"]
+    assert position().traded_quantity == 70
+    response = post(fo_client, f"/api/v1/trades/{first}/cancel/", {"reason": "booked twice"})
+    assert response.status_code == 200 and response.json()["status"] == "CANCELLED"
+    assert position().traded_quantity == -30 and position().pending_receipt == 0
+    assert post(fo_client, f"/api/v1/trades/{first}/cancel/", {"reason": "again"}).status_code == 200
+    assert post(fo_client, f"/api/v1/trades/{first}/amend/", {"price": "1", "reason": "x"}).status_code == 409
+    Trade.objects.filter(pk=second).update(status="CLEARED")
+    assert post(fo_client, f"/api/v1/trades/{second}/cancel/", {"reason": "x"}).status_code == 409
+    assert post(fo_client, f"/api/v1/trades/{second}/amend/", {"price": "1", "reason": "x"}).status_code == 409
+    assert position().traded_quantity == -30
+    assert post(fo_client, f"/api/v1/trades/{first}/cancel/", {}).status_code in (200, 400)
+
+
+def test_cancel_needs_a_reason(fo_client, refdata):
+    trade_id = submit(fo_client).json()["id"]
+    assert post(fo_client, f"/api/v1/trades/{trade_id}/cancel/", {}).status_code == 400
+    assert post(fo_client, f"/api/v1/trades/{trade_id}/cancel/", {"reason": ""}).status_code == 400
+    assert Trade.objects.get().status == "BOOKED"
+
+
+def test_unknown_trade_is_404(fo_client, refdata):
+    assert fo_client.get("/api/v1/trades/999/").status_code == 404
+    assert post(fo_client, "/api/v1/trades/999/cancel/", {"reason": "x"}).status_code == 404
+
+
+# Lists -------------------------------------------------------------------------------------------
+
+def test_trade_list_filters(fo_client, refdata):
+    submit(fo_client)
+    submit(fo_client, external_ref="OMS-2", instrument=SAP, currency="EUR", side="SELL", trade_date="2026-11-18")
+    assert fo_client.get("/api/v1/trades/?instrument=" + SAP).json()["count"] == 1
+    assert fo_client.get("/api/v1/trades/?side=SELL").json()["results"][0]["external_ref"] == "OMS-2"
+    assert fo_client.get("/api/v1/trades/?trade_date_from=2026-11-19").json()["count"] == 1
+    assert fo_client.get("/api/v1/trades/?external_ref=OMS-000123").json()["count"] == 1
+    assert fo_client.get("/api/v1/trades/?status=BOOKED&account=ACC-001").json()["count"] == 2
+    assert fo_client.get("/api/v1/trades/?status=WHATEVER").status_code == 400
+    assert fo_client.get("/api/v1/trades/?trade_date=notadate").status_code == 400
+
+
+# Bulk --------------------------------------------------------------------------------------------
+
+def test_bulk_books_valid_items_and_reports_each(fo_client, refdata):
+    submit(fo_client, external_ref="OLD-1")
+    trades = [body(external_ref="B-1"), body(external_ref="OLD-1"), body(external_ref="B-2", quantity="0"),
+              body(external_ref="B-3", side="SELL", quantity="40")]
+    response = post(fo_client, "/api/v1/trades/bulk/", {"trades": trades})
+    assert response.status_code == 200, response.content
+    out = response.json()
+    assert (out["created"], out["duplicates"], out["rejected"]) == (2, 1, 1)
+    assert [r["status"] for r in out["results"]] == ["created", "duplicate", "rejected", "created"]
+    assert out["results"][2]["errors"] == {"quantity": ["Must be greater than zero."]}
+    assert out["results"][1]["id"] == Trade.objects.get(external_ref="OLD-1").pk
+    assert position().traded_quantity == 100 + 100 - 40
+
+
+def test_bulk_conflicting_ref_and_repeats_inside_the_batch(fo_client, refdata):
+    submit(fo_client, external_ref="OLD-1")
+    trades = [body(external_ref="OLD-1", quantity="5"), body(external_ref="N-1"), body(external_ref="N-1"),
+              body(external_ref="N-1", quantity="7")]
+    out = post(fo_client, "/api/v1/trades/bulk/", {"trades": trades}).json()
+    assert [r["status"] for r in out["results"]] == ["rejected", "created", "duplicate", "rejected"]
+    assert "external_ref" in out["results"][0]["errors"]
+    assert out["results"][1]["id"] == out["results"][2]["id"]
+    assert Trade.objects.filter(external_ref="N-1").count() == 1
+
+
+def test_bulk_limits_and_shapes(fo_client, refdata):
+    too_many = post(fo_client, "/api/v1/trades/bulk/", {"trades": [{}] * 10_001})
+    assert too_many.status_code == 413
+    assert post(fo_client, "/api/v1/trades/bulk/", {"trades": []}).status_code == 400
+    assert post(fo_client, "/api/v1/trades/bulk/", {"trades": "x"}).status_code == 400
+    assert post(fo_client, "/api/v1/trades/bulk/", [body()]).status_code == 400
+    out = post(fo_client, "/api/v1/trades/bulk/", {"trades": ["not an object", None]}).json()
+    assert out["rejected"] == 2
+    assert Trade.objects.count() == 0
+
+
+def test_bulk_is_set_based(fo_client, refdata, django_assert_max_num_queries):
+    trades = [body(external_ref=f"S-{n}", quantity=str(n + 1), side="BUY" if n % 3 else "SELL")
+              for n in range(1000)]
+    # PostgreSQL inserts 2,000 rows a statement; SQLite's variable limit allows far fewer.
+    with django_assert_max_num_queries(25 if connection.vendor == "postgresql" else 120):
+        out = post(fo_client, "/api/v1/trades/bulk/", {"trades": trades}).json()
+    assert out["created"] == 1000
+    expected = sum(Decimal(n + 1) * (1 if n % 3 else -1) for n in range(1000))
+    assert position().traded_quantity == expected
+
+
+# Inventory ---------------------------------------------------------------------------------------
+
+def test_inventory_as_of_with_valuation(fo_client, refdata):
+    post(fo_client, "/api/v1/prices/", [{"instrument": APPLE, "price_date": "2026-11-18", "price": "180"},
+                                        {"instrument": APPLE, "price_date": "2026-11-20", "price": "190.5"}])
+    submit(fo_client, external_ref="T1", trade_date="2026-11-18", quantity="100")
+    submit(fo_client, external_ref="T2", trade_date="2026-11-20", quantity="50", side="SELL")
+    now = fo_client.get("/api/v1/inventory/?account=ACC-001").json()["results"]
+    assert len(now) == 1
+    assert {k: now[0][k] for k in ("traded_quantity", "settled_quantity", "pending_receipt", "pending_delivery",
+                                   "available_quantity", "price", "price_date", "market_value", "currency")} == {
+        "traded_quantity": "50", "settled_quantity": "0", "pending_receipt": "100", "pending_delivery": "50",
+        "available_quantity": "0", "price": "190.5", "price_date": "2026-11-20", "market_value": "9525",
+        "currency": "USD"}
+    past = fo_client.get("/api/v1/inventory/?account=ACC-001&as_of=2026-11-19").json()["results"][0]
+    assert (past["traded_quantity"], past["pending_delivery"], past["price"], past["market_value"]) == (
+        "100", "0", "180", "18000")
+    before = fo_client.get("/api/v1/inventory/?account=ACC-001&as_of=2026-11-17").json()
+    assert before["count"] == 0
+    assert fo_client.get("/api/v1/inventory/?account=NOPE").status_code == 400
+    assert fo_client.get("/api/v1/inventory/?as_of=bad").status_code == 400
+
+
+def test_inventory_without_a_price_has_null_market_value(fo_client, refdata):
+    submit(fo_client)
+    row = fo_client.get("/api/v1/inventory/").json()["results"][0]
+    assert row["price"] is None and row["market_value"] is None
