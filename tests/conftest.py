@@ -12,6 +12,28 @@ from records.models import Account, Counterparty, Instrument, Market
 from records.services import reference
 
 
+def ensure_seed_data() -> None:
+    """Recreate what data migrations seed (role groups, markets): transactional tests flush them."""
+    import importlib
+
+    from django.apps import apps
+
+    for module in ("backoffice.core.migrations.0001_role_groups", "records.migrations.0002_markets"):
+        seed = importlib.import_module(module)
+        for name in ("create_groups", "add_markets"):
+            if hasattr(seed, name):
+                getattr(seed, name)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _seed_data_for_transactional_tests(request):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    if transactional or "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        ensure_seed_data()
+
+
 def make_user(username: str, *roles: str, superuser: bool = False) -> User:
     user = User.objects.create_user(username=username, password="pw-" + username, is_superuser=superuser,
                                     is_staff=superuser)
