@@ -1,0 +1,95 @@
+"""The dashboard navigation: one registry of sections and entries, filtered per request.
+
+Each entry names a URL. An entry whose URL does not reverse (its app has not registered the page
+yet) is left out, so a later issue adds a page by adding its entry here, never a placeholder.
+"""
+
+from dataclasses import dataclass, field
+
+from django.urls import NoReverseMatch, reverse
+
+from backoffice.core import roles
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    url_name: str
+    # Empty: any signed-in user. Otherwise the user needs one of these roles (superusers see all).
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    entries: list[Entry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class NavSection:
+    title: str
+    links: list[NavLink]
+
+
+# Later issues add their pages here (trades, clearing, settlements, accounting, compliance, records).
+NAV = [
+    Section("Overview", [
+        Entry("Home", "home"),
+    ]),
+    Section("Books and records", [
+        Entry("Positions", "records:positions"),
+        Entry("Cash balances", "records:cash-balances"),
+    ]),
+    Section("Reference data", [
+        Entry("Instruments", "records:instruments"),
+        Entry("Accounts", "records:accounts"),
+        Entry("Counterparties", "records:counterparties"),
+        Entry("Prices", "records:prices"),
+    ]),
+]
+
+
+def _reverse_or_none(url_name: str) -> str | None:
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:
+        return None
+
+
+def _active_url(path: str, urls: list[str]) -> str | None:
+    """Return the URL of the entry the path belongs to: the longest one it starts with.
+
+    "/" only matches itself, or every page would belong to Home.
+    """
+    matches = [url for url in urls if path == url or (url != "/" and path.startswith(url))]
+    return max(matches, key=len, default=None)
+
+
+def navigation_for(*, user, path: str, nav: list[Section] | None = None) -> list[NavSection]:
+    """Return the sections and links the user may see, with the current page's link marked active.
+
+    Sections left with no link are dropped.
+    """
+    visible = []
+    for section in NAV if nav is None else nav:
+        links = []
+        for entry in section.entries:
+            if entry.roles and not roles.user_has_role(user, *entry.roles):
+                continue
+            url = _reverse_or_none(entry.url_name)
+            if url is not None:
+                links.append((entry.label, url))
+        if links:
+            visible.append((section.title, links))
+    active = _active_url(path, [url for _title, links in visible for _label, url in links])
+    return [
+        NavSection(title, [NavLink(label, url, url == active) for label, url in links])
+        for title, links in visible
+    ]
