@@ -1,0 +1,356 @@
+"""The Django admin for the books and records.
+
+Reference data (instruments, accounts, counterparties, prices, FX rates) is saved through the
+records services, so every save writes its audit record and obeys the same business rules as the
+API; a rule the service refuses shows as a form error. Markets have no service: the admin writes
+their audit record itself. Cash, positions, their movements and the audit trail are read-only
+here: balances and positions change only through movements booked by services. Nothing is
+deleted from the admin: records are retained.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
+
+from backoffice.core.exceptions import BusinessRuleError
+from backoffice.core.fields import format_decimal
+
+from .models import (
+    Account,
+    AuditRecord,
+    CashBalance,
+    CashMovement,
+    Counterparty,
+    FxRate,
+    Instrument,
+    Market,
+    Position,
+    Price,
+    StockMovement,
+)
+from .services import reference
+from .services.audit import audit_log, snapshot
+from .services.reference import PriceInput
+
+admin.site.site_header = "Back-office administration"
+admin.site.site_title = "Back-office administration"
+
+ADMIN_REASON = "changed in the admin"
+
+
+def decimal_column(field_name: str, description: str | None = None):
+    """A list column showing a decimal without trailing zeros (189.25, not 189.25000000)."""
+
+    @admin.display(description=description or field_name.replace("_", " "), ordering=field_name)
+    def column(obj):
+        return format_decimal(getattr(obj, field_name))
+
+    column.__name__ = f"{field_name}_display"
+    return column
+
+
+class RetainedRecordsAdmin(admin.ModelAdmin):
+    """Records are retained: nothing is deleted from the admin."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(RetainedRecordsAdmin):
+    """Viewable, never added or changed here: these rows change only through services."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class _DryRun(Exception):
+    """Raised to roll back a trial save made while validating a form."""
+
+
+class ServiceModelForm(forms.ModelForm):
+    """A model form whose save goes through a records service.
+
+    Validation ends with a trial run of that service in a savepoint that is rolled back, so a
+    business rule the service enforces (and the model does not) shows as a form error, and the
+    real save in ``save_model`` does not fail for a reason the user could have fixed.
+    """
+
+    reason = forms.CharField(required=False, max_length=500, help_text="Why: kept in the audit trail.")
+
+    # Set on the class by ServiceAdmin.get_form: the admin that saves, and the user it saves for.
+    model_admin = None
+    actor = None
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors or self.model_admin is None:
+            return
+        try:
+            with transaction.atomic():
+                self.model_admin.service_save(actor=self.actor, form=self)
+                raise _DryRun
+        except _DryRun:
+            pass
+        except BusinessRuleError as exc:
+            self.add_service_error(exc)
+
+    def add_service_error(self, exc: BusinessRuleError) -> None:
+        if exc.field in self.fields:
+            self.add_error(exc.field, exc.message)
+        elif exc.field == "non_field_errors":
+            self.add_error(None, exc.message)
+        else:  # about a read-only field
+            self.add_error(None, f"{exc.field}: {exc.message}")
+
+
+class ServiceAdmin(RetainedRecordsAdmin):
+    """Reference data saved through a records service, with an audit record per save.
+
+    Subclasses implement ``service_save(actor=, form=)``: create or update through the service and
+    return the saved row, without touching ``form.instance`` (it also runs as a trial, rolled back).
+    """
+
+    form = ServiceModelForm
+    # Business keys: editable when adding, read-only once created.
+    key_fields: tuple[str, ...] = ()
+    # Shown once the row exists, not when adding (the service's create takes no such argument).
+    change_only_fields: tuple[str, ...] = ()
+    readonly_always: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_always
+        return (*self.key_fields, *self.readonly_always)
+
+    def get_fields(self, request, obj=None):
+        # Business keys first (read-only ones would otherwise come last), then the rest, the
+        # reason for the change, and the timestamps.
+        fields = list(super().get_fields(request, obj))
+        last = ("reason", *self.readonly_always)
+        head = [f for f in self.key_fields if f in fields]
+        middle = [f for f in fields if f not in head and f not in last]
+        return [*head, *middle, *(f for f in last if f in fields)]
+
+    def get_exclude(self, request, obj=None):
+        excluded = tuple(super().get_exclude(request, obj) or ())
+        return excluded if obj is not None else (*excluded, *self.change_only_fields)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        # modelform_factory made a fresh class for this request: bind it to us and the user.
+        form_class.model_admin = self
+        form_class.actor = request.user
+        return form_class
+
+    def save_model(self, request, obj, form, change):
+        saved = self.service_save(actor=request.user, form=form)
+        # The admin goes on with obj (change message, redirect): make it the saved row.
+        obj.pk = saved.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except BusinessRuleError as exc:
+            # The rule held in the trial run but not in the real save: someone changed the same
+            # records in between. Nothing was saved (the view's transaction rolled back).
+            self.message_user(request, f"Not saved: {exc.message}", level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def service_save(self, *, actor, form):
+        raise NotImplementedError
+
+    @staticmethod
+    def reason(form) -> str:
+        return form.cleaned_data.get("reason") or ADMIN_REASON
+
+    @staticmethod
+    def changes(form) -> dict:
+        """Return {field: new value} of the model fields the user changed."""
+        model_fields = {f.name for f in form._meta.model._meta.concrete_fields}
+        return {name: form.cleaned_data[name] for name in form.changed_data if name in model_fields}
+
+
+@admin.register(Market)
+class MarketAdmin(RetainedRecordsAdmin):
+    list_display = ("mic", "name", "country", "settlement_calendar")
+    list_filter = ("settlement_calendar", "country")
+    search_fields = ("mic", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Instruments refer to a market by its MIC.
+        return ("mic",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            before = snapshot(Market.objects.select_for_update().get(pk=obj.pk)) if change else None
+            obj.save()
+            after = snapshot(obj)
+            if before != after:
+                audit_log(actor=request.user, action="UPDATE" if change else "CREATE", instance=obj,
+                          before=before, after=after, reason=ADMIN_REASON)
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(ServiceAdmin):
+    list_display = ("isin", "symbol", "name", "asset_class", "currency", "market", "settlement_cycle", "is_active")
+    list_filter = ("asset_class", "market", "currency", "is_active")
+    search_fields = ("isin", "symbol", "name")
+    list_select_related = ("market",)
+    key_fields = ("isin",)
+    change_only_fields = ("is_active",)
+    readonly_always = ("created_at", "updated_at")
+
+    def service_save(self, *, actor, form):
+        data = form.cleaned_data
+        if form.instance._state.adding:
+            return reference.instrument_create(
+                actor=actor, isin=data["isin"], symbol=data["symbol"], name=data["name"],
+                asset_class=data["asset_class"], currency=data["currency"], market=data["market"],
+                settlement_cycle=data.get("settlement_cycle"), reason=self.reason(form))
+        return reference.instrument_update(actor=actor, instrument=form.instance, changes=self.changes(form),
+                                           reason=self.reason(form))
+
+
+@admin.register(Account)
+class AccountAdmin(ServiceAdmin):
+    list_display = ("code", "name", "kind", "base_currency", "status", "cost_method", "allow_partial_settlement",
+                    decimal_column("credit_limit"))
+    list_filter = ("kind", "status", "base_currency", "cost_method", "allow_partial_settlement")
+    search_fields = ("code", "name")
+    key_fields = ("code",)
+    readonly_always = ("created_at", "updated_at")
+
+    def service_save(self, *, actor, form):
+        data = form.cleaned_data
+        if form.instance._state.adding:
+            return reference.account_create(
+                actor=actor, code=data["code"], name=data["name"], kind=data["kind"],
+                base_currency=data["base_currency"], status=data["status"], cost_method=data["cost_method"],
+                allow_partial_settlement=data["allow_partial_settlement"], credit_limit=data["credit_limit"],
+                reason=self.reason(form))
+        return reference.account_update(actor=actor, account=form.instance, changes=self.changes(form),
+                                        reason=self.reason(form))
+
+
+@admin.register(Counterparty)
+class CounterpartyAdmin(ServiceAdmin):
+    list_display = ("code", "name", "lei", "is_ccp", "clears_through", "requires_matching")
+    list_filter = ("is_ccp", "requires_matching", "clears_through")
+    search_fields = ("code", "name", "lei")
+    list_select_related = ("clears_through",)
+    key_fields = ("code",)
+    readonly_always = ("created_at", "updated_at")
+
+    def service_save(self, *, actor, form):
+        data = form.cleaned_data
+        if form.instance._state.adding:
+            return reference.counterparty_create(
+                actor=actor, code=data["code"], name=data["name"], lei=data["lei"], is_ccp=data["is_ccp"],
+                clears_through=data["clears_through"], requires_matching=data["requires_matching"],
+                reason=self.reason(form))
+        return reference.counterparty_update(actor=actor, counterparty=form.instance, changes=self.changes(form),
+                                             reason=self.reason(form))
+
+
+@admin.register(Price)
+class PriceAdmin(ServiceAdmin):
+    list_display = ("instrument", "price_date", decimal_column("price"), "currency", "source", "updated_at")
+    list_filter = ("source", "currency", "instrument__asset_class", "instrument__market")
+    search_fields = ("=instrument__isin", "instrument__symbol")
+    date_hierarchy = "price_date"
+    list_select_related = ("instrument",)
+    show_full_result_count = False
+    autocomplete_fields = ("instrument",)
+    # A price is keyed by (instrument, date, source); only the price itself changes.
+    key_fields = ("instrument", "price_date", "currency", "source")
+    readonly_always = ("created_at", "updated_at")
+
+    def service_save(self, *, actor, form):
+        data, price = form.cleaned_data, form.instance
+        if price._state.adding:
+            item = PriceInput(instrument=data["instrument"], price_date=data["price_date"], price=data["price"],
+                              currency=data["currency"], source=data["source"])
+        else:
+            item = PriceInput(instrument=price.instrument, price_date=price.price_date, price=data["price"],
+                              currency=price.currency, source=price.source)
+        result = reference.price_upsert(actor=actor, prices=[item], reason=self.reason(form))
+        return (result.created or result.updated)[0]
+
+
+@admin.register(FxRate)
+class FxRateAdmin(ServiceAdmin):
+    list_display = ("base_currency", "quote_currency", "rate_date", decimal_column("rate"), "source")
+    list_filter = ("base_currency", "quote_currency", "source")
+    search_fields = ("=base_currency", "=quote_currency")
+    date_hierarchy = "rate_date"
+    show_full_result_count = False
+    key_fields = ("base_currency", "quote_currency", "rate_date", "source")
+    readonly_always = ("created_at",)
+
+    def service_save(self, *, actor, form):
+        data, fx = form.cleaned_data, form.instance
+        key = data if fx._state.adding else {name: getattr(fx, name) for name in self.key_fields}
+        return reference.fx_rate_upsert(
+            actor=actor, base_currency=key["base_currency"], quote_currency=key["quote_currency"],
+            rate_date=key["rate_date"], rate=data["rate"], source=key["source"], reason=self.reason(form))
+
+
+@admin.register(CashMovement)
+class CashMovementAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "account", "currency", decimal_column("amount"), "value_date", "kind",
+                    "created_by", "created_at")
+    list_filter = ("kind", "currency")
+    search_fields = ("=reference", "=account__code")
+    date_hierarchy = "value_date"
+    list_select_related = ("account", "created_by")
+    show_full_result_count = False
+
+
+@admin.register(CashBalance)
+class CashBalanceAdmin(ReadOnlyAdmin):
+    list_display = ("account", "currency", decimal_column("balance"), decimal_column("reserved"), "available_display",
+                    "updated_at")
+    list_filter = ("currency", "account__kind")
+    search_fields = ("=account__code", "account__name")
+    list_select_related = ("account",)
+    show_full_result_count = False
+
+    @admin.display(description="available")
+    def available_display(self, obj):
+        return format_decimal(obj.available)
+
+
+@admin.register(Position)
+class PositionAdmin(ReadOnlyAdmin):
+    list_display = ("account", "instrument", decimal_column("traded_quantity"), decimal_column("settled_quantity"),
+                    "updated_at")
+    list_filter = ("instrument__asset_class", "instrument__market", "account__kind")
+    search_fields = ("=account__code", "=instrument__isin", "instrument__symbol")
+    list_select_related = ("account", "instrument")
+    show_full_result_count = False
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "account", "instrument", decimal_column("quantity"), "value_date", "kind",
+                    "created_by", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("=reference", "=account__code", "=instrument__isin")
+    date_hierarchy = "value_date"
+    list_select_related = ("account", "instrument", "created_by")
+    show_full_result_count = False
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(ReadOnlyAdmin):
+    list_display = ("at", "actor_label", "action", "record_type", "record_id", "reason", "correlation_id")
+    list_filter = ("action", "record_type")
+    search_fields = ("=record_id", "=actor_label", "=correlation_id")
+    date_hierarchy = "at"
+    show_full_result_count = False
