@@ -3,6 +3,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
+import lxml.html
 import pytest
 from django.db import transaction
 
@@ -147,6 +148,9 @@ def test_cash_balances_per_account_and_currency_with_totals_per_currency(signed_
         ("ACC-001", "USD", "1,000.00", "0.00", "1,000.00"),
         ("HOUSE", "USD", "4,998,999.75", "0.00", "4,998,999.75"),
     ]
+    strip = lxml.html.fromstring(response.content.decode()).get_element_by_id("cash-totals-strip")
+    assert " ".join(strip.text_content().split()) == (
+        "Totals of 3 matching balances: EUR 250.50 USD 4,999,999.75")
     totals = table_rows(response, "cash-balances", section="tfoot")
     assert [row[1:] for row in totals] == [
         ["EUR", "250.50", "0.00", "250.50", "1 account"],
