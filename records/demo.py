@@ -10,7 +10,6 @@ price paths, the FX rates and the demo trades.
 """
 
 import datetime as dt
-import importlib
 import math
 import random
 import uuid
@@ -35,8 +34,6 @@ DEFAULT_SEED = 7
 PRICE_DAYS = 30
 PRICE_SOURCE = "DEMO"
 FX_SOURCE = "DEMO"
-TRADE_HOOK = "records.services.trades"
-TRADE_HOOK_FUNCTION = "trade_bulk_submit"
 
 EQUITY = Instrument.AssetClass.EQUITY
 ETF = Instrument.AssetClass.ETF
@@ -525,29 +522,8 @@ def _close_new_accounts(accounts: dict[str, Account], new_accounts: set[str]) ->
 
 # Demo trades --------------------------------------------------------------------------------------
 
-class TradeCaptureNotInstalled(Exception):
-    """Trade capture (records.services.trades.trade_bulk_submit) is not there yet."""
-
-
 class DemoDataMissing(Exception):
     """The demo firm has not been loaded: there is nothing to trade."""
-
-
-def trade_booking_hook() -> Callable:
-    """Return trade capture's bulk submit, ``trade_bulk_submit(*, actor, trades)``.
-
-    Raise TradeCaptureNotInstalled while trade capture does not exist.
-    """
-    try:
-        module = importlib.import_module(TRADE_HOOK)
-    except ModuleNotFoundError as exc:
-        if exc.name != TRADE_HOOK:
-            raise  # the module exists but something it imports does not: a real error
-        raise TradeCaptureNotInstalled("trade capture is not installed yet") from None
-    submit = getattr(module, TRADE_HOOK_FUNCTION, None)
-    if submit is None:
-        raise TradeCaptureNotInstalled(f"trade capture is not installed yet ({TRADE_HOOK}.{TRADE_HOOK_FUNCTION})")
-    return submit
 
 
 def demo_trades(n: int, seed: int) -> list[dict]:
@@ -621,9 +597,56 @@ def _commission(spec: DemoInstrument, quantity: Decimal, price: Decimal) -> Deci
     return max(Decimal("1.00"), commission).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
 
 
-def book_demo_trades(n: int, seed: int, *, actor=DEMO_ACTOR):
-    """Generate `n` demo trades and hand them to trade capture's bulk submit; return what it returns."""
-    submit = trade_booking_hook()
+DEMO_OMS_USER = "demo-oms"
+BOOKING_BATCH = 10_000
+
+
+@dataclass
+class BookingSummary:
+    created: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    first_errors: list = field(default_factory=list)
+
+
+def demo_oms_user():
+    """The front-office system the demo trades come from (a user in the front_office group)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user, created = get_user_model().objects.get_or_create(username=DEMO_OMS_USER, defaults={"is_active": True})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get(name="front_office"))
+    return user
+
+
+def book_demo_trades(n: int, seed: int) -> BookingSummary:
+    """Generate `n` demo trades and book them through trade capture, in batches of 10,000."""
+    from records.services.trades import CREATED, DUPLICATE, trade_submit_batch
+    from records.trade_input import parse_trade
+
+    user = demo_oms_user()
+    summary = BookingSummary()
     trades = demo_trades(n, seed)
     with correlation(f"{DEMO_ACTOR}:trades:{uuid.uuid4().hex[:12]}"):
-        return submit(actor=actor, trades=trades)
+        for start in range(0, len(trades), BOOKING_BATCH):
+            items = []
+            for index, raw in enumerate(trades[start:start + BOOKING_BATCH], start=start):
+                item, errors = parse_trade(raw)
+                if errors:
+                    summary.rejected += 1
+                    summary.first_errors.append((raw["external_ref"], errors))
+                else:
+                    items.append((index, item))
+            for result in trade_submit_batch(submitted_by=user, items=items).values():
+                if result.status == CREATED:
+                    summary.created += 1
+                elif result.status == DUPLICATE:
+                    summary.duplicates += 1
+                else:
+                    summary.rejected += 1
+                    summary.first_errors.append((trades[result.index]["external_ref"], result.errors))
+    del summary.first_errors[5:]
+    return summary

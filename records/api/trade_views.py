@@ -15,9 +15,9 @@ from backoffice.core.roles import ALL_ROLES, COMPLIANCE, FRONT_OFFICE, OPERATION
 from records import selectors
 from records.models import Trade
 from records.services import trades as trade_services
+from records.trade_input import parse_trade
 
 from . import trade_serializers as s
-from .trade_input import parse_trade
 
 MAX_BULK = 10_000
 
@@ -72,7 +72,7 @@ class TradeListCreateApi(generics.ListAPIView):
             return Response({"detail": result.errors["external_ref"][0]}, status=status.HTTP_409_CONFLICT)
         if result.status == trade_services.REJECTED:
             raise ValidationError(result.errors)
-        trade = selectors.trade_get(result.trade.pk) if result.status == trade_services.CREATED else result.trade
+        trade = result.trade if result.status == trade_services.CREATED else selectors.trade_get(result.trade_id)
         code = status.HTTP_201_CREATED if result.status == trade_services.CREATED else status.HTTP_200_OK
         return Response(s.TradeOutput(trade).data, status=code)
 
@@ -105,7 +105,7 @@ class TradeBulkApi(APIView):
                 parsed.append((index, item))
         for index, result in trade_services.trade_submit_batch(submitted_by=request.user, items=parsed).items():
             if result.status in (trade_services.CREATED, trade_services.DUPLICATE):
-                results[index] = {"index": index, "status": result.status, "id": result.trade.pk}
+                results[index] = {"index": index, "status": result.status, "id": result.trade_id}
             else:
                 results[index] = {"index": index, "status": "rejected", "errors": result.errors}
         ordered = [results[i] for i in range(len(items))]

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.utils import timezone
 
+from backoffice.core.bulk import insert_rows
 from backoffice.core.context import correlation_id
 from backoffice.core.fields import format_decimal
 
@@ -105,23 +106,29 @@ def audit_log(
     )
 
 
-def audit_log_bulk(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reason: str = "",
-                   batch_size: int = 2000) -> int:
-    """Write audit records for a batch of changes in bulk inserts. Returns how many were written."""
+def audit_log_bulk(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reason: str = "") -> int:
+    """Write audit records for a batch of changes in one pass (COPY on PostgreSQL). Returns the count."""
     _require_transaction()
     user, label = actor_fields(actor)
     now = timezone.now()
     corr = correlation_id()
+    user_id = user.pk if user is not None else None
     rows = [
-        AuditRecord(
-            at=now, actor=user, actor_label=label, action=action, record_type=e.record_type,
-            record_id=str(e.record_id), before=_jsonable(e.before), after=_jsonable(e.after),
-            reason=reason or "", correlation_id=corr,
-        )
+        (now, user_id, label, action, e.record_type, str(e.record_id), _json_text(e.before), _json_text(e.after),
+         reason or "", corr)
         for e in entries
     ]
-    AuditRecord.objects.bulk_create(rows, batch_size=batch_size)
-    return len(rows)
+    return insert_rows(AuditRecord, AUDIT_COLUMNS, rows)
+
+
+AUDIT_COLUMNS = ("at", "actor_id", "actor_label", "action", "record_type", "record_id", "before", "after", "reason",
+                 "correlation_id")
+
+
+def _json_text(data: dict | None) -> str | None:
+    if data is None:
+        return None
+    return json.dumps(data, default=_json_default, sort_keys=True, separators=(", ", ": "))
 
 
 def changed_fields(before: dict, after: dict) -> dict:

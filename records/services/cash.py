@@ -5,7 +5,6 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 
@@ -84,6 +83,8 @@ def cash_movement_create(*, actor: Actor, account: Account, currency: str, amoun
             return CashMovementResult(existing, created=False)
         raise ConflictError(
             f"Cash movement reference {reference!r} was already used for a different movement.") from None
-    CashBalance.objects.filter(pk=balance.pk).update(balance=F("balance") + amount)
+    # The row is locked: add in Python, exactly (SQLite would add in binary floating point).
+    balance.balance += amount
+    balance.save(update_fields=["balance", "updated_at"])
     audit_log(actor=actor, action="CREATE", instance=movement, after=snapshot(movement), reason=reason)
     return CashMovementResult(movement, created=True)

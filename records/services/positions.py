@@ -5,7 +5,6 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
@@ -56,9 +55,10 @@ def stock_movement_create(*, actor: Actor, account: Account, instrument: Instrum
         reference=reference, description=description,
         created_by=actor if actor is not None and not isinstance(actor, str) else None)
     before = snapshot(position)
-    Position.objects.filter(pk=position.pk).update(
-        traded_quantity=F("traded_quantity") + quantity, settled_quantity=F("settled_quantity") + quantity)
-    position.refresh_from_db()
+    # The row is locked: add in Python, exactly (SQLite would add in binary floating point).
+    position.traded_quantity += quantity
+    position.settled_quantity += quantity
+    position.save(update_fields=["traded_quantity", "settled_quantity", "updated_at"])
     audit_log(actor=actor, action="CREATE", instance=movement, after=snapshot(movement), reason=reason)
     audit_log(actor=actor, action="UPDATE", instance=position, before=before, after=snapshot(position),
               reason=reason or f"stock movement {reference}")
@@ -90,6 +90,20 @@ def trade_booking_delta(*, side: str, quantity: Decimal, sign: int = 1) -> Posit
         return PositionDelta(traded=sign * quantity, pending_receipt=sign * quantity)
     return PositionDelta(traded=-sign * quantity, pending_delivery=sign * quantity)
 
+
+# Adding non-negative pending quantities (booking trades): one upsert. The inserted row must pass
+# the check constraints on its own, so negative pending deltas take the two-step path below.
+_UPSERT = """
+INSERT INTO {table} (account_id, instrument_id, traded_quantity, settled_quantity, pending_receipt,
+                     pending_delivery, updated_at)
+VALUES {values}
+ON CONFLICT (account_id, instrument_id) DO UPDATE SET
+    traded_quantity = {table}.traded_quantity + excluded.traded_quantity,
+    settled_quantity = {table}.settled_quantity + excluded.settled_quantity,
+    pending_receipt = {table}.pending_receipt + excluded.pending_receipt,
+    pending_delivery = {table}.pending_delivery + excluded.pending_delivery,
+    updated_at = excluded.updated_at
+"""
 
 _CREATE_MISSING = """
 INSERT INTO {table} (account_id, instrument_id, traded_quantity, settled_quantity, pending_receipt,
@@ -125,12 +139,26 @@ def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, chunk_size:
         return 0
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("positions_apply must run inside the transaction of the change")
+    if connection.vendor != "postgresql":
+        return _positions_apply_in_python(keys, deltas)
     now = timezone.now()
     table = Position._meta.db_table
+    # Typed VALUES, so PostgreSQL joins on the position index instead of casting every row.
     numeric = "CAST(%s AS NUMERIC)" if connection.vendor == "postgresql" else "%s"
+    ident = "CAST(%s AS BIGINT)" if connection.vendor == "postgresql" else "%s"
     with connection.cursor() as cursor:
         for start in range(0, len(keys), chunk_size):
             chunk = keys[start:start + chunk_size]
+            if all(deltas[k].pending_receipt >= 0 and deltas[k].pending_delivery >= 0 and deltas[k].settled >= 0
+                   for k in chunk):
+                # Rows are inserted, or locked for update, in key order: no deadlock between batches.
+                params = []
+                for key in chunk:
+                    d = deltas[key]
+                    params += [*key, d.traded, d.settled, d.pending_receipt, d.pending_delivery, now]
+                cursor.execute(_UPSERT.format(table=table, values=", ".join(
+                    ["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))), params)
+                continue
             zeros, params = [], []
             for account_id, instrument_id in chunk:
                 d = deltas[(account_id, instrument_id)]
@@ -144,6 +172,38 @@ def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, chunk_size:
                 cursor.execute(f"SELECT id FROM {table} WHERE (account_id, instrument_id) IN ("  # noqa: S608
                                + ", ".join(["(%s, %s)"] * len(chunk))
                                + ") ORDER BY account_id, instrument_id FOR UPDATE", [v for k in chunk for v in k])
-            row = f"(%s, %s, {numeric}, {numeric}, {numeric}, {numeric})"
+            row = f"({ident}, {ident}, {numeric}, {numeric}, {numeric}, {numeric})"
             cursor.execute(_ADD_DELTAS.format(table=table, values=", ".join([row] * len(chunk))), [*params, now])
+    return len(keys)
+
+
+def _positions_apply_in_python(keys, deltas) -> int:
+    """SQLite: add in Python, exactly. SQLite computes NUMERIC arithmetic in binary floating point;
+    its IMMEDIATE transactions admit a single writer, so read-modify-write is safe here."""
+    from django.db.models import Q
+
+    existing = {}
+    for start in range(0, len(keys), 400):
+        condition = Q()
+        for account_id, instrument_id in keys[start:start + 400]:
+            condition |= Q(account_id=account_id, instrument_id=instrument_id)
+        existing.update({(p.account_id, p.instrument_id): p for p in Position.objects.filter(condition)})
+    now = timezone.now()
+    to_create, to_update = [], []
+    for key in keys:
+        d = deltas[key]
+        position = existing.get(key)
+        if position is None:
+            position = Position(account_id=key[0], instrument_id=key[1])
+            to_create.append(position)
+        else:
+            to_update.append(position)
+        position.traded_quantity += d.traded
+        position.settled_quantity += d.settled
+        position.pending_receipt += d.pending_receipt
+        position.pending_delivery += d.pending_delivery
+        position.updated_at = now
+    Position.objects.bulk_create(to_create)
+    Position.objects.bulk_update(to_update, ["traded_quantity", "settled_quantity", "pending_receipt",
+                                             "pending_delivery", "updated_at"], batch_size=500)
     return len(keys)

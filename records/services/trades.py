@@ -6,6 +6,7 @@ per table), whether N is 1 or 10,000. Positions move in the same transaction.
 """
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,6 +15,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backoffice.core.bulk import allocate_ids, insert_rows
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import format_decimal
 
@@ -60,8 +62,19 @@ class TradeInput:
 class SubmitResult:
     index: int
     status: str
-    trade: Trade | None = None
+    existing: Trade | None = None
     errors: dict = field(default_factory=dict)
+    booked: "_LazyTrade | None" = None
+
+    @property
+    def trade_id(self) -> int | None:
+        source = self.booked or self.existing
+        return source.pk if source is not None else None
+
+    @property
+    def trade(self) -> Trade | None:
+        """The trade (built in memory for one just booked): for single submissions, not for batches."""
+        return self.booked.instance() if self.booked is not None else self.existing
 
 
 @dataclass
@@ -107,13 +120,14 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
 
     # 1. Earlier submissions of the same refs by this submitter, and repeats inside the batch.
     refs = {item.external_ref for _, item in items}
-    existing = {t.external_ref: t for t in _trade_queryset().filter(submitted_by=submitted_by, external_ref__in=refs)}
+    existing = {t.external_ref: t for t in Trade.objects.filter(submitted_by=submitted_by, external_ref__in=refs)
+                .only("id", "external_ref", "request_hash")}
     first_in_batch: dict[str, int] = {}
     fresh: list[tuple[int, TradeInput]] = []
     for index, item in items:
         earlier = existing.get(item.external_ref)
         if earlier is not None:
-            results[index] = (SubmitResult(index, DUPLICATE, trade=earlier) if earlier.request_hash == hashes[index]
+            results[index] = (SubmitResult(index, DUPLICATE, existing=earlier) if earlier.request_hash == hashes[index]
                               else _conflict(index, item))
         elif item.external_ref in first_in_batch:
             first = first_in_batch[item.external_ref]
@@ -192,15 +206,14 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
     # 4. Book: one bulk insert per table, positions in one upsert per chunk.
     trades = _book(submitted_by, to_book, checks)
     for r, trade in zip(to_book, trades, strict=True):
-        results[r.index] = SubmitResult(r.index, CREATED, trade=trade)
+        results[r.index] = SubmitResult(r.index, CREATED, booked=trade)
     item_by_index = dict(items)
     for index, result in results.items():
-        if result.status == DUPLICATE and result.trade is None:
+        if result.status == DUPLICATE and result.trade_id is None:
             # A repeat inside the batch: the trade its first occurrence created.
             first = results[first_in_batch[item_by_index[index].external_ref]]
-            result.trade = first.trade
-            if first.status != CREATED:
-                results[index] = SubmitResult(index, first.status, trade=first.trade, errors=first.errors)
+            results[index] = SubmitResult(index, DUPLICATE if first.status == CREATED else first.status,
+                                          existing=first.existing, booked=first.booked, errors=first.errors)
     return results
 
 
@@ -209,38 +222,75 @@ def _conflict(index: int, item: TradeInput) -> SubmitResult:
         "external_ref": [f"external_ref {item.external_ref!r} was already used for a different trade."]})
 
 
+_TRADE_COLUMNS = ("id", "external_ref", "submitted_by_id", "account_id", "counterparty_id", "instrument_id", "side",
+                  "quantity", "price", "currency", "trade_date", "settlement_date", "commission", "status",
+                  "match_status", "version", "settled_quantity", "request_hash", "hold_reasons", "created_at",
+                  "updated_at")
+_EVENT_COLUMNS = ("id", "trade_id", "at", "actor_id", "actor_label", "action", "from_status", "to_status", "reason")
+
+
 def _book(submitted_by, to_book: list[_Resolved], checks) -> list[Trade]:
+    """Insert the trades, their BOOK/HOLD events, audit records and position moves, set-based.
+
+    Rows are written without model instances (COPY on PostgreSQL); the Trade objects returned
+    are built in memory from the same values.
+    """
     if not to_book:
         return []
     now = timezone.now()
-    trades = []
-    for r in to_book:
-        holds = checks.holds(r.index)
-        trades.append(Trade(
-            external_ref=r.item.external_ref, submitted_by=submitted_by, account=r.account,
-            counterparty=r.counterparty, instrument=r.instrument, side=r.item.side, quantity=r.item.quantity,
-            price=r.item.price, currency=r.currency, trade_date=r.item.trade_date,
-            settlement_date=r.settlement_date, commission=r.item.commission,
-            status=Trade.Status.HELD if holds else Trade.Status.BOOKED, request_hash=r.request_hash,
-            hold_reasons=[o.reason for o in holds], created_at=now, updated_at=now,
-        ))
-    Trade.objects.bulk_create(trades, batch_size=2000)
     user, label = actor_fields(submitted_by)
-    TradeEvent.objects.bulk_create([
-        TradeEvent(trade=t, at=now, actor=user, actor_label=label,
-                   action=TradeEvent.Action.HOLD if t.status == Trade.Status.HELD else TradeEvent.Action.BOOK,
-                   from_status=Trade.Status.NEW, to_status=t.status, reason="; ".join(t.hold_reasons))
-        for t in trades
-    ], batch_size=2000)
-    audit_log_bulk(actor=submitted_by, action="CREATE",
-                   entries=[AuditEntry(_TRADE, t.pk, None, snapshot(t)) for t in trades])
+    user_id = user.pk if user is not None else None
+    trade_ids = allocate_ids(Trade, len(to_book))
+    event_ids = allocate_ids(TradeEvent, len(to_book))
+    trade_rows, event_rows, audit_entries, trades = [], [], [], []
     deltas: dict[tuple[int, int], PositionDelta] = {}
-    for t in trades:
-        if t.status == Trade.Status.BOOKED:
-            deltas.setdefault((t.account_id, t.instrument_id), PositionDelta()).add(
-                trade_booking_delta(side=t.side, quantity=t.quantity))
+    for r, trade_id, event_id in zip(to_book, trade_ids, event_ids, strict=True):
+        item = r.item
+        hold_reasons = [o.reason for o in checks.holds(r.index)]
+        status = Trade.Status.HELD if hold_reasons else Trade.Status.BOOKED
+        values = {
+            "id": trade_id, "external_ref": item.external_ref, "submitted_by_id": user_id,
+            "account_id": r.account.pk, "counterparty_id": r.counterparty.pk, "instrument_id": r.instrument.pk,
+            "side": item.side, "quantity": item.quantity, "price": item.price, "currency": r.currency,
+            "trade_date": item.trade_date, "settlement_date": r.settlement_date, "commission": item.commission,
+            "status": status, "match_status": Trade.MatchStatus.UNMATCHED, "version": 1,
+            "settled_quantity": Decimal(0), "request_hash": r.request_hash, "hold_reasons": hold_reasons,
+        }
+        trade_rows.append((*(values[c] for c in _TRADE_COLUMNS[:-3]), json.dumps(hold_reasons), now, now))
+        event_rows.append((event_id, trade_id, now, user_id, label,
+                           TradeEvent.Action.HOLD if hold_reasons else TradeEvent.Action.BOOK,
+                           Trade.Status.NEW, status, "; ".join(hold_reasons)))
+        audit_entries.append(AuditEntry(_TRADE, trade_id, None, values))
+        if status == Trade.Status.BOOKED:
+            deltas.setdefault((r.account.pk, r.instrument.pk), PositionDelta()).add(
+                trade_booking_delta(side=item.side, quantity=item.quantity))
+        trades.append(_LazyTrade(values, r, now))
+    insert_rows(Trade, _TRADE_COLUMNS, trade_rows)
+    insert_rows(TradeEvent, _EVENT_COLUMNS, event_rows)
+    audit_log_bulk(actor=submitted_by, action="CREATE", entries=audit_entries)
     positions_apply(deltas)
     return trades
+
+
+class _LazyTrade:
+    """A booked trade's values; the Trade instance is built only if someone asks for it."""
+
+    __slots__ = ("_resolved", "_trade", "_values", "created_at", "pk")
+
+    def __init__(self, values: dict, resolved: _Resolved, created_at):
+        self._values, self._resolved, self.created_at = values, resolved, created_at
+        self.pk = values["id"]
+        self._trade = None
+
+    def instance(self) -> Trade:
+        if self._trade is None:
+            v = {k: val for k, val in self._values.items() if not k.endswith("_id") or k == "submitted_by_id"}
+            trade = Trade(**v, account=self._resolved.account, counterparty=self._resolved.counterparty,
+                          instrument=self._resolved.instrument, created_at=self.created_at,
+                          updated_at=self.created_at)
+            trade._state.adding = False
+            self._trade = trade
+        return self._trade
 
 
 def _trade_queryset():

@@ -2,9 +2,7 @@
 
 import datetime as dt
 import json
-import sys
 import time
-import types
 from decimal import Decimal
 from io import StringIO
 
@@ -29,13 +27,13 @@ from records.models import (
     Position,
     Price,
     StockMovement,
+    Trade,
 )
 
 pytestmark = pytest.mark.django_db
 
 MODELS = (Instrument, Account, Counterparty, Price, FxRate, CashMovement, CashBalance, Position, StockMovement,
           AuditRecord)
-TRADE_HOOK = "records.services.trades"
 
 
 def load(*args) -> str:
@@ -214,37 +212,22 @@ def test_load_demo_is_all_or_nothing(monkeypatch):
 
 # Demo trades -------------------------------------------------------------------------------------
 
-def test_trades_without_trade_capture_fail_clearly_before_loading_anything(monkeypatch):
-    monkeypatch.setitem(sys.modules, TRADE_HOOK, None)  # as if the module did not exist
-    with pytest.raises(CommandError, match="trade capture is not installed yet"):
-        load("--trades", "5")
-    assert Instrument.objects.count() == 0
+def test_trades_are_booked_through_trade_capture_and_rerunning_books_nothing_twice():
+    output = load("--trades", "300", "--seed", "3")
+    assert "300 created, 0 already there, 0 rejected" in output
+    assert Trade.objects.count() == 300
+    assert set(Trade.objects.values_list("status", flat=True)) <= {"BOOKED", "HELD"}
+    assert set(Trade.objects.values_list("submitted_by__username", flat=True)) == {demo.DEMO_OMS_USER}
+    again = load("--trades", "300", "--seed", "3")
+    assert "0 created, 300 already there, 0 rejected" in again
+    assert Trade.objects.count() == 300
 
 
-def test_trades_fail_clearly_when_trade_capture_has_no_bulk_submit(monkeypatch):
-    monkeypatch.setitem(sys.modules, TRADE_HOOK, types.ModuleType(TRADE_HOOK))
-    with pytest.raises(CommandError, match="trade capture is not installed yet"):
-        load("--trades", "5")
+def test_positions_after_demo_trades_equal_openings_plus_trades():
+    from tests.records.test_trade_invariants import assert_positions_equal_sum_of_trades
 
-
-def test_trades_are_handed_to_trade_captures_bulk_submit(monkeypatch):
-    calls = []
-    module = types.ModuleType(TRADE_HOOK)
-
-    def trade_bulk_submit(*, actor, trades):
-        calls.append((actor, trades))
-        return {"created": len(trades), "duplicates": 0, "rejected": 0}
-
-    module.trade_bulk_submit = trade_bulk_submit
-    monkeypatch.setitem(sys.modules, TRADE_HOOK, module)
-
-    output = load("--trades", "25", "--seed", "3")
-
-    assert len(calls) == 1
-    actor, trades = calls[0]
-    assert actor == "job:load_demo"
-    assert trades == demo.demo_trades(25, 3)
-    assert "25 created, 0 duplicates, 0 rejected" in output
+    load("--trades", "500", "--seed", "4")
+    assert_positions_equal_sum_of_trades()
 
 
 def test_negative_trade_count_is_refused():

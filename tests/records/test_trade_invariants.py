@@ -1,5 +1,6 @@
 """Invariants of trade capture: idempotency under concurrency; positions equal the sum of their trades."""
 
+import itertools
 import threading
 from decimal import Decimal
 
@@ -102,6 +103,8 @@ def test_concurrent_bulk_batches_on_the_same_positions_neither_deadlock_nor_lose
     assert_positions_equal_sum_of_trades()
 
 
+_runs = itertools.count()
+
 operations = st.lists(
     st.one_of(
         st.tuples(st.just("book"), st.sampled_from(["BUY", "SELL"]), st.integers(1, 10_000),
@@ -119,18 +122,19 @@ operations = st.lists(
 @given(ops=operations)
 @pytest.mark.django_db
 def test_positions_always_equal_the_sum_of_their_trades(instruments, accounts, counterparties, ops):
-    user = make_user(f"h{Trade.objects.count()}-{StockMovement.objects.count()}-{id(ops)}", "front_office")
+    run = next(_runs)
+    user = make_user(f"h{run}", "front_office")
     booked: list[int] = []
     for n, op in enumerate(ops):
         if op[0] == "book":
             _, side, qty, isin, account = op
             result = svc.trade_submit(submitted_by=user, item=trade_input(
-                f"P-{id(ops)}-{n}", side=side, quantity=D(qty), instrument=isin, account=account))
-            booked.append(result.trade.pk)
+                f"P-{run}-{n}", side=side, quantity=D(qty), instrument=isin, account=account))
+            booked.append(result.trade_id)
         elif op[0] == "bulk":
-            items = [(i, trade_input(f"B-{id(ops)}-{n}-{i}", side=side, quantity=D(q)))
+            items = [(i, trade_input(f"B-{run}-{n}-{i}", side=side, quantity=D(q)))
                      for i, (side, q) in enumerate(op[1])]
-            booked += [r.trade.pk for r in svc.trade_submit_batch(submitted_by=user, items=items).values()]
+            booked += [r.trade_id for r in svc.trade_submit_batch(submitted_by=user, items=items).values()]
         elif booked:
             trade_id = booked[op[1] % len(booked)]
             try:
