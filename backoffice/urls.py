@@ -17,3 +17,6 @@ urlpatterns = [
     path("records/", include("records.urls")),
     path("", include("backoffice.dashboard.urls")),
 ]
+
+handler404 = "backoffice.core.errors.not_found"
+handler500 = "backoffice.core.errors.server_error"

@@ -344,10 +344,13 @@ class Trade(models.Model):
     AMENDABLE_STATUSES = ("BOOKED", "HELD")
 
     external_ref = models.CharField(max_length=64)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="trades")
-    counterparty = models.ForeignKey(Counterparty, on_delete=models.PROTECT, related_name="trades")
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="trades")
+    # No single-column indexes on the foreign keys: the composite indexes below lead with each of
+    # them, and every index costs on a blotter taking a million inserts a day.
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="trades", db_index=False)
+    counterparty = models.ForeignKey(Counterparty, on_delete=models.PROTECT, related_name="trades", db_index=False)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="trades", db_index=False)
     side = models.CharField(max_length=4, choices=Side.choices)
     quantity = QuantityField()
     price = PriceField()
@@ -436,10 +439,10 @@ class TradeEvent(models.Model):
         FAIL = "FAIL", "Failed"
         MATCH = "MATCH", "Matched"
 
-    trade = models.ForeignKey(Trade, on_delete=models.PROTECT, related_name="events")
+    trade = models.ForeignKey(Trade, on_delete=models.PROTECT, related_name="events", db_index=False)
     at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="+")
+                              related_name="+", db_index=False)
     actor_label = models.CharField(max_length=150)
     action = models.CharField(max_length=10, choices=Action.choices)
     from_status = models.CharField(max_length=20, blank=True)

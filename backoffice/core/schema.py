@@ -3,9 +3,9 @@
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
 _FIELD_ERRORS = {
-    "type": "object",
-    "description": "Field-level messages: {field: [message, ...]}; nested per item for bulk.",
-    "additionalProperties": {},
+    "description": "Field-level messages: {field: [message, ...]}; a list of such objects, one per item, "
+                   "when a list was posted.",
+    "oneOf": [{"type": "object", "additionalProperties": {}}, {"type": "array", "items": {"type": "object"}}],
 }
 _DETAIL = {
     "type": "object",
@@ -27,15 +27,12 @@ class AutoSchema(SpectacularAutoSchema):
                                               _DETAIL))
         responses.setdefault("403", _response("The user's role does not allow this action.", _DETAIL))
         responses.setdefault("429", _response("Too many requests for this token; retry later.", _DETAIL))
-        if self.method in ("POST", "PUT", "PATCH") or self.get_filter_backends() or self._has_query_params():
-            responses.setdefault("400", _response("Invalid input.", _FIELD_ERRORS))
-        if "{" in self.path:
-            responses.setdefault("404", _response("Not found.", _DETAIL))
+        # Any operation can meet a bad body or query parameter.
+        responses.setdefault("400", _response("Invalid input.", _FIELD_ERRORS))
+        if "{" in self.path or self._is_list_view():
+            responses.setdefault("404", _response("Not found (or a page past the last one).", _DETAIL))
         if self.method in ("POST", "PUT", "PATCH"):
             responses.setdefault(
                 "409", _response("Conflicts with the current state or with an earlier request.", _DETAIL)
             )
         return responses
-
-    def _has_query_params(self):
-        return bool(getattr(self.view, "query_serializer_class", None))

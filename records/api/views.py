@@ -199,6 +199,10 @@ class MarketListApi(generics.ListAPIView):
 
 # Prices ---------------------------------------------------------------------------------------
 
+_PRICE_REF = {"$ref": "#/components/schemas/PriceOutput"}
+_ONE_OR_MANY_PRICES = {"oneOf": [_PRICE_REF, {"type": "array", "items": _PRICE_REF}]}
+
+
 class PriceListUpsertApi(generics.ListAPIView):
     """Prices: list, and upsert one object or a list per (instrument, price_date, source)."""
 
@@ -212,9 +216,9 @@ class PriceListUpsertApi(generics.ListAPIView):
     @extend_schema(
         request=s.PriceInput(many=True),
         responses={
-            201: OpenApiResponse(s.PriceOutput(many=True), description="At least one price was created. "
+            201: OpenApiResponse(_ONE_OR_MANY_PRICES, description="At least one price was created. "
                                  "A single object in gives a single object out; a list gives a list."),
-            200: OpenApiResponse(s.PriceOutput(many=True), description="Every price existed: updated or unchanged."),
+            200: OpenApiResponse(_ONE_OR_MANY_PRICES, description="Every price existed: updated or unchanged."),
         },
         description="Body: one price object or a list of them (up to 10,000). All or nothing.",
     )
@@ -222,6 +226,8 @@ class PriceListUpsertApi(generics.ListAPIView):
         many = isinstance(request.data, list)
         if many and len(request.data) > 10_000:
             raise BusinessRuleError("At most 10000 prices per request.")
+        if many and not request.data:
+            raise BusinessRuleError("Give at least one price.")
         items, errors = validate_items(s.PriceInput, request.data if many else [request.data])
         isins = [item["instrument"] for item in items if item]
         instruments = selectors.instruments_by_isin(isins)

@@ -226,7 +226,7 @@ _TRADE_COLUMNS = ("id", "external_ref", "submitted_by_id", "account_id", "counte
                   "quantity", "price", "currency", "trade_date", "settlement_date", "commission", "status",
                   "match_status", "version", "settled_quantity", "request_hash", "hold_reasons", "created_at",
                   "updated_at")
-_EVENT_COLUMNS = ("id", "trade_id", "at", "actor_id", "actor_label", "action", "from_status", "to_status", "reason")
+_EVENT_COLUMNS = ("trade_id", "at", "actor_id", "actor_label", "action", "from_status", "to_status", "reason")
 
 
 def _book(submitted_by, to_book: list[_Resolved], checks) -> list[Trade]:
@@ -241,10 +241,9 @@ def _book(submitted_by, to_book: list[_Resolved], checks) -> list[Trade]:
     user, label = actor_fields(submitted_by)
     user_id = user.pk if user is not None else None
     trade_ids = allocate_ids(Trade, len(to_book))
-    event_ids = allocate_ids(TradeEvent, len(to_book))
     trade_rows, event_rows, audit_entries, trades = [], [], [], []
     deltas: dict[tuple[int, int], PositionDelta] = {}
-    for r, trade_id, event_id in zip(to_book, trade_ids, event_ids, strict=True):
+    for r, trade_id in zip(to_book, trade_ids, strict=True):
         item = r.item
         hold_reasons = [o.reason for o in checks.holds(r.index)]
         status = Trade.Status.HELD if hold_reasons else Trade.Status.BOOKED
@@ -257,7 +256,7 @@ def _book(submitted_by, to_book: list[_Resolved], checks) -> list[Trade]:
             "settled_quantity": Decimal(0), "request_hash": r.request_hash, "hold_reasons": hold_reasons,
         }
         trade_rows.append((*(values[c] for c in _TRADE_COLUMNS[:-3]), json.dumps(hold_reasons), now, now))
-        event_rows.append((event_id, trade_id, now, user_id, label,
+        event_rows.append((trade_id, now, user_id, label,
                            TradeEvent.Action.HOLD if hold_reasons else TradeEvent.Action.BOOK,
                            Trade.Status.NEW, status, "; ".join(hold_reasons)))
         audit_entries.append(AuditEntry(_TRADE, trade_id, None, values))
