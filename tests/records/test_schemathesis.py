@@ -1,14 +1,14 @@
 """Property-based API fuzzing from our own OpenAPI schema: never a 500, and responses match the schema."""
 
 import pytest
+import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-
-import schemathesis
-from backoffice.wsgi import application
 from schemathesis.checks import ignored_auth, negative_data_rejection, positive_data_acceptance
+
+from backoffice.wsgi import application
 
 schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
 schema.app = application
