@@ -279,7 +279,43 @@ class StockMovement(models.Model):
         return f"{self.reference} {self.account_id}/{self.instrument_id} {self.quantity}"
 
 
-class AuditRecord(models.Model):
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuse bulk updates and deletes; only retention's purge may delete (records.services.retention)."""
+
+    def update(self, **kwargs):
+        raise PermissionError(f"{self.model._meta.label} is append-only")
+
+    def delete(self):
+        if not _maintenance.active:
+            raise PermissionError(f"{self.model._meta.label} is append-only")
+        return super().delete()
+
+
+class _Maintenance:
+    """Set by the retention purge while it deletes expired audit data (never by anything else)."""
+
+    active = False
+
+
+_maintenance = _Maintenance()
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError(f"{self._meta.label} is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{self._meta.label} is append-only")
+
+
+class AuditRecord(AppendOnlyModel):
     """One change to a business record: who, when, what, before and after, why. Append-only."""
 
     class Action(models.TextChoices):
@@ -302,6 +338,8 @@ class AuditRecord(models.Model):
     reason = models.TextField(blank=True)
     # The request (req:<id>) or job (job:<name>:<id>) that caused the change.
     correlation_id = models.CharField(max_length=100, blank=True, db_index=True)
+    # SHA-256 of the canonical serialization of the fields above (see services/audit_chain.py).
+    content_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -455,3 +493,160 @@ class TradeEvent(models.Model):
 
     def __str__(self):
         return f"#{self.trade_id} {self.action} {self.from_status}->{self.to_status}"
+
+
+class AuditBlock(models.Model):
+    """A sealed block of audit records: the unit of the tamper-evident hash chain.
+
+    Writers never wait for one another: an audit record gets its own content hash as it is
+    written, and a sealing job (every few seconds, and at the end of batch jobs) collects the
+    records not yet sealed into a block whose hash covers their content hashes and the previous
+    block's hash. See records/services/audit_chain.py for why.
+    """
+
+    sealed_at = models.DateTimeField()
+    sealed_by = models.CharField(max_length=150)
+    first_record_id = models.BigIntegerField()
+    last_record_id = models.BigIntegerField()
+    record_count = models.PositiveIntegerField()
+    # SHA-256 over the member records' content hashes, in record id order.
+    records_hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    # SHA-256 over this block's header (including prev_hash): the chain link.
+    hash = models.CharField(max_length=64, unique=True)
+    # Set when retention purged the member records; the header stays, so the chain still verifies.
+    pruned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"block {self.pk} ({self.record_count} records) {self.hash[:12]}"
+
+
+class AuditSeal(AppendOnlyModel):
+    """Membership of an audit record in a sealed block (append-only, like the records)."""
+
+    record = models.OneToOneField(AuditRecord, on_delete=models.DO_NOTHING, primary_key=True, db_constraint=False,
+                                  related_name="seal")
+    block = models.ForeignKey(AuditBlock, on_delete=models.PROTECT, related_name="seals", db_index=True)
+
+    def __str__(self):
+        return f"record {self.record_id} in block {self.block_id}"
+
+
+class RetentionPolicy(models.Model):
+    """How long records of one type are kept (SEC Rule 17a-4 defaults, editable by admins)."""
+
+    record_type = models.CharField(max_length=100, unique=True, help_text="app_label.model, e.g. records.trade")
+    retention_years = models.PositiveSmallIntegerField()
+    rule = models.CharField(max_length=200, blank=True, help_text="The rule the period comes from.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["record_type"]
+        verbose_name_plural = "retention policies"
+        constraints = [models.CheckConstraint(condition=Q(retention_years__gte=1), name="retention_at_least_1y")]
+
+    def __str__(self):
+        return f"{self.record_type}: {self.retention_years} years"
+
+
+class LegalHold(models.Model):
+    """A hold that blocks purging: of an account's records, an instrument's, or one record."""
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "ACCOUNT", "Account"
+        INSTRUMENT = "INSTRUMENT", "Instrument"
+        RECORD = "RECORD", "Single record"
+
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds")
+    instrument = models.ForeignKey(Instrument, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="legal_holds")
+    record_type = models.CharField(max_length=100, blank=True)
+    record_id = models.CharField(max_length=100, blank=True)
+    reason = models.TextField()
+    matter = models.CharField(max_length=100, blank=True, help_text="Case or matter reference.")
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField()
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(scope="ACCOUNT", account__isnull=False)
+                           | Q(scope="INSTRUMENT", instrument__isnull=False)
+                           | (Q(scope="RECORD") & ~Q(record_type="") & ~Q(record_id=""))),
+                name="legalhold_scope_has_target",
+            ),
+        ]
+
+    def __str__(self):
+        target = self.account_id or self.instrument_id or f"{self.record_type}#{self.record_id}"
+        return f"hold {self.scope} {target}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None
+
+
+class ChangeRequest(models.Model):
+    """A manual change proposed by one user (maker) that takes effect when another approves (checker)."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        APPROVED = "APPROVED", "Approved"
+        REJECTED = "REJECTED", "Rejected"
+        FAILED = "FAILED", "Approved but could not be applied"
+        WITHDRAWN = "WITHDRAWN", "Withdrawn"
+
+    kind = models.CharField(max_length=60, db_index=True, help_text="What the change does, e.g. account.update.")
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=100, blank=True)
+    summary = models.CharField(max_length=300)
+    payload = models.JSONField(help_text="The change, as the service that applies it takes it.")
+    # What the target looked like when the change was proposed: approvers see the diff.
+    before = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(help_text="Why the maker proposes it.")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True, help_text="What applying it produced, or the error.")
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        indexes = [models.Index(fields=["status", "kind"], name="changerequest_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")),
+                                   name="changerequest_four_eyes"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.kind} {self.status}"
+
+
+class ExportManifest(models.Model):
+    """The signed list of a day's books-and-records export files and their SHA-256 hashes."""
+
+    business_date = models.DateField(unique=True)
+    date_from = models.DateField()
+    date_to = models.DateField()
+    files = models.JSONField(help_text='[{"name", "rows", "sha256", "bytes"}]')
+    signature = models.CharField(max_length=64, help_text="HMAC-SHA256 of the manifest with the export key.")
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-business_date"]
+
+    def __str__(self):
+        return f"manifest {self.business_date}"

@@ -13,16 +13,16 @@ from records.services import reference
 
 
 def ensure_seed_data() -> None:
-    """Recreate what data migrations seed (role groups, markets): transactional tests flush them."""
+    """Recreate what data migrations seed (roles, markets, retention): transactional tests flush them."""
     import importlib
 
     from django.apps import apps
 
-    for module in ("backoffice.core.migrations.0001_role_groups", "records.migrations.0002_markets"):
-        seed = importlib.import_module(module)
-        for name in ("create_groups", "add_markets"):
-            if hasattr(seed, name):
-                getattr(seed, name)(apps, None)
+    seeds = [("backoffice.core.migrations.0001_role_groups", "create_groups"),
+             ("records.migrations.0002_markets", "add_markets"),
+             ("records.migrations.0006_retention_defaults_and_append_only", "add_policies")]
+    for module, function in seeds:
+        getattr(importlib.import_module(module), function)(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
 """The audit trail: one place every write path calls, in the same transaction as its change."""
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ def audit_log(
         raise ValueError("audit_log needs an instance or a record_type and record_id")
     _require_transaction()
     user, label = actor_fields(actor)
-    return AuditRecord.objects.create(
+    record = AuditRecord(
         at=timezone.now(),
         actor=user,
         actor_label=label,
@@ -104,6 +105,9 @@ def audit_log(
         reason=reason or "",
         correlation_id=correlation_id(),
     )
+    record.content_hash = content_hash(record)
+    record.save(force_insert=True)
+    return record
 
 
 def audit_log_bulk(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reason: str = "") -> int:
@@ -113,16 +117,39 @@ def audit_log_bulk(*, actor: Actor, action: str, entries: Iterable[AuditEntry], 
     now = timezone.now()
     corr = correlation_id()
     user_id = user.pk if user is not None else None
-    rows = [
-        (now, user_id, label, action, e.record_type, str(e.record_id), _json_text(e.before), _json_text(e.after),
-         reason or "", corr)
-        for e in entries
-    ]
+    rows = []
+    for e in entries:
+        before_text, after_text = _json_text(e.before), _json_text(e.after)
+        before = json.loads(before_text) if before_text is not None else None
+        after = json.loads(after_text) if after_text is not None else None
+        fields = (now, user_id, label, action, e.record_type, str(e.record_id), before, after, reason or "", corr)
+        rows.append((*fields[:6], before_text, after_text, *fields[8:], hash_fields(*fields)))
     return insert_rows(AuditRecord, AUDIT_COLUMNS, rows)
 
 
 AUDIT_COLUMNS = ("at", "actor_id", "actor_label", "action", "record_type", "record_id", "before", "after", "reason",
-                 "correlation_id")
+                 "correlation_id", "content_hash")
+
+
+def hash_fields(at, actor_id, actor_label, action, record_type, record_id, before, after, reason, corr) -> str:
+    """SHA-256 of an audit record's canonical serialization.
+
+    Canonical: a JSON array of the fields in this order, keys sorted, no whitespace, UTF-8;
+    the time in UTC with microseconds; before/after as JSON values (strings, numbers, booleans,
+    null, lists, objects - never floats: decimals are strings). The same bytes come out of a
+    row read back from PostgreSQL or SQLite, so verification can recompute it.
+    """
+    canonical = json.dumps(
+        [at.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor_id, actor_label, action, record_type,
+         str(record_id), before, after, reason, corr],
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def content_hash(record: AuditRecord) -> str:
+    """Return the SHA-256 of an audit record's content (see hash_fields)."""
+    return hash_fields(record.at, record.actor_id, record.actor_label, record.action, record.record_type,
+                       record.record_id, record.before, record.after, record.reason, record.correlation_id)
 
 
 def _json_text(data: dict | None) -> str | None:
