@@ -1,0 +1,182 @@
+"""The audit trail is tamper-evident: every edit, deletion and insertion behind its back is detected."""
+
+import json
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+from django.utils import timezone
+
+from records.models import AuditBlock, AuditRecord, AuditSeal
+from records.services.audit import AuditEntry, audit_log, audit_log_bulk, content_hash
+from records.services.audit_chain import audit_seal, audit_verify
+
+pytestmark = pytest.mark.django_db
+
+
+def write(n=5, *, bulk=0):
+    with transaction.atomic():
+        for i in range(n):
+            audit_log(actor="job:test", action="UPDATE", record_type="records.position", record_id=i,
+                      before={"q": str(i)}, after={"q": str(i + 1)}, reason="test")
+        if bulk:
+            audit_log_bulk(actor="job:test", action="CREATE", reason="bulk",
+                           entries=[AuditEntry("records.trade", i, None, {"qty": "1.5", "n": i}) for i in range(bulk)])
+
+
+@contextmanager
+def behind_the_apps_back():
+    """Raw SQL as an intruder with database access would run it (PostgreSQL: triggers switched off)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL backoffice.audit_maintenance = 'on'")
+        yield cursor
+
+
+def test_sealed_trail_verifies(db):
+    write(5, bulk=20)
+    blocks = audit_seal(max_records=10)
+    assert [b.record_count for b in blocks] == [10, 10, 5]
+    assert blocks[1].prev_hash == blocks[0].hash and blocks[2].prev_hash == blocks[1].hash
+    result = audit_verify()
+    assert result.ok, result.as_dict()
+    assert (result.records_checked, result.blocks_checked, result.unsealed) == (25, 3, 0)
+    assert audit_seal() == []  # nothing left: sealing is idempotent
+
+
+def test_content_hash_survives_the_round_trip_through_the_database(db):
+    write(1, bulk=3)
+    for record in AuditRecord.objects.all():
+        assert record.content_hash and content_hash(record) == record.content_hash
+
+
+def test_an_edited_record_is_detected(db):
+    write(5)
+    audit_seal()
+    victim = AuditRecord.objects.order_by("id")[2]
+    with behind_the_apps_back() as cursor:
+        cursor.execute("UPDATE records_auditrecord SET reason = %s WHERE id = %s", ["nothing to see", victim.pk])
+    result = audit_verify()
+    assert not result.ok
+    assert result.first_broken["problem"] == "record altered" and result.first_broken["record_id"] == victim.pk
+
+
+def test_an_edited_after_value_is_detected(db):
+    write(3)
+    audit_seal()
+    victim = AuditRecord.objects.order_by("id").first()
+    with behind_the_apps_back() as cursor:
+        cursor.execute("UPDATE records_auditrecord SET after = %s WHERE id = %s", [json.dumps({"q": "999"}),
+                                                                                   victim.pk])
+    assert audit_verify().first_broken["record_id"] == victim.pk
+
+
+def test_a_deleted_record_is_detected(db):
+    write(5)
+    block = audit_seal()[0]
+    victim = AuditRecord.objects.order_by("id")[1]
+    with behind_the_apps_back() as cursor:
+        cursor.execute("DELETE FROM records_auditrecord WHERE id = %s", [victim.pk])
+    result = audit_verify()
+    assert not result.ok
+    assert result.first_broken == {"problem": "records missing", "block_id": block.pk,
+                                   "detail": "block sealed 5 records; 4 found, 5 seals"}
+
+
+def test_a_deleted_record_and_its_seal_are_detected(db):
+    write(5)
+    audit_seal()
+    victim = AuditRecord.objects.order_by("id")[1]
+    with behind_the_apps_back() as cursor:
+        cursor.execute("DELETE FROM records_auditseal WHERE record_id = %s", [victim.pk])
+        cursor.execute("DELETE FROM records_auditrecord WHERE id = %s", [victim.pk])
+    assert audit_verify().first_broken["problem"] == "records missing"
+
+
+def test_a_record_inserted_into_a_sealed_block_is_detected(db):
+    write(3)
+    block = audit_seal()[0]
+    forged = AuditRecord(at=timezone.now(), actor_label="alice", action="UPDATE", record_type="records.cashbalance",
+                         record_id="1", before={}, after={"balance": "1000000"}, reason="", correlation_id="")
+    forged.content_hash = content_hash(forged)  # a careful forger computes the right content hash
+    forged.save(force_insert=True)
+    with behind_the_apps_back() as cursor:
+        cursor.execute("INSERT INTO records_auditseal (record_id, block_id) VALUES (%s, %s)", [forged.pk, block.pk])
+    result = audit_verify()
+    assert result.first_broken["problem"] == "records inserted" and result.first_broken["block_id"] == block.pk
+
+
+def test_a_backdated_record_slipped_in_after_sealing_is_detected(db):
+    write(3)
+    audit_seal()
+    with behind_the_apps_back() as cursor:
+        at = timezone.now() - timedelta(days=30)
+        forged = AuditRecord(at=at, actor_label="alice", action="DELETE", record_type="records.trade",
+                             record_id="7", before={"qty": "100"}, after=None, reason="", correlation_id="")
+        cursor.execute(
+            "INSERT INTO records_auditrecord (at, actor_label, action, record_type, record_id, before, after, reason,"
+            " correlation_id, content_hash) VALUES (%s, %s, %s, %s, %s, %s, NULL, '', '', %s)",
+            [at, "alice", "DELETE", "records.trade", "7", json.dumps({"qty": "100"}), content_hash(forged)])
+    result = audit_verify()
+    assert result.first_broken["problem"] == "record inserted"
+
+
+def test_an_unsealed_record_with_a_wrong_hash_is_detected(db):
+    write(2)
+    with behind_the_apps_back() as cursor:
+        cursor.execute(
+            "INSERT INTO records_auditrecord (at, actor_label, action, record_type, record_id, before, after, reason,"
+            " correlation_id, content_hash) VALUES (%s, 'x', 'CREATE', 'records.trade', '1', NULL, NULL, '', '', "
+            "'deadbeef')", [timezone.now()])
+    assert audit_verify().first_broken["problem"] == "record altered"
+
+
+def test_a_removed_or_altered_block_breaks_the_chain(db):
+    write(6)
+    blocks = audit_seal(max_records=2)
+    with behind_the_apps_back() as cursor:
+        cursor.execute("DELETE FROM records_auditseal WHERE block_id = %s", [blocks[1].pk])
+        cursor.execute("DELETE FROM records_auditblock WHERE id = %s", [blocks[1].pk])
+    result = audit_verify()
+    assert result.first_broken["problem"] == "chain broken" and result.first_broken["block_id"] == blocks[2].pk
+
+
+def test_a_block_header_edit_is_detected(db):
+    write(2)
+    block = audit_seal()[0]
+    with behind_the_apps_back() as cursor:
+        cursor.execute("UPDATE records_auditblock SET record_count = 1 WHERE id = %s", [block.pk])
+    assert audit_verify().first_broken["problem"] == "block altered"
+
+
+def test_the_application_refuses_to_edit_or_delete_audit_records(db):
+    write(1)
+    audit_seal()
+    record = AuditRecord.objects.get()
+    record.reason = "changed"
+    with pytest.raises(PermissionError):
+        record.save()
+    with pytest.raises(PermissionError):
+        record.delete()
+    with pytest.raises(PermissionError):
+        AuditRecord.objects.update(reason="x")
+    with pytest.raises(PermissionError):
+        AuditRecord.objects.all().delete()
+    with pytest.raises(PermissionError):
+        AuditSeal.objects.all().delete()
+    assert audit_verify().ok
+
+
+def test_postgresql_itself_refuses_updates_and_deletes(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("the database-level guard is a PostgreSQL trigger (CI runs it)")
+    write(1)
+    audit_seal()
+    for sql in ("UPDATE records_auditrecord SET reason = 'x'", "DELETE FROM records_auditrecord",
+                "DELETE FROM records_auditseal", "UPDATE records_auditblock SET sealed_by = 'x'"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as c:
+            c.execute(sql)
+    assert audit_verify().ok
+    assert AuditBlock.objects.count() == 1
