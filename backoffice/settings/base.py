@@ -201,6 +201,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_IMPORTS = ["records.audit_tasks"]
+# Synced into django-celery-beat's tables at beat start; operations staff tune them in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "seal-audit-trail": {"task": "records.audit_seal", "schedule": env.float("AUDIT_SEAL_SECONDS", default=10.0)},
+}
 
 # Back-office settings ----------------------------------------------------------------------
 # Pre-trade checks, in order (the way AUTH_PASSWORD_VALIDATORS works). Each is a dotted path

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import trade_views, views
+from . import audit_views, trade_views, views
 
 urlpatterns = [
     path("instruments/", views.InstrumentListCreateApi.as_view(), name="api-instruments"),
@@ -26,4 +26,9 @@ urlpatterns += [
     path("trades/<int:trade_id>/amend/", trade_views.TradeAmendApi.as_view(), name="api-trade-amend"),
     path("trades/<int:trade_id>/release/", trade_views.TradeReleaseApi.as_view(), name="api-trade-release"),
     path("inventory/", trade_views.InventoryApi.as_view(), name="api-inventory"),
+]
+
+urlpatterns += [
+    path("records/audit/", audit_views.AuditListApi.as_view(), name="api-audit"),
+    path("records/audit/verify/", audit_views.AuditVerifyApi.as_view(), name="api-audit-verify"),
 ]

@@ -180,3 +180,39 @@ def test_postgresql_itself_refuses_updates_and_deletes(db):
             c.execute(sql)
     assert audit_verify().ok
     assert AuditBlock.objects.count() == 1
+
+
+def test_audit_api_search_and_verify(compliance_client, fo_client, ops_client, instruments):
+    audit_seal()
+    body = compliance_client.get("/api/v1/records/audit/?record_type=records.instrument&action=CREATE").json()
+    assert body["count"] == 4
+    assert {r["actor"] for r in body["results"]} == {"test"}
+    assert all(r["block"] for r in body["results"])
+    today = timezone.localdate().isoformat()
+    assert compliance_client.get(f"/api/v1/records/audit/?date_from={today}").json()["count"] == 4
+    assert compliance_client.get("/api/v1/records/audit/?date_from=2000-01-01&date_to=2000-01-02").json()[
+        "count"] == 0
+    assert compliance_client.get("/api/v1/records/audit/?date_from=nope").status_code == 400
+    assert fo_client.get("/api/v1/records/audit/").status_code == 403
+    verify = ops_client.get("/api/v1/records/audit/verify/").json()
+    assert verify["ok"] is True and verify["first_broken"] is None and verify["records_checked"] == 4
+    with behind_the_apps_back() as cursor:
+        cursor.execute("UPDATE records_auditrecord SET actor_label = 'mallory'")
+    verify = ops_client.get("/api/v1/records/audit/verify/").json()
+    assert verify["ok"] is False and verify["first_broken"]["problem"] == "record altered"
+
+
+def test_verify_command_and_seal_task(db, capsys):
+    from django.core.management import CommandError, call_command
+
+    from records.audit_tasks import audit_seal_task
+
+    write(3)
+    audit_seal_task.delay()
+    assert AuditSeal.objects.count() == 3
+    call_command("verify_audit")
+    assert "audit trail intact" in capsys.readouterr().out
+    with behind_the_apps_back() as cursor:
+        cursor.execute("DELETE FROM records_auditrecord WHERE id = (SELECT MIN(id) FROM records_auditrecord)")
+    with pytest.raises(CommandError, match="records missing"):
+        call_command("verify_audit")

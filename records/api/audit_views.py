@@ -1,0 +1,68 @@
+"""The audit trail over the API (API.md, "Records"): search and chain verification."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backoffice.core.permissions import HasRole
+from backoffice.core.roles import ACCOUNTING, COMPLIANCE, OPERATIONS
+from records import selectors
+from records.models import AuditRecord
+from records.services.audit_chain import audit_verify
+
+AuditReaders = HasRole(COMPLIANCE, OPERATIONS, ACCOUNTING, read=(COMPLIANCE, OPERATIONS, ACCOUNTING))
+
+
+class AuditFilter(django_filters.FilterSet):
+    record_type = django_filters.CharFilter(help_text="app_label.model, e.g. records.trade")
+    record_id = django_filters.CharFilter()
+    actor = django_filters.CharFilter(field_name="actor_label", help_text="Username or job:<name>.")
+    action = django_filters.CharFilter()
+    date_from = django_filters.DateFilter(field_name="at", lookup_expr="date__gte")
+    date_to = django_filters.DateFilter(field_name="at", lookup_expr="date__lte")
+    correlation_id = django_filters.CharFilter()
+
+    class Meta:
+        model = AuditRecord
+        fields = ["record_type", "record_id", "actor", "action", "date_from", "date_to", "correlation_id"]
+
+
+class AuditRecordOutput(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+    block = serializers.IntegerField(source="seal.block_id", allow_null=True, default=None,
+                                     help_text="The sealed block holding it (null until sealed).")
+
+    class Meta:
+        model = AuditRecord
+        fields = ["id", "at", "actor", "action", "record_type", "record_id", "before", "after", "reason",
+                  "correlation_id", "content_hash", "block"]
+
+
+class AuditListApi(generics.ListAPIView):
+    permission_classes = [AuditReaders]
+    serializer_class = AuditRecordOutput
+    filterset_class = AuditFilter
+
+    def get_queryset(self):
+        return selectors.audit_list()
+
+
+VerifyOutput = inline_serializer("AuditVerifyOutput", fields={
+    "ok": serializers.BooleanField(),
+    "records_checked": serializers.IntegerField(),
+    "blocks_checked": serializers.IntegerField(),
+    "unsealed": serializers.IntegerField(),
+    "first_broken": serializers.DictField(allow_null=True, help_text="{problem, block_id, record_id, detail}"),
+    "problems": serializers.ListField(child=serializers.DictField()),
+})
+
+
+class AuditVerifyApi(APIView):
+    permission_classes = [AuditReaders]
+
+    @extend_schema(responses=VerifyOutput, description="Recompute every record's hash and the chain of sealed "
+                                                        "blocks; report the first broken link.")
+    def get(self, request):
+        return Response(audit_verify().as_dict())
