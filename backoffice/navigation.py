@@ -43,6 +43,10 @@ NAV = [
     Section("Overview", [
         Entry("Home", "home"),
     ]),
+    Section("Trading", [
+        Entry("Blotter", "records:trades"),
+        Entry("Inventory", "records:inventory"),
+    ]),
     Section("Books and records", [
         Entry("Positions", "records:positions"),
         Entry("Cash balances", "records:cash-balances"),

@@ -4,18 +4,22 @@ Reference data (instruments, accounts, counterparties, prices, FX rates) is save
 records services, so every save writes its audit record and obeys the same business rules as the
 API; a rule the service refuses shows as a form error. Markets have no service: the admin writes
 their audit record itself. Cash, positions, their movements and the audit trail are read-only
-here: balances and positions change only through movements booked by services. Nothing is
-deleted from the admin: records are retained.
+here: balances and positions change only through movements booked by services. Trades, their
+versions and lifecycle events are read-only too: they change only through the trade-capture
+services (the API). Nothing is deleted from the admin: records are retained.
 """
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.core.paginator import Paginator
+from django.db import connections, transaction
 from django.http import HttpResponseRedirect
+from django.utils.functional import cached_property
 
 from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.fields import format_decimal
 
+from . import selectors
 from .models import (
     Account,
     AuditRecord,
@@ -28,6 +32,9 @@ from .models import (
     Position,
     Price,
     StockMovement,
+    Trade,
+    TradeEvent,
+    TradeVersion,
 )
 from .services import reference
 from .services.audit import audit_log, snapshot
@@ -329,7 +336,7 @@ class CashBalanceAdmin(ReadOnlyAdmin):
 @admin.register(Position)
 class PositionAdmin(ReadOnlyAdmin):
     list_display = ("account", "instrument", decimal_column("traded_quantity"), decimal_column("settled_quantity"),
-                    "updated_at")
+                    decimal_column("pending_receipt"), decimal_column("pending_delivery"), "updated_at")
     list_filter = ("instrument__asset_class", "instrument__market", "account__kind")
     search_fields = ("=account__code", "=instrument__isin", "instrument__symbol")
     list_select_related = ("account", "instrument")
@@ -354,3 +361,109 @@ class AuditRecordAdmin(ReadOnlyAdmin):
     search_fields = ("=record_id", "=actor_label", "=correlation_id")
     date_hierarchy = "at"
     show_full_result_count = False
+
+
+# Trades -----------------------------------------------------------------------------------------
+
+class LargeTablePaginator(Paginator):
+    """A paginator that does not count a whole million-row table to draw its page links.
+
+    Unfiltered on PostgreSQL, it uses the planner's row estimate (pg_class.reltuples) once that is
+    above ESTIMATE_ABOVE; filtered lists, small tables and other databases are counted exactly.
+    """
+
+    ESTIMATE_ABOVE = 100_000
+
+    @cached_property
+    def count(self):
+        queryset = self.object_list
+        connection = connections[queryset.db]
+        if connection.vendor == "postgresql" and not queryset.query.where:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                               [queryset.model._meta.db_table])
+                row = cursor.fetchone()
+            if row and row[0] > self.ESTIMATE_ABOVE:
+                return row[0]
+        return super().count
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TradeVersionInline(ReadOnlyInline):
+    model = TradeVersion
+    verbose_name_plural = "superseded versions"
+    fields = ("version", "quantity_display", "price_display", "settlement_date", "commission_display", "status",
+              "superseded_at", "superseded_by", "reason")
+    readonly_fields = fields
+    quantity_display = staticmethod(decimal_column("quantity"))
+    price_display = staticmethod(decimal_column("price"))
+    commission_display = staticmethod(decimal_column("commission"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("superseded_by")
+
+
+class TradeEventInline(ReadOnlyInline):
+    model = TradeEvent
+    verbose_name_plural = "lifecycle"
+    fields = ("at", "action", "from_status", "to_status", "actor_label", "reason")
+    readonly_fields = fields
+    ordering = ("at", "id")
+
+
+@admin.register(Trade)
+class TradeAdmin(ReadOnlyAdmin):
+    list_display = ("id", "external_ref", "trade_date", "settlement_date", "account", "counterparty", "instrument",
+                    "side", decimal_column("quantity"), decimal_column("price"), "currency",
+                    decimal_column("commission"), "status", "match_status", "version")
+    list_display_links = ("id", "external_ref")
+    list_filter = ("status", "side", "match_status", "trade_date")
+    # Searched by selectors.trade_search (indexed lookups), not by these fields' default lookups.
+    search_fields = ("external_ref", "account__code", "instrument__isin")
+    search_help_text = "An external ref (end with * for a prefix), an account code or an ISIN."
+    list_select_related = ("account", "counterparty", "instrument")
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+    ordering = ("-id",)
+    inlines = (TradeVersionInline, TradeEventInline)
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return selectors.trade_search(queryset, search_term), False
+
+
+@admin.register(TradeVersion)
+class TradeVersionAdmin(ReadOnlyAdmin):
+    list_display = ("trade", "version", decimal_column("quantity"), decimal_column("price"), "settlement_date",
+                    decimal_column("commission"), "status", "superseded_at", "superseded_by", "reason")
+    list_filter = ("status",)
+    search_fields = ("^trade__external_ref", "=trade__account__code", "=trade__instrument__isin")
+    list_select_related = ("trade", "superseded_by")
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+
+
+@admin.register(TradeEvent)
+class TradeEventAdmin(ReadOnlyAdmin):
+    list_display = ("trade", "at", "action", "from_status", "to_status", "actor_label", "reason")
+    list_filter = ("action", "to_status")
+    search_fields = ("^trade__external_ref", "=actor_label")
+    list_select_related = ("trade",)
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+    ordering = ("-id",)

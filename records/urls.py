@@ -13,4 +13,8 @@ urlpatterns = [
     path("prices/", views.price_list, name="prices"),
     path("cash/", views.cash_balance_list, name="cash-balances"),
     path("positions/", views.position_list, name="positions"),
+    path("trades/", views.trade_list, name="trades"),
+    path("trades/export.csv", views.trade_export, name="trades-export"),
+    path("trades/<int:trade_id>/", views.trade_detail, name="trade-detail"),
+    path("inventory/", views.inventory, name="inventory"),
 ]

@@ -1,17 +1,25 @@
-"""Dashboard pages of the books and records: reference data, prices, cash and the stock record.
+"""Dashboard pages of the books and records: reference data, prices, cash, the stock record, the
+trade blotter and inventory.
 
 Each view parses its GET filters with a form, calls one selector and renders a page of 50 rows.
 Invalid filter values are shown on the form and ignored; the valid ones still apply.
 """
 
+import csv
+from datetime import date, datetime
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from backoffice.core.fields import format_decimal
+
 from . import selectors
-from .models import Account, Instrument
+from .models import Account, Instrument, Trade
 from .services.calendar import settlement_cycle_for
 
 PAGE_SIZE = 50
@@ -146,4 +154,209 @@ def position_list(request):
     return render(request, "records/position_list.html", {
         "form": form, "page": _page(request, rows), "today": today,
         "latest_price_date": selectors.price_latest_date(as_of=today),
+    })
+
+
+# Trades and inventory ---------------------------------------------------------------------------
+
+class ReferenceFilterForm(forms.Form):
+    """A filter form some of whose fields name records by their business keys (account code, ISIN...).
+
+    A key that names no record is shown as an error and matches no rows rather than being ignored:
+    a clerk who mistypes an account must not be shown every account's trades as if they were its.
+    """
+
+    reference_fields: tuple[str, ...] = ()
+
+    def selector_filters(self) -> dict | None:
+        """Return the valid filters, or None when a reference filter names nothing."""
+        filters = _filters(self)
+        if any(name in self.errors for name in self.reference_fields):
+            return None
+        return filters
+
+    def _resolve(self, name: str, find, what: str):
+        key = self.cleaned_data.get(name)
+        if not key:
+            return None
+        found = find(key)
+        if not found:
+            raise forms.ValidationError(f"No {what} {key!r}.")
+        return found
+
+
+class TradeFilterForm(ReferenceFilterForm):
+    trade_date = forms.DateField(required=False, label="Trade date", widget=DateInput)
+    date_from = forms.DateField(required=False, label="Trade date from", widget=DateInput)
+    date_to = forms.DateField(required=False, label="Trade date to", widget=DateInput)
+    account = forms.CharField(required=False, max_length=30, label="Account",
+                              widget=forms.TextInput(attrs={"placeholder": "Account code", "class": "medium"}))
+    instrument = forms.CharField(required=False, max_length=20, label="Instrument",
+                                 widget=forms.TextInput(attrs={"placeholder": "ISIN or symbol", "class": "medium"}))
+    counterparty = forms.CharField(required=False, max_length=30, label="Counterparty",
+                                   widget=forms.TextInput(attrs={"placeholder": "Code", "class": "medium"}))
+    status = forms.ChoiceField(required=False, choices=_all(Trade.Status.choices))
+    side = forms.ChoiceField(required=False, choices=_all(Trade.Side.choices))
+    external_ref = forms.CharField(required=False, max_length=64, label="External ref",
+                                   widget=forms.TextInput(attrs={
+                                       "placeholder": "Exact, or prefix*",
+                                       "title": "The exact reference; end with * to match every reference that "
+                                                "starts with what you typed"}))
+
+    reference_fields = ("account", "instrument", "counterparty")
+
+    def clean_account(self):
+        return self._resolve("account", selectors.account_find, "account")
+
+    def clean_instrument(self):
+        return self._resolve("instrument", selectors.instruments_find, "instrument with ISIN or symbol")
+
+    def clean_counterparty(self):
+        return self._resolve("counterparty", selectors.counterparty_find, "counterparty")
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", "Must not be before the start date.")
+        return cleaned
+
+    def blotter_filters(self) -> dict | None:
+        """Return the keyword arguments of selectors.trade_blotter, or None when nothing can match."""
+        filters = self.selector_filters()
+        if filters is not None and "instrument" in filters:
+            filters["instruments"] = filters.pop("instrument")
+        return filters
+
+
+def _cursor(request, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _blotter_trades(form: TradeFilterForm):
+    filters = form.blotter_filters()
+    trades = selectors.trade_blotter(**(filters or {}))
+    return trades if filters is not None else trades.none()
+
+
+@login_required
+def trade_list(request):
+    form = TradeFilterForm(request.GET)
+    trades = _blotter_trades(form)
+    page = selectors.trade_blotter_page(trades, before=_cursor(request, "before"), after=_cursor(request, "after"))
+    return render(request, "records/trade_list.html", {
+        "form": form, "page": page, "totals": selectors.trade_blotter_totals(trades, page=page),
+    })
+
+
+# Cells that could start with a spreadsheet formula: free text from front-office systems.
+CSV_TEXT_COLUMNS = frozenset({"external_ref", "account", "counterparty", "symbol"})
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _Echo:
+    """A file-like object whose write returns the line: csv.writer for a streamed response."""
+
+    def write(self, value):
+        return value
+
+
+def _csv_cell(header: str, value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format_decimal(value)  # plain digits, no exponent, never through float
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    text = str(value)
+    if header in CSV_TEXT_COLUMNS and text.startswith(CSV_FORMULA_STARTS):
+        return "'" + text  # shown as text, never evaluated (CSV injection)
+    return text
+
+
+def _csv_lines(rows):
+    """The header, then one line per trade, with gross_amount (quantity times price, exact) after price."""
+    writer = csv.writer(_Echo())
+    headers = [header for header, _path in selectors.TRADE_EXPORT_COLUMNS]
+    quantity, price = headers.index("quantity"), headers.index("price")
+    yield writer.writerow([*headers[:price + 1], "gross_amount", *headers[price + 1:]])
+    for row in rows:
+        cells = [_csv_cell(header, value) for header, value in zip(headers, row, strict=True)]
+        cells.insert(price + 1, format_decimal(row[quantity] * row[price]))
+        yield writer.writerow(cells)
+
+
+@login_required
+def trade_export(request):
+    """Stream the filtered blotter (every page of it) as CSV."""
+    form = TradeFilterForm(request.GET)
+    rows = selectors.trade_export_rows(_blotter_trades(form))
+    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="trades-{timezone.localtime():%Y%m%d-%H%M%S}.csv"'
+    return response
+
+
+@login_required
+def trade_detail(request, trade_id: int):
+    trade = selectors.trade_detail_get(trade_id)
+    if trade is None:
+        raise Http404("No such trade.")
+    return render(request, "records/trade_detail.html", {
+        "trade": trade,
+        "events": selectors.trade_timeline(trade),
+        "versions": selectors.trade_version_rows(trade),
+    })
+
+
+class InventoryFilterForm(ReferenceFilterForm):
+    account = forms.ChoiceField(required=False, label="Account")
+    instrument = forms.CharField(required=False, max_length=20, label="Instrument",
+                                 widget=forms.TextInput(attrs={"placeholder": "ISIN or symbol"}))
+    as_of = forms.DateField(required=False, label="As of", widget=DateInput)
+
+    reference_fields = ("account", "instrument")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = _all(
+            [(a.code, f"{a.code} · {a.name}") for a in selectors.account_list()], "All accounts")
+
+    def clean_instrument(self):
+        found = self._resolve("instrument", selectors.instruments_find, "instrument with ISIN or symbol")
+        if found and len(found) > 1:
+            raise forms.ValidationError(
+                f"{len(found)} instruments have symbol {self.cleaned_data['instrument']!r}: give the ISIN.")
+        return found[0].isin if found else None
+
+    def clean_as_of(self):
+        as_of = self.cleaned_data.get("as_of")
+        if as_of and as_of > timezone.localdate():
+            raise forms.ValidationError("Must not be in the future.")
+        return as_of
+
+
+@login_required
+def inventory(request):
+    data = request.GET.copy()
+    data.setdefault("as_of", timezone.localdate().isoformat())  # show the date the figures are for
+    form = InventoryFilterForm(data)
+    filters = form.selector_filters()
+    matches_nothing, filters = filters is None, filters or {}
+    as_of = filters.get("as_of") or timezone.localdate()
+    rows = selectors.inventory_list(as_of=as_of, account_code=filters.get("account"), isin=filters.get("instrument"))
+    if matches_nothing:
+        rows = rows.none()
+    elif filters.get("account"):
+        # One account holds a bounded number of positions: compute them once (a past as_of sums
+        # later trades per position) for both the page and the totals.
+        rows = list(rows)
+    page = _page(request, rows)
+    page.object_list = list(page.object_list)
+    for row in page.object_list:
+        row.available = selectors.inventory_available(row)
+        row.market_value = selectors.inventory_market_value(row)
+    return render(request, "records/inventory.html", {
+        "form": form, "page": page, "as_of": as_of, "account": filters.get("account"),
+        "totals": selectors.inventory_totals(rows),
     })

@@ -11,6 +11,7 @@ from django.utils import timezone
 from backoffice import navigation
 from backoffice.navigation import Entry, Section, navigation_for
 from records.models import AuditRecord
+from records.services.audit import content_hash
 from tests.conftest import make_user
 
 from .conftest import figures, nav_links, table_rows
@@ -78,8 +79,10 @@ def test_top_bar_shows_the_user_and_a_logout_form(signed_in, operator):
 def test_home_shows_todays_figures_from_the_books(signed_in, book):
     # An audit record written yesterday is not one of today's.
     total_audit = AuditRecord.objects.count()
-    yesterday = timezone.now() - timedelta(days=1, hours=1)
-    AuditRecord.objects.filter(pk=AuditRecord.objects.order_by("id").first().pk).update(at=yesterday)
+    yesterday = AuditRecord(at=timezone.now() - timedelta(days=1, hours=1), actor_label="job:x", action="UPDATE",
+                            record_type="records.price", record_id="1", reason="", correlation_id="")
+    yesterday.content_hash = content_hash(yesterday)
+    yesterday.save(force_insert=True)  # the audit trail is append-only: add a record dated yesterday
 
     response = signed_in.get("/")
     assert figures(response) == {
@@ -89,7 +92,7 @@ def test_home_shows_todays_figures_from_the_books(signed_in, book):
         "latest-price-date": book.d0.isoformat(),
         "instruments-priced": "2 of 4 instruments priced",
         "positions": "2",
-        "audit-today": str(total_audit - 1),
+        "audit-today": str(total_audit),
     }
     assert table_rows(response, "cash-totals") == [
         ["EUR", "1", "250.50", "0.00", "250.50"],
@@ -118,6 +121,8 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
     links = nav_links(signed_in.get("/records/prices/?instrument=AAPL"))
     assert links == [
         ("Home", "/", False),
+        ("Blotter", "/records/trades/", False),
+        ("Inventory", "/records/inventory/", False),
         ("Positions", "/records/positions/", False),
         ("Cash balances", "/records/cash/", False),
         ("Instruments", "/records/instruments/", False),
@@ -125,7 +130,7 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
         ("Counterparties", "/records/counterparties/", False),
         ("Prices", "/records/prices/", True),
     ]
-    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 6
+    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 8
 
 
 def test_navigation_leaves_out_entries_whose_page_does_not_exist(signed_in, monkeypatch):

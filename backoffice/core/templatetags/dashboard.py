@@ -11,9 +11,10 @@ from django.utils.html import format_html
 
 register = template.Library()
 
-# The tone of each status: ok (green), warn (amber), bad (red), muted (grey). Anything else is neutral.
+# The tone of each status: ok (green), warn (amber), bad (red), muted (grey). Anything else is neutral
+# (blue): work in progress, e.g. a trade BOOKED or CLEARED but not yet SETTLED.
 STATUS_TONES = {
-    "ok": {"ACTIVE", "SETTLED", "COMPLETED", "MATCHED", "BOOKED", "CLEARED", "APPROVED", "OK"},
+    "ok": {"ACTIVE", "SETTLED", "COMPLETED", "MATCHED", "APPROVED", "OK"},
     "warn": {"PENDING", "HELD", "SUSPENDED", "PARTIAL", "PARTIALLY_SETTLED", "QUEUED", "RUNNING", "UNMATCHED",
              "OPEN", "INVESTIGATING", "ESCALATED"},
     "bad": {"FAILED", "CLOSED", "REJECTED", "MISMATCHED", "ERROR", "BROKEN"},
