@@ -360,6 +360,15 @@ def test_csv_export_defuses_spreadsheet_formulas_in_text_but_not_numbers(signed_
     assert {row[9] for row in rows[1:]} == {"1"} and {row[11] for row in rows[1:]} == {"190"}
 
 
+def test_csv_export_is_sent_in_chunks_of_lines(signed_in, blotter, monkeypatch):
+    from records import views
+
+    monkeypatch.setattr(views, "CSV_LINES_PER_CHUNK", 4)
+    response = signed_in.get("/records/trades/export.csv")
+    chunks = [chunk.decode().count("\n") for chunk in response.streaming_content]
+    assert chunks == [1, 4, 2]  # the header, then six trades by four
+
+
 def test_csv_export_streams_a_values_query_in_chunks(blotter, django_assert_num_queries):
     rows = selectors.trade_export_rows(selectors.trade_blotter(), chunk_size=2)
     with django_assert_num_queries(1):
