@@ -426,6 +426,7 @@ class Trade(models.Model):
             models.Index(fields=["external_ref"], name="trade_external_ref_idx"),
             models.Index(fields=["instrument", "id"], name="trade_instrument_idx"),
             models.Index(fields=["counterparty", "id"], name="trade_counterparty_idx"),
+            models.Index(fields=["account", "id"], name="trade_account_idx"),
         ]
 
     def __str__(self):

@@ -20,3 +20,23 @@ def correlation(value: str | None = None):
         yield _correlation_id.get()
     finally:
         _correlation_id.reset(token)
+
+
+_request: contextvars.ContextVar = contextvars.ContextVar("request", default=None)
+
+
+def current_user():
+    """Return the authenticated user of the request being served, or None (jobs, shell)."""
+    request = _request.get()
+    user = getattr(request, "user", None) if request is not None else None
+    return user if user is not None and user.is_authenticated else None
+
+
+@contextlib.contextmanager
+def serving(request):
+    """Make `request` the one current_user() reads, for the duration of the block."""
+    token = _request.set(request)
+    try:
+        yield
+    finally:
+        _request.reset(token)

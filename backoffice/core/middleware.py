@@ -1,6 +1,6 @@
 import uuid
 
-from .context import correlation
+from .context import correlation, serving
 
 
 class RequestContextMiddleware:
@@ -12,7 +12,7 @@ class RequestContextMiddleware:
     def __call__(self, request):
         given = request.headers.get("X-Request-ID", "")
         request_id = given[:64] if given and given.isprintable() else uuid.uuid4().hex
-        with correlation(f"req:{request_id}"):
+        with correlation(f"req:{request_id}"), serving(request):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
