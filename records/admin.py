@@ -22,7 +22,9 @@ from backoffice.core.fields import format_decimal
 from . import selectors
 from .models import (
     Account,
+    AuditBlock,
     AuditRecord,
+    AuditSeal,
     CashBalance,
     CashMovement,
     Counterparty,
@@ -467,3 +469,25 @@ class TradeEventAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     paginator = LargeTablePaginator
     ordering = ("-id",)
+
+
+# The audit chain -----------------------------------------------------------------------------------
+
+@admin.register(AuditBlock)
+class AuditBlockAdmin(ReadOnlyAdmin):
+    list_display = ("id", "sealed_at", "sealed_by", "first_record_id", "last_record_id", "record_count",
+                    "short_hash", "pruned_at")
+    list_filter = ("sealed_by",)
+    date_hierarchy = "sealed_at"
+    show_full_result_count = False
+
+    @admin.display(description="hash")
+    def short_hash(self, block):
+        return f"{block.hash[:16]}…"
+
+
+@admin.register(AuditSeal)
+class AuditSealAdmin(ReadOnlyAdmin):
+    list_display = ("record_id", "block_id")
+    search_fields = ("=record__id", "=block__id")
+    show_full_result_count = False
