@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+DEMO_TRADES ?= 2000
 
 .PHONY: run test setup demo lint check browser-deps clean
 
@@ -19,7 +20,7 @@ setup: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 
 demo: setup
-	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo --trades $(DEMO_TRADES)
 
 run: demo
 	@$(BIN)/python manage.py ensure_admin
