@@ -57,6 +57,9 @@ NAV = [
         Entry("Counterparties", "records:counterparties"),
         Entry("Prices", "records:prices"),
     ]),
+    Section("Records", [
+        Entry("Pending approvals", "records:approvals", roles=roles.ALL_ROLES),
+    ]),
 ]
 
 

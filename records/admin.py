@@ -2,19 +2,25 @@
 
 Reference data (instruments, accounts, counterparties, prices, FX rates) is saved through the
 records services, so every save writes its audit record and obeys the same business rules as the
-API; a rule the service refuses shows as a form error. Markets have no service: the admin writes
-their audit record itself. Cash, positions, their movements and the audit trail are read-only
-here: balances and positions change only through movements booked by services. Trades, their
-versions and lifecycle events are read-only too: they change only through the trade-capture
-services (the API). Nothing is deleted from the admin: records are retained.
+API; a rule the service refuses shows as a form error. Saving a change to an existing instrument,
+account or counterparty does not change it: it proposes the change (maker-checker), which takes
+effect when a different user approves it; proposals are decided under "Change requests". Markets
+have no service: the admin writes their audit record itself. Cash, positions, their movements and
+the audit trail are read-only here: balances and positions change only through movements booked by
+services. Trades, their versions and lifecycle events are read-only too: they change only through
+the trade-capture services (the API). Nothing is deleted from the admin: records are retained.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.paginator import Paginator
 from django.db import connections, transaction
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
 
 from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.fields import format_decimal
@@ -27,6 +33,7 @@ from .models import (
     AuditSeal,
     CashBalance,
     CashMovement,
+    ChangeRequest,
     Counterparty,
     FxRate,
     Instrument,
@@ -38,7 +45,7 @@ from .models import (
     TradeEvent,
     TradeVersion,
 )
-from .services import reference
+from .services import approvals, reference
 from .services.audit import audit_log, snapshot
 from .services.reference import PriceInput
 
@@ -46,6 +53,8 @@ admin.site.site_header = "Back-office administration"
 admin.site.site_title = "Back-office administration"
 
 ADMIN_REASON = "changed in the admin"
+DECIDED_IN_ADMIN = "decided in the admin"
+PROPOSED_IN_ADMIN = "proposed in the admin"
 
 
 def decimal_column(field_name: str, description: str | None = None):
@@ -185,6 +194,62 @@ class ServiceAdmin(RetainedRecordsAdmin):
         return {name: form.cleaned_data[name] for name in form.changed_data if name in model_fields}
 
 
+class FourEyesAdmin(ServiceAdmin):
+    """Reference data whose changes go through maker-checker (records.services.approvals).
+
+    Adding a row is direct. Saving an existing one proposes the change and leaves the row as it
+    is; it takes effect when a different user approves it (here, on the dashboard or through the
+    API). Subclasses name the kind of change and the business key its payload carries.
+    """
+
+    change_kind = ""  # e.g. "account.update"
+    key_field = ""  # e.g. "code"
+
+    def service_create(self, *, actor, form):
+        raise NotImplementedError
+
+    def service_save(self, *, actor, form):
+        if form.instance._state.adding:
+            return self.service_create(actor=actor, form=form)
+        return approvals.change_propose(
+            actor=actor, kind=self.change_kind, reason=form.cleaned_data.get("reason") or PROPOSED_IN_ADMIN,
+            payload={self.key_field: getattr(form.instance, self.key_field),
+                     "changes": approvals.to_payload(self.changes(form))})
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        request._proposed_change = self.service_save(actor=request.user, form=form)
+        # The form wrote the proposed values onto obj: show the row as it still is.
+        obj.refresh_from_db()
+        return None
+
+    def log_change(self, request, obj, message):
+        proposal = getattr(request, "_proposed_change", None)
+        if proposal is not None:
+            message = f"Proposed change #{proposal.pk} for approval: {proposal.summary}"
+        return super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        proposal = getattr(request, "_proposed_change", None)
+        if proposal is None:
+            return super().response_change(request, obj)
+        self.message_user(request, f"Change submitted for approval as #{proposal.pk}", messages.SUCCESS)
+        if "_continue" in request.POST:
+            return HttpResponseRedirect(request.path)
+        return HttpResponseRedirect(reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_changelist"))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                for pending in ChangeRequest.objects.filter(kind=self.change_kind, status=ChangeRequest.Status.PENDING,
+                                                            target_id=getattr(obj, self.key_field)).order_by("id"):
+                    self.message_user(request, f"Change #{pending.pk} awaits approval: {pending.summary}",
+                                      messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 @admin.register(Market)
 class MarketAdmin(RetainedRecordsAdmin):
     list_display = ("mic", "name", "country", "settlement_calendar")
@@ -206,7 +271,7 @@ class MarketAdmin(RetainedRecordsAdmin):
 
 
 @admin.register(Instrument)
-class InstrumentAdmin(ServiceAdmin):
+class InstrumentAdmin(FourEyesAdmin):
     list_display = ("isin", "symbol", "name", "asset_class", "currency", "market", "settlement_cycle", "is_active")
     list_filter = ("asset_class", "market", "currency", "is_active")
     search_fields = ("isin", "symbol", "name")
@@ -214,57 +279,51 @@ class InstrumentAdmin(ServiceAdmin):
     key_fields = ("isin",)
     change_only_fields = ("is_active",)
     readonly_always = ("created_at", "updated_at")
+    change_kind, key_field = "instrument.update", "isin"
 
-    def service_save(self, *, actor, form):
+    def service_create(self, *, actor, form):
         data = form.cleaned_data
-        if form.instance._state.adding:
-            return reference.instrument_create(
-                actor=actor, isin=data["isin"], symbol=data["symbol"], name=data["name"],
-                asset_class=data["asset_class"], currency=data["currency"], market=data["market"],
-                settlement_cycle=data.get("settlement_cycle"), reason=self.reason(form))
-        return reference.instrument_update(actor=actor, instrument=form.instance, changes=self.changes(form),
-                                           reason=self.reason(form))
+        return reference.instrument_create(
+            actor=actor, isin=data["isin"], symbol=data["symbol"], name=data["name"],
+            asset_class=data["asset_class"], currency=data["currency"], market=data["market"],
+            settlement_cycle=data.get("settlement_cycle"), reason=self.reason(form))
 
 
 @admin.register(Account)
-class AccountAdmin(ServiceAdmin):
+class AccountAdmin(FourEyesAdmin):
     list_display = ("code", "name", "kind", "base_currency", "status", "cost_method", "allow_partial_settlement",
                     decimal_column("credit_limit"))
     list_filter = ("kind", "status", "base_currency", "cost_method", "allow_partial_settlement")
     search_fields = ("code", "name")
     key_fields = ("code",)
     readonly_always = ("created_at", "updated_at")
+    change_kind, key_field = "account.update", "code"
 
-    def service_save(self, *, actor, form):
+    def service_create(self, *, actor, form):
         data = form.cleaned_data
-        if form.instance._state.adding:
-            return reference.account_create(
-                actor=actor, code=data["code"], name=data["name"], kind=data["kind"],
-                base_currency=data["base_currency"], status=data["status"], cost_method=data["cost_method"],
-                allow_partial_settlement=data["allow_partial_settlement"], credit_limit=data["credit_limit"],
-                reason=self.reason(form))
-        return reference.account_update(actor=actor, account=form.instance, changes=self.changes(form),
-                                        reason=self.reason(form))
+        return reference.account_create(
+            actor=actor, code=data["code"], name=data["name"], kind=data["kind"],
+            base_currency=data["base_currency"], status=data["status"], cost_method=data["cost_method"],
+            allow_partial_settlement=data["allow_partial_settlement"], credit_limit=data["credit_limit"],
+            reason=self.reason(form))
 
 
 @admin.register(Counterparty)
-class CounterpartyAdmin(ServiceAdmin):
+class CounterpartyAdmin(FourEyesAdmin):
     list_display = ("code", "name", "lei", "is_ccp", "clears_through", "requires_matching")
     list_filter = ("is_ccp", "requires_matching", "clears_through")
     search_fields = ("code", "name", "lei")
     list_select_related = ("clears_through",)
     key_fields = ("code",)
     readonly_always = ("created_at", "updated_at")
+    change_kind, key_field = "counterparty.update", "code"
 
-    def service_save(self, *, actor, form):
+    def service_create(self, *, actor, form):
         data = form.cleaned_data
-        if form.instance._state.adding:
-            return reference.counterparty_create(
-                actor=actor, code=data["code"], name=data["name"], lei=data["lei"], is_ccp=data["is_ccp"],
-                clears_through=data["clears_through"], requires_matching=data["requires_matching"],
-                reason=self.reason(form))
-        return reference.counterparty_update(actor=actor, counterparty=form.instance, changes=self.changes(form),
-                                             reason=self.reason(form))
+        return reference.counterparty_create(
+            actor=actor, code=data["code"], name=data["name"], lei=data["lei"], is_ccp=data["is_ccp"],
+            clears_through=data["clears_through"], requires_matching=data["requires_matching"],
+            reason=self.reason(form))
 
 
 @admin.register(Price)
@@ -491,3 +550,68 @@ class AuditSealAdmin(ReadOnlyAdmin):
     list_display = ("record_id", "block_id")
     search_fields = ("=record__id", "=block__id")
     show_full_result_count = False
+
+
+# Maker-checker ----------------------------------------------------------------------------------
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(ReadOnlyAdmin):
+    """Proposed changes, read-only. Approving and rejecting go through the approvals services as the
+    signed-in user, so the proposer cannot decide their own change here either."""
+
+    list_display = ("id", "kind", "summary", "status", "proposed_by", "proposed_at", "decided_by", "decided_at")
+    list_display_links = ("id", "summary")
+    list_filter = ("status", "kind")
+    search_fields = ("=target_id", "summary", "=proposed_by__username")
+    list_select_related = ("proposed_by", "decided_by")
+    date_hierarchy = "proposed_at"
+    fields = ("kind", "summary", "target_type", "target_id", "status", "reason", "proposed_by", "proposed_at",
+              "diff_display", "payload", "before", "decided_by", "decided_at", "decision_reason", "result")
+    readonly_fields = fields
+    actions = ("approve_selected", "reject_selected")
+
+    @admin.display(description="change")
+    def diff_display(self, obj):
+        rows = approvals.change_diff(obj)
+        if not rows:
+            return "-"
+        return format_html("<table><tr><th>field</th><th>before</th><th>after</th></tr>{}</table>", format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td><strong>{}</strong></td></tr>",
+            ((row.field, "-" if row.before is None else row.before, "-" if row.after is None else row.after)
+             for row in rows)))
+
+    @admin.action(description="Approve selected changes")
+    def approve_selected(self, request, queryset):
+        for change_id in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                change = approvals.change_approve(actor=request.user, change_id=change_id, reason=DECIDED_IN_ADMIN)
+            except BusinessRuleError as exc:
+                self.message_user(request, f"#{change_id} not approved: {exc.message}", messages.ERROR)
+                continue
+            if change.status == ChangeRequest.Status.FAILED:
+                self.message_user(request, f"#{change_id} approved but could not be applied: "
+                                           f"{change.result.get('error')}", messages.WARNING)
+            else:
+                self.message_user(request, f"#{change_id} approved and applied: {change.summary}", messages.SUCCESS)
+
+    @admin.action(description="Reject selected changes…")
+    def reject_selected(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if "apply" in request.POST and reason:
+            for change_id in queryset.order_by("pk").values_list("pk", flat=True):
+                try:
+                    approvals.change_reject(actor=request.user, change_id=change_id, reason=reason)
+                except BusinessRuleError as exc:
+                    self.message_user(request, f"#{change_id} not rejected: {exc.message}", messages.ERROR)
+                else:
+                    self.message_user(request, f"#{change_id} rejected.", messages.SUCCESS)
+            return None
+        # Ask for the reason first (like the delete confirmation page).
+        return TemplateResponse(request, "admin/records/changerequest/reject.html", {
+            **self.admin_site.each_context(request),
+            "title": "Reject changes",
+            "opts": self.model._meta,
+            "changes": queryset.order_by("pk"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "missing_reason": "apply" in request.POST,
+        })

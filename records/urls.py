@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import approval_views, views
 
 app_name = "records"
 
@@ -17,4 +17,11 @@ urlpatterns = [
     path("trades/export.csv", views.trade_export, name="trades-export"),
     path("trades/<int:trade_id>/", views.trade_detail, name="trade-detail"),
     path("inventory/", views.inventory, name="inventory"),
+]
+
+urlpatterns += [
+    path("approvals/", approval_views.approvals_page, name="approvals"),
+    path("approvals/<int:change_id>/approve/", approval_views.approval_approve, name="approval-approve"),
+    path("approvals/<int:change_id>/reject/", approval_views.approval_reject, name="approval-reject"),
+    path("approvals/<int:change_id>/withdraw/", approval_views.approval_withdraw, name="approval-withdraw"),
 ]

@@ -34,8 +34,21 @@ class ConflictError(BusinessRuleError):
         return {"detail": self.message}
 
 
+class ForbiddenError(BusinessRuleError):
+    """A request the user may not make, whatever their role allows elsewhere: 403.
+
+    E.g. approving one's own proposal (maker-checker), or deciding a kind of change one's roles
+    do not cover.
+    """
+
+    status_code = status.HTTP_403_FORBIDDEN
+
+    def as_dict(self) -> dict:
+        return {"detail": self.message}
+
+
 def api_exception_handler(exc, context):
-    """Map domain errors to 400/409 and Django validation errors to field-level 400s."""
+    """Map domain errors to 400/403/409 (by their status_code) and Django validation errors to 400s."""
     if isinstance(exc, BusinessRuleError):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

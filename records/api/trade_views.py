@@ -14,10 +14,12 @@ from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ALL_ROLES, COMPLIANCE, FRONT_OFFICE, OPERATIONS
 from records import selectors
 from records.models import Trade
+from records.services import approvals
 from records.services import trades as trade_services
 from records.trade_input import parse_trade
 
 from . import trade_serializers as s
+from .approval_views import ChangeRequestOutput
 
 MAX_BULK = 10_000
 
@@ -162,15 +164,23 @@ class TradeAmendApi(APIView):
 class TradeReleaseApi(APIView):
     permission_classes = [ReleaseRole]
 
-    @extend_schema(request=s.CancelInput, responses={200: s.TradeDetailOutput,
-                                                     409: OpenApiResponse(description="The trade is not HELD.")},
-                   description="Release a trade held by a pre-trade check: it is booked and enters the position.")
+    @extend_schema(
+        request=s.CancelInput,
+        responses={
+            202: OpenApiResponse(ChangeRequestOutput, description=(
+                "The release is proposed (maker-checker): the trade stays HELD until a different user with the "
+                "operations or compliance role approves it (POST /api/v1/approvals/{id}/approve/); then it is "
+                "booked and enters the position.")),
+            409: OpenApiResponse(description="The trade is not HELD, or its release is already awaiting approval."),
+        },
+        description="Propose releasing a trade held by a pre-trade check.")
     def post(self, request, trade_id: int):
         _trade_or_404(trade_id)
         data = s.CancelInput(data=request.data)
         data.is_valid(raise_exception=True)
-        trade_services.trade_release(actor=request.user, trade_id=trade_id, reason=data.validated_data["reason"])
-        return Response(s.TradeDetailOutput(selectors.trade_get(trade_id)).data)
+        change = approvals.change_propose(actor=request.user, kind="trade.release", payload={"trade_id": trade_id},
+                                          reason=data.validated_data["reason"])
+        return Response(ChangeRequestOutput(change).data, status=status.HTTP_202_ACCEPTED)
 
 
 class InventoryApi(generics.ListAPIView):

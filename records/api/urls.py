@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_views, trade_views, views
+from . import approval_views, audit_views, trade_views, views
 
 urlpatterns = [
     path("instruments/", views.InstrumentListCreateApi.as_view(), name="api-instruments"),
@@ -31,4 +31,14 @@ urlpatterns += [
 urlpatterns += [
     path("records/audit/", audit_views.AuditListApi.as_view(), name="api-audit"),
     path("records/audit/verify/", audit_views.AuditVerifyApi.as_view(), name="api-audit-verify"),
+]
+
+urlpatterns += [
+    path("approvals/", approval_views.ApprovalListCreateApi.as_view(), name="api-approvals"),
+    path("approvals/<int:change_id>/", approval_views.ApprovalDetailApi.as_view(), name="api-approval"),
+    path("approvals/<int:change_id>/approve/", approval_views.ApprovalApproveApi.as_view(),
+         name="api-approval-approve"),
+    path("approvals/<int:change_id>/reject/", approval_views.ApprovalRejectApi.as_view(), name="api-approval-reject"),
+    path("approvals/<int:change_id>/withdraw/", approval_views.ApprovalWithdrawApi.as_view(),
+         name="api-approval-withdraw"),
 ]

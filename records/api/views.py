@@ -16,10 +16,11 @@ from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ALL_ROLES, FRONT_OFFICE, OPERATIONS
 from records import selectors
-from records.services import calendar, cash, reference
+from records.services import approvals, calendar, cash, reference
 
 from . import filters
 from . import serializers as s
+from .approval_views import ChangeRequestOutput
 
 # Every role reads reference data; front office and operations maintain it.
 ReferenceData = HasRole(FRONT_OFFICE, OPERATIONS, read=ALL_ROLES)
@@ -28,6 +29,29 @@ CashRole = HasRole(FRONT_OFFICE, OPERATIONS, read=ALL_ROLES)
 
 def _reason(data: dict) -> str:
     return data.pop("reason", "") or ""
+
+
+# Changes to reference data go through maker-checker (records.services.approvals).
+PROPOSED_THROUGH_API = "proposed through the API"
+
+
+def _propose_update(request, *, kind: str, key: str, value: str, changes: dict) -> Response:
+    reason = _reason(changes) or PROPOSED_THROUGH_API
+    change = approvals.change_propose(actor=request.user, kind=kind, reason=reason,
+                                      payload={key: value, "changes": approvals.to_payload(changes)})
+    return Response(ChangeRequestOutput(change).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _proposed(what: str) -> dict:
+    return {
+        202: OpenApiResponse(ChangeRequestOutput, description=(
+            f"The change to the {what} is proposed, not made: it takes effect when a different user with the "
+            "operations role approves it (POST /api/v1/approvals/{id}/approve/).")),
+        400: OpenApiResponse(description="Invalid input, a change its service would refuse, or a change that "
+                                         "changes nothing."),
+        409: OpenApiResponse(description="Conflicts with the current state, or a change to the same record is "
+                                         "already awaiting approval."),
+    }
 
 
 def _instrument_or_error(isin: str, field: str = "instrument"):
@@ -75,16 +99,14 @@ class InstrumentDetailApi(APIView):
     def get(self, request, isin):
         return Response(s.InstrumentOutput(self._get(isin)).data)
 
-    @extend_schema(request=s.InstrumentPatch, responses=s.InstrumentOutput)
+    @extend_schema(request=s.InstrumentPatch, responses=_proposed("instrument"),
+                   description="Propose a change to an instrument (maker-checker); its ISIN never changes.")
     def patch(self, request, isin):
         instrument = self._get(isin)
         data = s.InstrumentPatch(data=request.data)
         data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
-        reason = _reason(changes)
-        instrument = reference.instrument_update(actor=request.user, instrument=instrument, changes=changes,
-                                                 reason=reason)
-        return Response(s.InstrumentOutput(selectors.instrument_get(instrument.isin)).data)
+        return _propose_update(request, kind="instrument.update", key="isin", value=instrument.isin,
+                               changes=dict(data.validated_data))
 
 
 class InstrumentLatestPriceApi(APIView):
@@ -135,15 +157,14 @@ class AccountDetailApi(APIView):
     def get(self, request, code):
         return Response(s.AccountOutput(self._get(code)).data)
 
-    @extend_schema(request=s.AccountPatch, responses=s.AccountOutput)
+    @extend_schema(request=s.AccountPatch, responses=_proposed("account"),
+                   description="Propose a change to an account (maker-checker); its code never changes.")
     def patch(self, request, code):
         account = self._get(code)
         data = s.AccountPatch(data=request.data)
         data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
-        reason = _reason(changes)
-        account = reference.account_update(actor=request.user, account=account, changes=changes, reason=reason)
-        return Response(s.AccountOutput(account).data)
+        return _propose_update(request, kind="account.update", key="code", value=account.code,
+                               changes=dict(data.validated_data))
 
 
 # Counterparties -------------------------------------------------------------------------------
@@ -177,16 +198,14 @@ class CounterpartyDetailApi(APIView):
     def get(self, request, code):
         return Response(s.CounterpartyOutput(self._get(code)).data)
 
-    @extend_schema(request=s.CounterpartyPatch, responses=s.CounterpartyOutput)
+    @extend_schema(request=s.CounterpartyPatch, responses=_proposed("counterparty"),
+                   description="Propose a change to a counterparty (maker-checker); its code never changes.")
     def patch(self, request, code):
         counterparty = self._get(code)
         data = s.CounterpartyPatch(data=request.data)
         data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
-        reason = _reason(changes)
-        counterparty = reference.counterparty_update(actor=request.user, counterparty=counterparty,
-                                                     changes=changes, reason=reason)
-        return Response(s.CounterpartyOutput(selectors.counterparty_get(counterparty.code)).data)
+        return _propose_update(request, kind="counterparty.update", key="code", value=counterparty.code,
+                               changes=dict(data.validated_data))
 
 
 class MarketListApi(generics.ListAPIView):

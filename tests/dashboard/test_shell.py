@@ -129,8 +129,9 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
         ("Accounts", "/records/accounts/", False),
         ("Counterparties", "/records/counterparties/", False),
         ("Prices", "/records/prices/", True),
+        ("Pending approvals", "/records/approvals/", False),
     ]
-    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 8
+    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 9
 
 
 def test_navigation_leaves_out_entries_whose_page_does_not_exist(signed_in, monkeypatch):

@@ -15,6 +15,7 @@ from records.models import (
     AuditRecord,
     CashBalance,
     CashMovement,
+    ChangeRequest,
     Counterparty,
     FxRate,
     Instrument,
@@ -156,7 +157,19 @@ def test_adding_an_instrument_goes_through_the_service_and_is_audited(web, super
     assert LogEntry.objects.filter(object_id=str(instrument.pk)).exists()
 
 
-def test_changing_an_instrument_is_audited_and_its_isin_stays(web, instruments, superuser):
+def approve_as_another_user(change_id):
+    """Approve a change proposed in the admin as a second user (maker-checker)."""
+    from records.services.approvals import change_approve
+
+    from ..conftest import make_user
+
+    checker = make_user("checker", "operations")
+    change = change_approve(actor=checker, change_id=change_id)
+    assert change.status == "APPROVED", change.result
+    return checker
+
+
+def test_changing_an_instrument_proposes_it_and_approval_applies_it_keeping_its_isin(web, instruments, superuser):
     apple = instruments["AAPL"]
     data = instrument_form(isin="US5949181045", name="Apple Inc. (renamed)", is_active="on")
 
@@ -164,9 +177,19 @@ def test_changing_an_instrument_is_audited_and_its_isin_stays(web, instruments, 
 
     assert response.status_code == 302
     apple.refresh_from_db()
+    assert (apple.isin, apple.name) == (APPLE, "Apple Inc.")
+    proposal = ChangeRequest.objects.get()
+    assert (proposal.kind, proposal.payload, proposal.proposed_by, proposal.reason) == (
+        "instrument.update", {"isin": APPLE, "changes": {"name": "Apple Inc. (renamed)"}}, superuser,
+        "proposed in the admin")
+    assert not audit_rows("instrument", action="UPDATE").exists()
+
+    checker = approve_as_another_user(proposal.pk)
+
+    apple.refresh_from_db()
     assert (apple.isin, apple.name) == (APPLE, "Apple Inc. (renamed)")
     record = audit_rows("instrument", action="UPDATE").get()
-    assert (record.actor, record.reason) == (superuser, "changed in the admin")
+    assert (record.actor, record.reason) == (checker, f"change request #{proposal.pk}: proposed in the admin")
     assert (record.before["name"], record.after["name"]) == ("Apple Inc.", "Apple Inc. (renamed)")
 
 
@@ -206,6 +229,9 @@ def test_an_account_code_is_read_only_once_created(web, accounts):
                         account_form(code="ACC-999", name="Client One", credit_limit="1000", status="SUSPENDED"))
 
     assert response.status_code == 302
+    proposal = ChangeRequest.objects.get()
+    assert proposal.payload == {"code": "ACC-001", "changes": {"status": "SUSPENDED"}}
+    approve_as_another_user(proposal.pk)
     account.refresh_from_db()
     assert (account.code, account.status) == ("ACC-001", "SUSPENDED")
     record = audit_rows("account", action="UPDATE").get()

@@ -44,7 +44,7 @@ def test_throttling_per_token_answers_429_with_retry_after(tight_throttle, fo_cl
 @override_settings(DEBUG=False)
 @pytest.mark.parametrize("path", ["/api/v1/trades/", "/api/v1/trades/bulk/", "/api/v1/instruments/",
                                   "/api/v1/accounts/", "/api/v1/counterparties/", "/api/v1/prices/",
-                                  "/api/v1/cash/"])
+                                  "/api/v1/cash/", "/api/v1/approvals/"])
 @pytest.mark.parametrize("raw", [
     "", "{", "[]", "null", "1e999999", '"\\ud800"', '{"a": ' * 2000 + "1" + "}" * 2000,
     json.dumps({"trades": [{"quantity": {"nested": [1, 2]}}]}), json.dumps({"external_ref": ["x"]}),

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from records.models import AuditRecord, Counterparty, Instrument, Price
-from tests.conftest import APPLE, LEI_A, SAP, VODAFONE
+from tests.conftest import APPLE, LEI_A, SAP, VODAFONE, client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -122,14 +122,33 @@ def test_pagination_shape_and_page_size_cap(fo_client, instruments):
     assert len(fo_client.get("/api/v1/instruments/?page_size=5000").json()["results"]) == 4
 
 
-def test_patch_instrument_audits_before_and_after(ops_client, instruments):
+def approve(change_id):
+    """Approve a proposed change as a second operations user (maker-checker)."""
+    checker = make_user("checker", "operations")
+    response = post(client_for(checker), f"/api/v1/approvals/{change_id}/approve/", {})
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "APPROVED", response.json()
+    return response.json()
+
+
+def test_patch_instrument_proposes_the_change_and_approval_applies_and_audits_it(ops_client, instruments):
     response = patch(ops_client, f"/api/v1/instruments/{APPLE}/", {"name": "Apple Inc. (renamed)",
                                                                    "settlement_cycle": 2, "reason": "corp action"})
-    assert response.status_code == 200, response.content
-    assert response.json()["settlement_cycle"] == 2
+    assert response.status_code == 202, response.content
+    proposal = response.json()
+    assert (proposal["kind"], proposal["target_id"], proposal["status"]) == ("instrument.update", APPLE, "PENDING")
+    assert proposal["payload"] == {"isin": APPLE, "changes": {"name": "Apple Inc. (renamed)", "settlement_cycle": 2}}
+    assert ops_client.get(f"/api/v1/instruments/{APPLE}/").json()["name"] == "Apple Inc."
+    assert not AuditRecord.objects.filter(record_type="records.instrument", action="UPDATE").exists()
+
+    approve(proposal["id"])
+
+    body = ops_client.get(f"/api/v1/instruments/{APPLE}/").json()
+    assert (body["name"], body["settlement_cycle"]) == ("Apple Inc. (renamed)", 2)
     audit = AuditRecord.objects.filter(record_type="records.instrument", action="UPDATE").get()
     assert audit.before["name"] == "Apple Inc." and audit.after["name"] == "Apple Inc. (renamed)"
-    assert audit.reason == "corp action"
+    assert audit.reason == f"change request #{proposal['id']}: corp action"
+    assert audit.actor.username == "checker"
 
 
 def test_patch_unknown_instrument_is_404(ops_client, db):
@@ -199,8 +218,33 @@ def test_malformed_json_is_400(ops_client):
 def test_account_detail_and_patch(ops_client, accounts):
     assert ops_client.get("/api/v1/accounts/ACC-001/").json()["credit_limit"] == "1000"
     response = patch(ops_client, "/api/v1/accounts/ACC-001/", {"status": "SUSPENDED", "credit_limit": "2500.50"})
-    assert response.status_code == 200
-    assert (response.json()["status"], response.json()["credit_limit"]) == ("SUSPENDED", "2500.5")
+    assert response.status_code == 202, response.content
+    assert response.json()["payload"] == {"code": "ACC-001",
+                                          "changes": {"status": "SUSPENDED", "credit_limit": "2500.5"}}
+    unchanged = ops_client.get("/api/v1/accounts/ACC-001/").json()
+    assert (unchanged["status"], unchanged["credit_limit"]) == ("ACTIVE", "1000")
+
+    approve(response.json()["id"])
+
+    body = ops_client.get("/api/v1/accounts/ACC-001/").json()
+    assert (body["status"], body["credit_limit"]) == ("SUSPENDED", "2500.5")
+
+
+def test_patch_counterparty_is_proposed_and_applied_on_approval(ops_client, counterparties):
+    response = patch(ops_client, "/api/v1/counterparties/BRKR-A/", {"name": "Broker A Ltd", "clears_through": None})
+    assert response.status_code == 202, response.content
+    assert ops_client.get("/api/v1/counterparties/BRKR-A/").json()["clears_through"] == "NSCC"
+
+    approve(response.json()["id"])
+
+    body = ops_client.get("/api/v1/counterparties/BRKR-A/").json()
+    assert (body["name"], body["clears_through"]) == ("Broker A Ltd", None)
+
+
+def test_patch_that_changes_nothing_is_400_and_proposes_nothing(ops_client, accounts):
+    response = patch(ops_client, "/api/v1/accounts/ACC-001/", {"status": "ACTIVE", "credit_limit": "1000.00"})
+    assert response.status_code == 400, response.content
+    assert ops_client.get("/api/v1/approvals/?mine=true").json()["count"] == 0
 
 
 def test_account_list_filters(ops_client, accounts):

@@ -182,10 +182,23 @@ def test_a_check_that_holds_books_a_held_trade_outside_the_position(fo_client, o
     assert response.status_code == 201
     assert response.json()["status"] == "HELD" and response.json()["hold_reasons"]
     assert position() is None or position().traded_quantity == 0
-    released = post(ops_client, f"/api/v1/trades/{response.json()['id']}/release/", {"reason": "approved by desk"})
-    assert released.status_code == 200 and released.json()["status"] == "BOOKED"
+    trade_id = response.json()["id"]
+    proposed = post(ops_client, f"/api/v1/trades/{trade_id}/release/", {"reason": "approved by desk"})
+    assert proposed.status_code == 202, proposed.content
+    assert (proposed.json()["kind"], proposed.json()["status"]) == ("trade.release", "PENDING")
+    # Four eyes: nothing moves until a second user approves; the proposer cannot.
+    assert Trade.objects.get(pk=trade_id).status == "HELD"
+    assert position() is None or position().traded_quantity == 0
+    approve_url = f"/api/v1/approvals/{proposed.json()['id']}/approve/"
+    assert post(ops_client, approve_url, {}).status_code == 403
+    assert post(ops_client, f"/api/v1/trades/{trade_id}/release/", {"reason": "twice"}).status_code == 409
+
+    approved = post(client_for(make_user("checker", "compliance")), approve_url, {})
+
+    assert approved.status_code == 200 and approved.json()["status"] == "APPROVED"
+    assert Trade.objects.get(pk=trade_id).status == "BOOKED"
     assert position().traded_quantity == 300000
-    assert post(ops_client, f"/api/v1/trades/{response.json()['id']}/release/", {"reason": "again"}).status_code == 409
+    assert post(ops_client, f"/api/v1/trades/{trade_id}/release/", {"reason": "again"}).status_code == 409
 
 
 @override_settings(PRETRADE_CHECKS=[])

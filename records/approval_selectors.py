@@ -1,0 +1,61 @@
+"""Reads of maker-checker change requests: what a user may decide, and what they proposed."""
+
+from django.db.models import Q, QuerySet
+
+from .models import ChangeRequest
+from .services.approvals import kinds_decidable_by
+
+
+def change_request_list() -> QuerySet[ChangeRequest]:
+    return ChangeRequest.objects.select_related("proposed_by", "decided_by").order_by("-proposed_at", "-id")
+
+
+def change_requests_visible_to(user) -> QuerySet[ChangeRequest]:
+    """Return the change requests a user may see: their own, and every one of a kind they may decide."""
+    if not user or not user.is_authenticated:
+        return change_request_list().none()
+    return change_request_list().filter(Q(proposed_by=user) | Q(kind__in=kinds_decidable_by(user)))
+
+
+def change_requests_to_decide(user, *, kind: str | None = None) -> QuerySet[ChangeRequest]:
+    """Return the pending changes the user may approve or reject: within their roles, proposed by others.
+
+    Oldest first: the change waiting longest is decided first.
+    """
+    if not user or not user.is_authenticated:
+        return change_request_list().none()
+    rows = (change_request_list().filter(status=ChangeRequest.Status.PENDING, kind__in=kinds_decidable_by(user))
+            .exclude(proposed_by=user))
+    if kind:
+        rows = rows.filter(kind=kind)
+    return rows.order_by("proposed_at", "id")
+
+
+def change_request_search(user, *, status: str | None = None, kind: str | None = None,
+                          mine: bool = False) -> QuerySet[ChangeRequest]:
+    """The approvals list: by default the pending changes the user may decide.
+
+    mine: the user's own proposals (any status unless one is given). A status without mine: the
+    changes of that status the user may see, other than their own.
+    """
+    if mine:
+        rows = change_request_list().filter(proposed_by=user) if user and user.is_authenticated \
+            else change_request_list().none()
+    elif status is None:
+        return change_requests_to_decide(user, kind=kind)
+    else:
+        rows = change_requests_visible_to(user).exclude(proposed_by=user)
+    if status:
+        rows = rows.filter(status=status)
+    if kind:
+        rows = rows.filter(kind=kind)
+    return rows
+
+
+def change_request_get(user, change_id: int) -> ChangeRequest | None:
+    """Return the change request if the user may see it."""
+    return change_requests_visible_to(user).filter(pk=change_id).first()
+
+
+def change_request_exists(change_id: int) -> bool:
+    return ChangeRequest.objects.filter(pk=change_id).exists()
