@@ -38,6 +38,8 @@ class NavSection:
     links: list[NavLink]
 
 
+RECORDS_KEEPERS = (roles.OPERATIONS, roles.COMPLIANCE, roles.ACCOUNTING)
+
 # Later issues add their pages here (trades, clearing, settlements, accounting, compliance, records).
 NAV = [
     Section("Overview", [
@@ -59,6 +61,8 @@ NAV = [
     ]),
     Section("Records", [
         Entry("Pending approvals", "records:approvals", roles=roles.ALL_ROLES),
+        Entry("Retention and holds", "records:retention", roles=RECORDS_KEEPERS),
+        Entry("Exports", "records:exports", roles=RECORDS_KEEPERS),
     ]),
 ]
 

@@ -35,17 +35,20 @@ from .models import (
     CashMovement,
     ChangeRequest,
     Counterparty,
+    ExportManifest,
     FxRate,
     Instrument,
+    LegalHold,
     Market,
     Position,
     Price,
+    RetentionPolicy,
     StockMovement,
     Trade,
     TradeEvent,
     TradeVersion,
 )
-from .services import approvals, reference
+from .services import approvals, reference, retention
 from .services.audit import audit_log, snapshot
 from .services.reference import PriceInput
 
@@ -615,3 +618,46 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "missing_reason": "apply" in request.POST,
         })
+
+
+# Retention, legal holds and exports ---------------------------------------------------------------
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(ServiceAdmin):
+    """Periods are changed here through records.services.retention (audited; never below the SEC minimum).
+    Policies come with the migrations: none is added or deleted here."""
+
+    list_display = ("record_type", "retention_years", "rule", "updated_at")
+    fields = ("record_type", "retention_years", "rule", "reason", "updated_at")
+    key_fields = ("record_type",)
+    readonly_always = ("updated_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def service_save(self, *, actor, form):
+        return retention.retention_policy_update(
+            actor=actor, policy=RetentionPolicy.objects.get(pk=form.instance.pk),
+            retention_years=form.cleaned_data["retention_years"], rule=form.cleaned_data["rule"],
+            reason=self.reason(form))
+
+
+@admin.register(LegalHold)
+class LegalHoldAdmin(ReadOnlyAdmin):
+    """Placed and released on the Retention dashboard (operations and compliance), through the service."""
+
+    list_display = ("id", "scope", "account", "instrument", "record_type", "record_id", "matter", "placed_by",
+                    "placed_at", "released_at")
+    list_filter = ("scope", ("released_at", admin.EmptyFieldListFilter))
+    search_fields = ("matter", "reason", "=account__code", "=instrument__isin", "=record_id")
+    list_select_related = ("account", "instrument", "placed_by")
+
+
+@admin.register(ExportManifest)
+class ExportManifestAdmin(ReadOnlyAdmin):
+    list_display = ("business_date", "date_from", "date_to", "file_count", "created_at", "created_by")
+    date_hierarchy = "business_date"
+
+    @admin.display(description="files")
+    def file_count(self, manifest):
+        return len(manifest.files)

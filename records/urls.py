@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import approval_views, views
+from . import approval_views, retention_views, views
 
 app_name = "records"
 
@@ -17,6 +17,16 @@ urlpatterns = [
     path("trades/export.csv", views.trade_export, name="trades-export"),
     path("trades/<int:trade_id>/", views.trade_detail, name="trade-detail"),
     path("inventory/", views.inventory, name="inventory"),
+]
+
+urlpatterns += [
+    path("retention/", retention_views.retention_page, name="retention"),
+    path("retention/holds/", retention_views.legal_hold_place, name="legal-hold-place"),
+    path("retention/holds/<int:hold_id>/release/", retention_views.legal_hold_release, name="legal-hold-release"),
+    path("exports/", retention_views.exports_page, name="exports"),
+    path("exports/<str:kind>.csv", retention_views.export_download, name="export-download"),
+    path("exports/manifests/<str:business_date>/verify/", retention_views.manifest_verify, name="manifest-verify"),
+    path("exports/manifests/<str:business_date>/<str:name>", retention_views.manifest_file, name="manifest-file"),
 ]
 
 urlpatterns += [

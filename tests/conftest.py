@@ -34,6 +34,12 @@ def _seed_data_for_transactional_tests(request):
         ensure_seed_data()
 
 
+@pytest.fixture(autouse=True)
+def _exports_in_a_temporary_directory(settings, tmp_path_factory):
+    """Books-and-records export files never land in the real var/ directory during tests."""
+    settings.RECORDS_EXPORT_DIR = tmp_path_factory.mktemp("exports")
+
+
 def make_user(username: str, *roles: str, superuser: bool = False) -> User:
     user = User.objects.create_user(username=username, password="pw-" + username, is_superuser=superuser,
                                     is_staff=superuser)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import approval_views, audit_views, trade_views, views
+from . import approval_views, audit_views, records_views, trade_views, views
 
 urlpatterns = [
     path("instruments/", views.InstrumentListCreateApi.as_view(), name="api-instruments"),
@@ -31,6 +31,11 @@ urlpatterns += [
 urlpatterns += [
     path("records/audit/", audit_views.AuditListApi.as_view(), name="api-audit"),
     path("records/audit/verify/", audit_views.AuditVerifyApi.as_view(), name="api-audit-verify"),
+]
+
+urlpatterns += [
+    path("records/exports/<str:kind>.csv", records_views.ExportCsvApi.as_view(), name="api-records-export"),
+    path("records/manifests/", records_views.ManifestListCreateApi.as_view(), name="api-records-manifests"),
 ]
 
 urlpatterns += [

@@ -1,0 +1,562 @@
+"""Retention of the books and records: policies, legal holds and the purge (DESIGN.md §8).
+
+A record may be removed only when all of these hold:
+
+* a retention policy exists for its type, and the record is older than the policy's period
+  counted back from today. The cutoff comes from the stored policy and today's date alone;
+  the caller's ``as_of`` can only move it earlier (``min(as_of, today)``), never later, so no
+  input purges anything younger than its retention period;
+* the record is in a final state (a settled or cancelled trade, a decided change request, an
+  audit record in a sealed block), and everything removed with it (a trade's versions and
+  lifecycle events) is past the cutoff too;
+* no active legal hold covers it: by account, by instrument, or the record itself.
+
+The purge works in chunks: each chunk's ids are chosen by one query, deleted set-based and
+recorded by one signed tombstone audit record, all in one transaction; a killed run loses at
+most one chunk and a rerun purges nothing more. Audit records are purged a whole sealed block
+at a time, so the hash chain still verifies after every committed chunk (the block header
+stays, marked pruned).
+
+Record types are registered in PURGE_REGISTRY; other apps add theirs with purge_register.
+"""
+
+import contextlib
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.db.models import CharField, Exists, OuterRef, Q
+from django.db.models.deletion import ProtectedError, RestrictedError
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from backoffice.core.exceptions import BusinessRuleError
+
+from ..models import (
+    Account,
+    AuditBlock,
+    AuditRecord,
+    AuditSeal,
+    CashMovement,
+    ChangeRequest,
+    FxRate,
+    Instrument,
+    LegalHold,
+    Price,
+    RetentionPolicy,
+    StockMovement,
+    Trade,
+    TradeEvent,
+    TradeVersion,
+    _maintenance,
+)
+from .audit import Actor, audit_log, snapshot
+from .signing import sign, signature_valid
+
+PURGE_ACTION = "PURGE"
+PURGE_ACTOR = "job:retention-purge"
+AUDIT_RECORD_TYPE = "records.auditrecord"
+# Taken shared by each purge chunk and exclusively by whoever places a hold, so a hold placed
+# while a chunk runs applies from the next chunk on, never half-way through one.
+HOLDS_LOCK_KEY = 7_331_002
+
+# SEC Rule 17a-4 minimums (migration 0006 seeds these periods): a policy may be lengthened, never
+# shortened below them.
+REGULATORY_MINIMUM_YEARS = {
+    "records.trade": 6, "records.tradeversion": 6, "records.tradeevent": 6, "records.position": 6,
+    "records.stockmovement": 6, "records.cashmovement": 6, "records.cashbalance": 6, "records.auditrecord": 6,
+    "records.account": 6, "records.price": 3, "records.fxrate": 3, "records.changerequest": 3,
+    "records.instrument": 3, "records.counterparty": 3,
+}
+
+
+# Policies and cutoffs ---------------------------------------------------------------------------
+
+def years_before(day: date, years: int) -> date:
+    """Return the same month and day `years` earlier (29 February becomes the 28th)."""
+    year = day.year - years
+    if year < date.min.year:
+        return date.min
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        return day.replace(year=year, day=28)
+
+
+def retention_policy_get(record_type: str) -> RetentionPolicy:
+    policy = RetentionPolicy.objects.filter(record_type=record_type).first()
+    if policy is None:
+        raise BusinessRuleError(f"No retention policy for {record_type}: nothing of it is purged.",
+                                field="record_type")
+    return policy
+
+
+def retention_cutoff(record_type: str, today: date) -> date:
+    """Return the first date still retained for record_type: records dated before it are past retention."""
+    return years_before(today, retention_policy_get(record_type).retention_years)
+
+
+def _start_of_day(day: date) -> datetime:
+    if day == date.min:
+        return datetime.min.replace(tzinfo=UTC)  # nothing is older; no time zone arithmetic at the edge
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@transaction.atomic
+def retention_policy_update(*, actor: Actor, policy: RetentionPolicy, retention_years: int, rule: str | None = None,
+                            reason: str) -> RetentionPolicy:
+    """Change a policy's period (and rule text). Never below the regulatory minimum of its type."""
+    if not (reason or "").strip():
+        raise BusinessRuleError("Say why the retention period changes.", field="reason")
+    minimum = REGULATORY_MINIMUM_YEARS.get(policy.record_type, 1)
+    if retention_years is None or retention_years < minimum:
+        raise BusinessRuleError(f"{policy.record_type} must be kept at least {minimum} year{'s' * (minimum > 1)} "
+                                "(SEC Rule 17a-4).", field="retention_years")
+    policy = RetentionPolicy.objects.select_for_update().get(pk=policy.pk)
+    before = snapshot(policy)
+    policy.retention_years = retention_years
+    if rule is not None:
+        policy.rule = rule
+    if snapshot(policy) == before:
+        return policy
+    policy.save(update_fields=["retention_years", "rule", "updated_at"])
+    audit_log(actor=actor, action="UPDATE", instance=policy, before=before, after=snapshot(policy), reason=reason)
+    return policy
+
+
+# Legal holds ------------------------------------------------------------------------------------
+
+def _lock_holds(*, shared: bool) -> None:
+    """Serialise hold placement against purge chunks. Call inside an atomic block."""
+    if connection.vendor == "postgresql":
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {function}(%s)", [HOLDS_LOCK_KEY])
+    # SQLite: every transaction is IMMEDIATE, so writers are serialised already.
+
+
+def _person(actor: Actor):
+    if actor is None or isinstance(actor, str) or not actor.is_authenticated:
+        raise BusinessRuleError("Legal holds are placed and released by a signed-in person.")
+    return actor
+
+
+def _record_model(record_type: str) -> type[models.Model]:
+    try:
+        return apps.get_model(record_type)
+    except (LookupError, ValueError):
+        raise BusinessRuleError(f"Unknown record type {record_type!r} (app_label.model).",
+                                field="record_type") from None
+
+
+def _record_pk(model: type[models.Model], record_id) -> object | None:
+    try:
+        return model._meta.pk.to_python(str(record_id).strip())
+    except ValidationError:
+        return None
+
+
+@transaction.atomic
+def legal_hold_place(*, actor: Actor, scope: str, account: Account | None = None, instrument: Instrument | None = None,
+                     record_type: str = "", record_id: str = "", reason: str, matter: str = "") -> LegalHold:
+    """Place a legal hold: nothing it covers is purged until it is released."""
+    user = _person(actor)
+    if not (reason or "").strip():
+        raise BusinessRuleError("Say why the records are held.", field="reason")
+    record_type, record_id = (record_type or "").strip().lower(), str(record_id or "").strip()
+    if scope == LegalHold.Scope.ACCOUNT:
+        if account is None:
+            raise BusinessRuleError("Name the account to hold.", field="account")
+        instrument, record_type, record_id = None, "", ""
+    elif scope == LegalHold.Scope.INSTRUMENT:
+        if instrument is None:
+            raise BusinessRuleError("Name the instrument to hold.", field="instrument")
+        account, record_type, record_id = None, "", ""
+    elif scope == LegalHold.Scope.RECORD:
+        if not record_type:
+            raise BusinessRuleError("Name the record type to hold (e.g. records.trade).", field="record_type")
+        model = _record_model(record_type)
+        pk = _record_pk(model, record_id) if record_id else None
+        if pk is None or not model._default_manager.filter(pk=pk).exists():
+            raise BusinessRuleError(f"There is no {record_type} #{record_id or '?'} to hold.", field="record_id")
+        account, instrument, record_id = None, None, str(pk)
+    else:
+        raise BusinessRuleError(f"Scope must be one of {', '.join(LegalHold.Scope.values)}.", field="scope")
+    _lock_holds(shared=False)
+    hold = LegalHold.objects.create(scope=scope, account=account, instrument=instrument, record_type=record_type,
+                                    record_id=record_id, reason=reason.strip(), matter=(matter or "").strip(),
+                                    placed_by=user, placed_at=timezone.now())
+    audit_log(actor=actor, action="CREATE", instance=hold, after=snapshot(hold), reason=hold.reason)
+    return hold
+
+
+@transaction.atomic
+def legal_hold_release(*, actor: Actor, hold_id: int, reason: str) -> LegalHold:
+    """Release a hold; the row stays as the record of it. Releasing a released hold changes nothing."""
+    user = _person(actor)
+    if not (reason or "").strip():
+        raise BusinessRuleError("Say why the hold is released.", field="reason")
+    hold = LegalHold.objects.select_for_update().filter(pk=hold_id).first()
+    if hold is None:
+        raise BusinessRuleError(f"There is no legal hold #{hold_id}.", field="hold_id")
+    if not hold.is_active:
+        return hold
+    before = snapshot(hold)
+    hold.released_by, hold.released_at, hold.release_reason = user, timezone.now(), reason.strip()
+    hold.save(update_fields=["released_by", "released_at", "release_reason"])
+    audit_log(actor=actor, action="UPDATE", instance=hold, before=before, after=snapshot(hold),
+              reason=hold.release_reason)
+    return hold
+
+
+@dataclass(frozen=True)
+class ActiveHolds:
+    """What the active legal holds cover, read once per purge chunk."""
+
+    accounts: frozenset[int] = frozenset()
+    instruments: frozenset[int] = frozenset()
+    records: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def record_ids(self, record_type: str) -> frozenset[str]:
+        return self.records.get(record_type, frozenset())
+
+
+def active_holds() -> ActiveHolds:
+    rows = LegalHold.objects.filter(released_at__isnull=True).values_list("scope", "account_id", "instrument_id",
+                                                                         "record_type", "record_id")
+    accounts, instruments, records = set(), set(), {}
+    for scope, account_id, instrument_id, record_type, record_id in rows:
+        if scope == LegalHold.Scope.ACCOUNT:
+            accounts.add(account_id)
+        elif scope == LegalHold.Scope.INSTRUMENT:
+            instruments.add(instrument_id)
+        else:
+            records.setdefault(record_type, set()).add(record_id)
+    return ActiveHolds(frozenset(accounts), frozenset(instruments),
+                       {record_type: frozenset(ids) for record_type, ids in records.items()})
+
+
+# The purge registry -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dependent:
+    """Rows removed together with their parent (fk points at it); age_field, if any, must be past the cutoff too."""
+
+    model: type[models.Model]
+    fk: str
+    age_field: str | None = None
+
+
+@dataclass(frozen=True)
+class PurgeSpec:
+    """How one record type is purged.
+
+    age_field (and every field in also_past) dates the record: all must be before the cutoff.
+    final: only rows in a final state. account_field / instrument_field: the columns account
+    and instrument holds look at (None: such holds do not apply to this type).
+    """
+
+    record_type: str
+    model: type[models.Model]
+    age_field: str
+    final: Q = field(default_factory=Q)
+    also_past: tuple[str, ...] = ()
+    account_field: str | None = None
+    instrument_field: str | None = None
+    dependents: tuple[Dependent, ...] = ()
+
+    def _bound(self, model: type[models.Model], field_name: str, cutoff: date):
+        is_datetime = isinstance(model._meta.get_field(field_name), models.DateTimeField)
+        return _start_of_day(cutoff) if is_datetime else cutoff
+
+    def held(self, holds: ActiveHolds) -> Q | None:
+        """Return the condition matching the rows the holds protect (None: no hold touches this type)."""
+        conditions = []
+        if self.account_field and holds.accounts:
+            conditions.append(Q(**{f"{self.account_field}__in": sorted(holds.accounts)}))
+        if self.instrument_field and holds.instruments:
+            conditions.append(Q(**{f"{self.instrument_field}__in": sorted(holds.instruments)}))
+        pks = [pk for pk in (_record_pk(self.model, rid) for rid in holds.record_ids(self.record_type))
+               if pk is not None]
+        if pks:
+            conditions.append(Q(pk__in=sorted(pks)))
+        return _any(conditions)
+
+    def eligible(self, *, cutoff: date, holds: ActiveHolds) -> models.QuerySet:
+        """Return the rows past retention at cutoff, in a final state and not held."""
+        rows = self.model._default_manager.filter(self.final)
+        for name in (self.age_field, *self.also_past):
+            rows = rows.filter(**{f"{name}__lt": self._bound(self.model, name, cutoff)})
+        for dependent in self.dependents:
+            if dependent.age_field:
+                younger = dependent.model._default_manager.filter(**{
+                    dependent.fk: OuterRef("pk"),
+                    f"{dependent.age_field}__gte": self._bound(dependent.model, dependent.age_field, cutoff)})
+                rows = rows.exclude(Exists(younger))
+        held = self.held(holds)
+        return rows if held is None else rows.exclude(held)
+
+    def delete(self, ids: list) -> dict[str, int]:
+        """Delete these rows and their dependents set-based; return the count per model label."""
+        deleted = {}
+        for dependent in self.dependents:
+            _total, per_model = dependent.model._default_manager.filter(**{f"{dependent.fk}__in": ids}).delete()
+            deleted[dependent.model._meta.label_lower] = per_model.get(dependent.model._meta.label, 0)
+        _total, per_model = self.model._default_manager.filter(pk__in=ids).delete()
+        deleted[self.record_type] = per_model.get(self.model._meta.label, 0)
+        return deleted
+
+
+def _any(conditions: list[Q]) -> Q | None:
+    if not conditions:
+        return None
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined |= condition
+    return combined
+
+
+PURGE_REGISTRY: dict[str, PurgeSpec] = {}
+
+
+def purge_register(spec: PurgeSpec) -> PurgeSpec:
+    """Make a record type purgeable (other apps call this from their AppConfig.ready)."""
+    PURGE_REGISTRY[spec.record_type] = spec
+    return spec
+
+
+purge_register(PurgeSpec(
+    "records.trade", Trade, "trade_date", final=Q(status__in=(Trade.Status.SETTLED, Trade.Status.CANCELLED)),
+    also_past=("settlement_date",), account_field="account_id", instrument_field="instrument_id",
+    dependents=(Dependent(TradeVersion, "trade", "superseded_at"), Dependent(TradeEvent, "trade", "at"))))
+purge_register(PurgeSpec("records.price", Price, "price_date", instrument_field="instrument_id"))
+purge_register(PurgeSpec("records.fxrate", FxRate, "rate_date"))
+# A cash movement goes; the balance it moved stays (balances are running totals, not sums of what is kept).
+purge_register(PurgeSpec("records.cashmovement", CashMovement, "value_date", account_field="account_id"))
+purge_register(PurgeSpec("records.stockmovement", StockMovement, "value_date", account_field="account_id",
+                         instrument_field="instrument_id"))
+purge_register(PurgeSpec("records.changerequest", ChangeRequest, "decided_at",
+                         final=~Q(status=ChangeRequest.Status.PENDING) & Q(decided_at__isnull=False)))
+# Audit records: a PurgeSpec for the registry's sake; purged block by block (see _purge_audit_trail).
+purge_register(PurgeSpec(AUDIT_RECORD_TYPE, AuditRecord, "at"))
+
+
+# Tombstones -------------------------------------------------------------------------------------
+
+def id_ranges(ids: Iterable[int]) -> list[list[int]]:
+    """Compress sorted ids to [first, last] runs: [1, 2, 3, 7] -> [[1, 3], [7, 7]]."""
+    runs: list[list[int]] = []
+    for pk in ids:
+        if runs and pk == runs[-1][1] + 1:
+            runs[-1][1] = pk
+        else:
+            runs.append([pk, pk])
+    return runs
+
+
+def ids_digest(ids: Iterable) -> str:
+    """SHA-256 of the sorted ids, comma-separated: what an auditor recomputes from a list of ids."""
+    return hashlib.sha256(",".join(str(pk) for pk in sorted(ids)).encode()).hexdigest()
+
+
+def _tombstone(*, actor: Actor, record_type: str, ids: list, deleted: dict[str, int], cutoff: date, as_of: date,
+               policy: RetentionPolicy, extra: dict | None = None) -> AuditRecord:
+    """Write the signed record of one purged chunk. Call inside the chunk's transaction."""
+    numeric = all(isinstance(pk, int) for pk in ids)
+    content = {
+        "record_type": record_type, "count": len(ids), "first_id": ids[0], "last_id": ids[-1],
+        "ids": id_ranges(ids) if numeric else [str(pk) for pk in ids], "ids_format": "ranges" if numeric else "list",
+        "ids_sha256": ids_digest(ids), "deleted": deleted, "cutoff": cutoff.isoformat(), "as_of": as_of.isoformat(),
+        "policy": {"record_type": policy.record_type, "retention_years": policy.retention_years, "rule": policy.rule},
+        **(extra or {}),
+    }
+    content["signature"] = sign(content)
+    return audit_log(actor=actor, action=PURGE_ACTION, record_type=record_type, record_id=f"{ids[0]}-{ids[-1]}",
+                     after=content,
+                     reason=f"retention: past {policy.retention_years} years (before {cutoff.isoformat()})")
+
+
+def tombstone_verify(record: AuditRecord) -> bool:
+    """Return True if a purge tombstone's signature matches its content under the signing key."""
+    if record.action != PURGE_ACTION or not isinstance(record.after, dict):
+        return False
+    content = dict(record.after)
+    signature = content.pop("signature", "")
+    return signature_valid(content, signature)
+
+
+def tombstone_ids(record: AuditRecord) -> list:
+    """Return the ids a tombstone says were purged."""
+    content = record.after or {}
+    if content.get("ids_format") == "ranges":
+        return [pk for first, last in content["ids"] for pk in range(first, last + 1)]
+    return list(content.get("ids", []))
+
+
+# The purge --------------------------------------------------------------------------------------
+
+@dataclass
+class PurgeResult:
+    record_type: str
+    as_of: date  # the date the cutoff is counted back from: min(as_of, today)
+    cutoff: date  # records dated before this were past retention
+    retention_years: int
+    dry_run: bool
+    purged: int = 0  # rows of record_type removed (or, in a dry run, that would be)
+    deleted: dict[str, int] = field(default_factory=dict)  # per model, dependents included
+    chunks: int = 0
+    tombstone_ids: list[int] = field(default_factory=list)
+
+    def add(self, deleted: dict[str, int], tombstone: AuditRecord) -> None:
+        self.chunks += 1
+        self.purged += deleted.get(self.record_type, 0)
+        for label, count in deleted.items():
+            self.deleted[label] = self.deleted.get(label, 0) + count
+        self.tombstone_ids.append(tombstone.pk)
+
+
+def purge_run(*, actor: Actor = PURGE_ACTOR, record_type: str, as_of: date | None = None, dry_run: bool = False,
+              chunk_size: int = 5000) -> PurgeResult:
+    """Remove the records of record_type past retention, in a final state and not held. Idempotent.
+
+    as_of can only make the cutoff earlier: it is clamped to today. Each chunk of at most
+    chunk_size rows is its own transaction with its own signed tombstone.
+    """
+    spec = PURGE_REGISTRY.get(record_type)
+    if spec is None:
+        raise BusinessRuleError(f"{record_type} cannot be purged (purgeable: {', '.join(sorted(PURGE_REGISTRY))}).",
+                                field="record_type")
+    if chunk_size < 1:
+        raise BusinessRuleError("Must be at least 1.", field="chunk_size")
+    today = timezone.localdate()
+    effective = today if as_of is None else min(as_of, today)
+    policy = retention_policy_get(record_type)
+    result = PurgeResult(record_type=record_type, as_of=effective,
+                         cutoff=years_before(effective, policy.retention_years),
+                         retention_years=policy.retention_years, dry_run=dry_run)
+    if record_type == AUDIT_RECORD_TYPE:
+        return _purge_audit_trail(actor=actor, policy=policy, result=result)
+    if dry_run:
+        result.purged = spec.eligible(cutoff=result.cutoff, holds=active_holds()).count()
+        return result
+    while True:
+        try:
+            with transaction.atomic():
+                _lock_holds(shared=True)
+                ids = list(spec.eligible(cutoff=result.cutoff, holds=active_holds()).order_by("pk")
+                           .select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True)[:chunk_size])
+                if not ids:
+                    return result
+                deleted = spec.delete(ids)
+                tombstone = _tombstone(actor=actor, record_type=record_type, ids=ids, deleted=deleted,
+                                       cutoff=result.cutoff, as_of=effective, policy=policy)
+        except (ProtectedError, RestrictedError) as exc:
+            raise BusinessRuleError(f"{record_type} rows past retention are still referenced by other records "
+                                    f"({exc.args[0]}); register those as dependents of the purge.") from exc
+        result.add(deleted, tombstone)
+        if len(ids) < chunk_size:
+            return result
+
+
+def purge_all(*, actor: Actor = PURGE_ACTOR, as_of: date | None = None, dry_run: bool = False,
+              chunk_size: int = 5000) -> list[PurgeResult]:
+    """Run the purge for every registered record type, the audit trail last."""
+    order = sorted(PURGE_REGISTRY, key=lambda record_type: (record_type == AUDIT_RECORD_TYPE, record_type))
+    return [purge_run(actor=actor, record_type=record_type, as_of=as_of, dry_run=dry_run, chunk_size=chunk_size)
+            for record_type in order]
+
+
+# The audit trail --------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def audit_maintenance() -> Iterator[None]:
+    """Let this transaction delete audit records and seals and mark blocks pruned; for the purge only.
+
+    Call inside an atomic block. Opens both locks: the PostgreSQL triggers (a transaction-local
+    setting) and the append-only querysets (records.models._maintenance).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit maintenance must run inside the purge's transaction")
+
+    def setting(value: str) -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('backoffice.audit_maintenance', %s, true)", [value])
+
+    setting("on")
+    _maintenance.active = True
+    try:
+        yield
+    finally:
+        _maintenance.active = False
+        setting("off")
+
+
+def _audit_held(holds: ActiveHolds) -> Q | None:
+    """Audit records about anything a hold protects: the held record, account or instrument, and the
+    rows of every purgeable type that the account or instrument hold covers."""
+    conditions = [Q(record_type=record_type, record_id__in=sorted(ids)) for record_type, ids in holds.records.items()]
+    for targets, target_type, attr in ((holds.accounts, "records.account", "account_field"),
+                                       (holds.instruments, "records.instrument", "instrument_field")):
+        if not targets:
+            continue
+        conditions.append(Q(record_type=target_type, record_id__in=[str(pk) for pk in sorted(targets)]))
+        for spec in PURGE_REGISTRY.values():
+            column = getattr(spec, attr)
+            if column:
+                about = (spec.model._default_manager.filter(**{f"{column}__in": sorted(targets)})
+                         .annotate(record_key=Cast("pk", CharField())).values("record_key"))
+                conditions.append(Q(record_type=spec.record_type, record_id__in=about))
+    return _any(conditions)
+
+
+def audit_blocks_purgeable(*, cutoff: date, holds: ActiveHolds) -> models.QuerySet:
+    """Sealed, unpruned blocks whose every record is dated before cutoff and none is held."""
+    members = AuditRecord.objects.filter(seal__block=OuterRef("pk"))
+    blocks = (AuditBlock.objects.filter(pruned_at__isnull=True).filter(Exists(members))
+              .exclude(Exists(members.filter(at__gte=_start_of_day(cutoff)))))
+    held = _audit_held(holds)
+    if held is not None:
+        blocks = blocks.exclude(Exists(members.filter(held)))
+    return blocks.order_by("pk")
+
+
+def audit_block_purge(*, block_id: int) -> tuple[list[int], int]:
+    """Delete a sealed block's records and seals and mark the block pruned once none is left.
+
+    Returns (the purged record ids, sorted; the seals removed). The caller has checked the block is
+    purgeable, holds its row lock, and is inside the transaction that writes the tombstone.
+    """
+    seals = AuditSeal.objects.filter(block_id=block_id)
+    ids = list(seals.order_by("record_id").values_list("record_id", flat=True))
+    with audit_maintenance():
+        AuditRecord.objects.filter(pk__in=seals.values("record_id")).delete()
+        if AuditRecord.objects.filter(pk__in=seals.values("record_id")).exists():
+            raise RuntimeError(f"audit block {block_id}: records left after the purge")
+        seal_count, _ = seals.delete()
+        AuditBlock.objects.filter(pk=block_id, pruned_at__isnull=True).update(pruned_at=timezone.now())
+    return ids, seal_count
+
+
+def _purge_audit_trail(*, actor: Actor, policy: RetentionPolicy, result: PurgeResult) -> PurgeResult:
+    if result.dry_run:
+        blocks = audit_blocks_purgeable(cutoff=result.cutoff, holds=active_holds())
+        result.purged = AuditSeal.objects.filter(block__in=blocks).count()
+        return result
+    while True:
+        with transaction.atomic():
+            _lock_holds(shared=True)
+            block = (audit_blocks_purgeable(cutoff=result.cutoff, holds=active_holds())
+                     .select_for_update(skip_locked=True, of=("self",)).first())
+            if block is None:
+                return result
+            ids, seals = audit_block_purge(block_id=block.pk)
+            deleted = {AUDIT_RECORD_TYPE: len(ids), "records.auditseal": seals}
+            tombstone = _tombstone(actor=actor, record_type=AUDIT_RECORD_TYPE, ids=ids, deleted=deleted,
+                                   cutoff=result.cutoff, as_of=result.as_of, policy=policy,
+                                   extra={"block_id": block.pk, "block_hash": block.hash})
+        result.add(deleted, tombstone)

@@ -1,0 +1,32 @@
+"""HMAC-SHA256 signatures of records-keeping evidence: purge tombstones and export manifests.
+
+The key is settings.RECORDS_SIGNING_KEY (falling back to SECRET_KEY). It is read on every call,
+never at import, so a deployment can rotate it; evidence signed under an old key then fails
+verification, which is what an auditor should see.
+"""
+
+import hashlib
+import hmac
+import json
+
+from django.conf import settings
+
+
+def signing_key() -> bytes:
+    """Return the key that signs tombstones and manifests."""
+    return str(getattr(settings, "RECORDS_SIGNING_KEY", settings.SECRET_KEY)).encode()
+
+
+def canonical_json(content) -> bytes:
+    """Serialize content canonically: keys sorted, no whitespace, UTF-8. The bytes that are signed."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign(content) -> str:
+    """Return the hex HMAC-SHA256 of content's canonical JSON."""
+    return hmac.new(signing_key(), canonical_json(content), hashlib.sha256).hexdigest()
+
+
+def signature_valid(content, signature: str) -> bool:
+    """Return True if signature is content's HMAC under the current key (constant-time compare)."""
+    return hmac.compare_digest(sign(content), signature or "")
