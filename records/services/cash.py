@@ -83,8 +83,11 @@ def cash_movement_create(*, actor: Actor, account: Account, currency: str, amoun
             return CashMovementResult(existing, created=False)
         raise ConflictError(
             f"Cash movement reference {reference!r} was already used for a different movement.") from None
+    before = snapshot(balance)
     # The row is locked: add in Python, exactly (SQLite would add in binary floating point).
     balance.balance += amount
     balance.save(update_fields=["balance", "updated_at"])
     audit_log(actor=actor, action="CREATE", instance=movement, after=snapshot(movement), reason=reason)
+    audit_log(actor=actor, action="UPDATE", instance=balance, before=before, after=snapshot(balance),
+              reason=reason or f"cash movement {reference}")
     return CashMovementResult(movement, created=True)

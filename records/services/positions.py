@@ -10,7 +10,7 @@ from django.utils import timezone
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 
 from ..models import Account, Instrument, Position, StockMovement
-from .audit import Actor, audit_log, snapshot
+from .audit import Actor, AuditEntry, audit_log, audit_log_bulk, record_type_of, snapshot
 
 
 def position_lock(*, account: Account, instrument: Instrument) -> Position:
@@ -103,6 +103,7 @@ ON CONFLICT (account_id, instrument_id) DO UPDATE SET
     pending_receipt = {table}.pending_receipt + excluded.pending_receipt,
     pending_delivery = {table}.pending_delivery + excluded.pending_delivery,
     updated_at = excluded.updated_at
+RETURNING {returning}
 """
 
 _CREATE_MISSING = """
@@ -123,16 +124,32 @@ UPDATE {table} SET
     updated_at = %s
 FROM delta
 WHERE {table}.account_id = delta.account_id AND {table}.instrument_id = delta.instrument_id
+RETURNING {returning}
 """
 
+_QUANTITIES = ("traded_quantity", "settled_quantity", "pending_receipt", "pending_delivery")
+_POSITION = record_type_of(Position)
 
-def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, chunk_size: int = 500) -> int:
+
+def _position_audit_entry(position_id, account_id, instrument_id, after: tuple, delta: "PositionDelta") -> AuditEntry:
+    """The audit of one position move: values after, and before (after minus the delta added)."""
+    moved = (delta.traded, delta.settled, delta.pending_receipt, delta.pending_delivery)
+    keys = {"account_id": account_id, "instrument_id": instrument_id}
+    return AuditEntry(_POSITION, position_id,
+                      {**keys, **{name: a - m for name, a, m in zip(_QUANTITIES, after, moved, strict=True)}},
+                      {**keys, **dict(zip(_QUANTITIES, after, strict=True))})
+
+
+def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, actor: Actor, reason: str = "",
+                    chunk_size: int = 500) -> int:
     """Add deltas to the positions keyed (account_id, instrument_id), creating missing rows.
 
     Two statements per chunk (create missing rows, then add the deltas in one UPDATE), rows
     touched in key order so that concurrent batches lock positions in the same order. The check
     constraints hold on the result: a delta may be negative, a position may not go below what
-    the constraints allow. Call inside the transaction that books what moved the positions.
+    the constraints allow. Each position moved gets one audit record (before and after), written
+    in bulk from what the statements return. Call inside the transaction that books what moved
+    the positions.
     """
     keys = sorted(k for k, d in deltas.items() if not d.is_zero())
     if not keys:
@@ -140,9 +157,18 @@ def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, chunk_size:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("positions_apply must run inside the transaction of the change")
     if connection.vendor != "postgresql":
-        return _positions_apply_in_python(keys, deltas)
+        entries = _positions_apply_in_python(keys, deltas)
+    else:
+        entries = _positions_apply_in_sql(keys, deltas, chunk_size)
+    audit_log_bulk(actor=actor, action="UPDATE", entries=entries, reason=reason)
+    return len(keys)
+
+
+def _positions_apply_in_sql(keys, deltas, chunk_size) -> list[AuditEntry]:
     now = timezone.now()
     table = Position._meta.db_table
+    returning = ", ".join(f"{table}.{column}" for column in ("id", "account_id", "instrument_id", *_QUANTITIES))
+    entries = []
     # Typed VALUES, so PostgreSQL joins on the position index instead of casting every row.
     numeric = "CAST(%s AS NUMERIC)" if connection.vendor == "postgresql" else "%s"
     ident = "CAST(%s AS BIGINT)" if connection.vendor == "postgresql" else "%s"
@@ -156,8 +182,10 @@ def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, chunk_size:
                 for key in chunk:
                     d = deltas[key]
                     params += [*key, d.traded, d.settled, d.pending_receipt, d.pending_delivery, now]
-                cursor.execute(_UPSERT.format(table=table, values=", ".join(
+                cursor.execute(_UPSERT.format(table=table, returning=returning, values=", ".join(
                     ["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))), params)
+                entries += [_position_audit_entry(pk, a, i, after, deltas[(a, i)])
+                            for pk, a, i, *after in cursor.fetchall()]
                 continue
             zeros, params = [], []
             for account_id, instrument_id in chunk:
@@ -173,11 +201,14 @@ def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, chunk_size:
                                + ", ".join(["(%s, %s)"] * len(chunk))
                                + ") ORDER BY account_id, instrument_id FOR UPDATE", [v for k in chunk for v in k])
             row = f"({ident}, {ident}, {numeric}, {numeric}, {numeric}, {numeric})"
-            cursor.execute(_ADD_DELTAS.format(table=table, values=", ".join([row] * len(chunk))), [*params, now])
-    return len(keys)
+            cursor.execute(_ADD_DELTAS.format(table=table, returning=returning,
+                                              values=", ".join([row] * len(chunk))), [*params, now])
+            entries += [_position_audit_entry(pk, a, i, after, deltas[(a, i)])
+                        for pk, a, i, *after in cursor.fetchall()]
+    return entries
 
 
-def _positions_apply_in_python(keys, deltas) -> int:
+def _positions_apply_in_python(keys, deltas) -> list[AuditEntry]:
     """SQLite: add in Python, exactly. SQLite computes NUMERIC arithmetic in binary floating point;
     its IMMEDIATE transactions admit a single writer, so read-modify-write is safe here."""
     from django.db.models import Q
@@ -206,4 +237,6 @@ def _positions_apply_in_python(keys, deltas) -> int:
     Position.objects.bulk_create(to_create)
     Position.objects.bulk_update(to_update, ["traded_quantity", "settled_quantity", "pending_receipt",
                                              "pending_delivery", "updated_at"], batch_size=500)
-    return len(keys)
+    by_key = {(p.account_id, p.instrument_id): p for p in (*to_create, *to_update)}
+    return [_position_audit_entry(p.pk, *key, tuple(getattr(p, name) for name in _QUANTITIES), deltas[key])
+            for key in keys if (p := by_key[key])]

@@ -267,7 +267,7 @@ def _book(submitted_by, to_book: list[_Resolved], checks) -> list[Trade]:
     insert_rows(Trade, _TRADE_COLUMNS, trade_rows)
     insert_rows(TradeEvent, _EVENT_COLUMNS, event_rows)
     audit_log_bulk(actor=submitted_by, action="CREATE", entries=audit_entries)
-    positions_apply(deltas)
+    positions_apply(deltas, actor=submitted_by)
     return trades
 
 
@@ -309,9 +309,10 @@ def _event(trade: Trade, *, actor: Actor, action: str, from_status: str, reason:
                               from_status=from_status, to_status=trade.status, reason=reason)
 
 
-def _position_effect(trade: Trade, *, sign: int) -> None:
+def _position_effect(trade: Trade, *, actor: Actor, sign: int, reason: str) -> None:
     positions_apply({(trade.account_id, trade.instrument_id):
-                     trade_booking_delta(side=trade.side, quantity=trade.quantity, sign=sign)})
+                     trade_booking_delta(side=trade.side, quantity=trade.quantity, sign=sign)},
+                    actor=actor, reason=f"trade {trade.pk}: {reason}" if reason else f"trade {trade.pk}")
 
 
 def _require_amendable(trade: Trade, verb: str) -> None:
@@ -331,7 +332,7 @@ def trade_cancel(*, actor: Actor, trade_id: int, reason: str) -> Trade:
     before = snapshot(trade)
     from_status = trade.status
     if from_status == Trade.Status.BOOKED:
-        _position_effect(trade, sign=-1)
+        _position_effect(trade, actor=actor, sign=-1, reason=reason)
     trade.status = Trade.Status.CANCELLED
     trade.save(update_fields=["status", "updated_at"])
     _event(trade, actor=actor, action=TradeEvent.Action.CANCEL, from_status=from_status, reason=reason)
@@ -381,8 +382,10 @@ def trade_amend(*, actor: Actor, trade_id: int, changes: dict, reason: str) -> T
         trade=trade, version=trade.version, quantity=trade.quantity, price=trade.price,
         settlement_date=trade.settlement_date, commission=trade.commission, status=trade.status,
         superseded_at=timezone.now(), superseded_by=user, reason=reason)
+    # One move of the position: out with the old terms (if they were in it), in with the new.
+    delta = PositionDelta()
     if from_status == Trade.Status.BOOKED:
-        _position_effect(trade, sign=-1)
+        delta.add(trade_booking_delta(side=trade.side, quantity=trade.quantity, sign=-1))
     for name, value in changes.items():
         setattr(trade, name, value)
     holds = checks.holds(0)
@@ -390,7 +393,9 @@ def trade_amend(*, actor: Actor, trade_id: int, changes: dict, reason: str) -> T
         trade.status = Trade.Status.HELD
         trade.hold_reasons = [o.reason for o in holds]
     if trade.status == Trade.Status.BOOKED:
-        _position_effect(trade, sign=1)
+        delta.add(trade_booking_delta(side=trade.side, quantity=trade.quantity))
+    positions_apply({(trade.account_id, trade.instrument_id): delta}, actor=actor,
+                    reason=f"trade {trade.pk}: {reason}")
     trade.version += 1
     trade.save()
     _event(trade, actor=actor, action=TradeEvent.Action.AMEND, from_status=from_status, reason=reason)
@@ -409,7 +414,7 @@ def trade_release(*, actor: Actor, trade_id: int, reason: str) -> Trade:
     before = snapshot(trade)
     trade.status = Trade.Status.BOOKED
     trade.save(update_fields=["status", "updated_at"])
-    _position_effect(trade, sign=1)
+    _position_effect(trade, actor=actor, sign=1, reason=reason)
     _event(trade, actor=actor, action=TradeEvent.Action.RELEASE, from_status=Trade.Status.HELD, reason=reason)
     audit_log(actor=actor, action="TRANSITION", instance=trade, before=before, after=snapshot(trade), reason=reason)
     return trade

@@ -53,3 +53,11 @@ def test_throttling_per_token_answers_429_with_retry_after(tight_throttle, fo_cl
 def test_no_body_a_client_sends_gives_a_500(admin_client_api, instruments, accounts, counterparties, path, raw):
     response = admin_client_api.post(path, data=raw, content_type="application/json")
     assert response.status_code < 500, (path, raw[:60], response.content[:300])
+
+
+@pytest.mark.parametrize("fmt", ["xml", "csv", "", "%00", "json"])
+def test_an_unknown_format_parameter_is_ignored_not_a_404(fo_client, instruments, fmt):
+    response = fo_client.get(f"/api/v1/instruments/?format={fmt}")
+    assert response.status_code == 200, response.content[:200]
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["count"] == 4

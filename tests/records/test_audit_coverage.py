@@ -1,0 +1,346 @@
+"""Every write path leaves an audit record: a walk over every service of every app.
+
+The walk lists every public function of every ``<app>.services`` module. Each is either a
+writer, called here with real input while the SQL it runs is watched, or declared as not writing
+(a read, a computation, a helper that only runs inside a writer's transaction). A new service
+that is neither fails the first test, so nobody adds a write path without walking it.
+
+For each writer, every table the call inserts into, updates or deletes from must be named by an
+audit record written during the call (its record type is the model's ``app_label.modelname``),
+or by a purge tombstone that counts the rows it removed. Audit tables themselves are exempt.
+"""
+
+import importlib
+import inspect
+import pkgutil
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.db import connection, transaction
+
+from records.models import AuditRecord, LegalHold, RetentionPolicy, Trade
+from records.services import approvals, cash, positions, reference, retention, trades
+from records.services.reference import PriceInput
+from records.services.trades import TradeInput
+from tests.conftest import APPLE, LEI_A, make_user
+from tests.records import retention_data
+
+APPS = ("records", "clearing", "settlements", "accounting", "compliance")
+TRADE_DATE = date(2026, 11, 20)  # a Friday, a business day everywhere
+AUDIT_TABLES = {"records_auditrecord", "records_auditseal", "records_auditblock"}
+# What Django and Celery write for themselves (sessions, task results), not business records.
+INFRASTRUCTURE_PREFIXES = ("django_", "celery_", "auth_permission", "django_celery")
+
+# Rows written only together with their parent, whose audit record of the same change holds the
+# before and after values (an amendment's audit record is the old and new terms; the version row
+# keeps the old terms, the event row the transition): audited through the parent.
+AUDITED_WITH_PARENT = {"records.tradeevent": "records.trade", "records.tradeversion": "records.trade"}
+
+# Functions that write nothing of their own: reads, computations, and helpers that run only inside
+# a writer's transaction (covered by walking that writer). Keep each reason honest.
+NOT_WRITERS = {
+    # the audit service itself and its hashing
+    "records.services.audit.snapshot": "read",
+    "records.services.audit.record_type_of": "computation",
+    "records.services.audit.actor_fields": "computation",
+    "records.services.audit.audit_log": "the audit write itself",
+    "records.services.audit.audit_log_bulk": "the audit write itself",
+    "records.services.audit.hash_fields": "computation",
+    "records.services.audit.content_hash": "computation",
+    "records.services.audit.changed_fields": "computation",
+    "records.services.audit_chain.members_digest": "computation",
+    "records.services.audit_chain.block_hash": "computation",
+    "records.services.audit_chain.audit_seal": "writes only audit tables (sealed blocks)",
+    "records.services.audit_chain.audit_verify": "read",
+    # calendar
+    "records.services.calendar.is_settlement_day": "computation",
+    "records.services.calendar.add_settlement_days": "computation",
+    "records.services.calendar.standard_settlement_cycle": "computation",
+    "records.services.calendar.settlement_cycle_for": "computation",
+    "records.services.calendar.settlement_date_for": "computation",
+    "records.services.calendar.market_today": "computation",
+    # locks and set-based helpers of writers
+    "records.services.cash.cash_balance_lock": "helper: locks (creating if absent) inside cash_movement_create",
+    "records.services.positions.position_lock": "helper: locks (creating if absent) inside movement and trade writers",
+    "records.services.positions.trade_booking_delta": "computation",
+    "records.services.positions.positions_apply": "helper: applies deltas inside trade writers, audited by them",
+    "records.services.reference.market_get": "read",
+    # maker-checker registry (configuration, not records)
+    "records.services.approvals.register_change_kind": "registry",
+    "records.services.approvals.change_kind_get": "read",
+    "records.services.approvals.change_kind_label": "read",
+    "records.services.approvals.change_kinds": "read",
+    "records.services.approvals.may_propose": "read",
+    "records.services.approvals.may_approve": "read",
+    "records.services.approvals.kinds_decidable_by": "read",
+    "records.services.approvals.change_being_applied": "read",
+    "records.services.approvals.applied_reason": "read",
+    "records.services.approvals.change_diff": "computation",
+    "records.services.approvals.to_payload": "computation",
+    # exports: files on disk; export_manifest_create is walked below
+    "records.services.exports.export_register": "registry",
+    "records.services.exports.trade_blotter_rows": "read",
+    "records.services.exports.stock_record_rows": "read",
+    "records.services.exports.cash_movement_rows": "read",
+    "records.services.exports.audit_trail_rows": "read",
+    "records.services.exports.csv_cell": "computation",
+    "records.services.exports.csv_lines": "computation",
+    "records.services.exports.export_range_check": "computation",
+    "records.services.exports.export_kind_get": "read",
+    "records.services.exports.export_csv": "read",
+    "records.services.exports.export_filename": "computation",
+    "records.services.exports.export_dir": "computation",
+    "records.services.exports.manifest_dir": "computation",
+    "records.services.exports.export_write": "writes a file, no record (its manifest is the record)",
+    "records.services.exports.file_sha256": "read",
+    "records.services.exports.manifest_content": "computation",
+    "records.services.exports.export_manifest_verify": "read",
+    "records.services.exports.manifest_file_path": "read",
+    # retention
+    "records.services.retention.years_before": "computation",
+    "records.services.retention.retention_policy_get": "read",
+    "records.services.retention.retention_cutoff": "computation",
+    "records.services.retention.active_holds": "read",
+    "records.services.retention.purge_register": "registry",
+    "records.services.retention.id_ranges": "computation",
+    "records.services.retention.ids_digest": "computation",
+    "records.services.retention.tombstone_verify": "computation",
+    "records.services.retention.tombstone_ids": "computation",
+    "records.services.retention.audit_maintenance": "helper: opens the purge's maintenance window",
+    "records.services.retention.audit_blocks_purgeable": "read",
+    "records.services.retention.audit_block_purge": "helper: one block of purge_run, walked through it",
+    # signing
+    "records.services.signing.signing_key": "read",
+    "records.services.signing.canonical_json": "computation",
+    "records.services.signing.sign": "computation",
+    "records.services.signing.signature_valid": "computation",
+}
+
+
+def service_functions() -> set[str]:
+    """Every public function defined in a services module of a project app."""
+    found = set()
+    for app in APPS:
+        try:
+            package = importlib.import_module(f"{app}.services")
+        except ModuleNotFoundError:
+            continue
+        modules = [package]
+        if hasattr(package, "__path__"):
+            modules += [importlib.import_module(f"{package.__name__}.{info.name}")
+                        for info in pkgutil.iter_modules(package.__path__)]
+        for module in modules:
+            for name, value in vars(module).items():
+                if (not name.startswith("_") and inspect.isfunction(value)
+                        and value.__module__ == module.__name__):
+                    found.add(f"{module.__name__}.{name}")
+    return found
+
+
+# The writers, each with a scenario that makes it write ---------------------------------------------
+
+@dataclass
+class World:
+    maker: object
+    checker: object
+    instruments: dict
+    accounts: dict
+    counterparties: dict
+
+    def trade(self, ref="WALK-1", side="BUY", quantity="100", price="189.25"):
+        item = TradeInput(external_ref=ref, account="ACC-001", counterparty="BRKR-A", instrument=APPLE, side=side,
+                          quantity=Decimal(quantity), price=Decimal(price), trade_date=TRADE_DATE)
+        result = trades.trade_submit(submitted_by=self.maker, item=item)
+        assert result.status == trades.CREATED, result.errors
+        return result.trade_id
+
+    def cash_change(self):
+        return approvals.change_propose(actor=self.maker, kind="cash.adjustment", reason="statement",
+                                        payload={"account": "ACC-001", "currency": "USD", "amount": "10",
+                                                 "value_date": TRADE_DATE.isoformat()})
+
+    def old_trade(self):
+        return retention_data.trade(user=self.maker, account=self.accounts["ACC-001"],
+                                    instrument=self.instruments["AAPL"],
+                                    counterparty=self.counterparties["BRKR-A"],
+                                    trade_date=date.today() - timedelta(days=7 * 366))
+
+
+def _held_trade(w):
+    item = TradeInput(external_ref="WALK-HELD", account="ACC-001", counterparty="BRKR-A", instrument=APPLE,
+                      side="BUY", quantity=Decimal("400000"), price=Decimal("189.25"), trade_date=TRADE_DATE)
+    result = trades.trade_submit(submitted_by=w.maker, item=item)
+    assert Trade.objects.get(pk=result.trade_id).status == Trade.Status.HELD
+    return result.trade_id
+
+
+# name -> (setup(world) returning context, call(world, context))
+WRITERS = {
+    "records.services.reference.instrument_create": (None, lambda w, _: reference.instrument_create(
+        actor=w.maker, isin="US88160R1014", symbol="TSLA", name="Tesla", asset_class="EQUITY", currency="USD",
+        market="XNAS")),
+    "records.services.reference.instrument_update": (None, lambda w, _: reference.instrument_update(
+        actor=w.maker, instrument=w.instruments["AAPL"], changes={"name": "Apple Inc. (renamed)"}, reason="r")),
+    "records.services.reference.account_create": (None, lambda w, _: reference.account_create(
+        actor=w.maker, code="ACC-WALK", name="Walk", kind="CLIENT", base_currency="USD")),
+    "records.services.reference.account_update": (None, lambda w, _: reference.account_update(
+        actor=w.maker, account=w.accounts["ACC-001"], changes={"status": "SUSPENDED"}, reason="r")),
+    "records.services.reference.counterparty_create": (None, lambda w, _: reference.counterparty_create(
+        actor=w.maker, code="BRKR-W", name="Broker W", lei="529900T8BM49AURSDO55")),
+    "records.services.reference.counterparty_update": (None, lambda w, _: reference.counterparty_update(
+        actor=w.maker, counterparty=w.counterparties["BRKR-A"], changes={"name": "Broker A Ltd"}, reason="r")),
+    "records.services.reference.price_upsert": (None, lambda w, _: reference.price_upsert(
+        actor=w.maker, prices=[PriceInput(instrument=w.instruments["AAPL"], price_date=TRADE_DATE,
+                                          price=Decimal("190.10"), currency="USD")])),
+    "records.services.reference.fx_rate_upsert": (None, lambda w, _: reference.fx_rate_upsert(
+        actor=w.maker, base_currency="EUR", quote_currency="USD", rate_date=TRADE_DATE, rate=Decimal("1.0812"))),
+    "records.services.cash.cash_movement_create": (None, lambda w, _: cash.cash_movement_create(
+        actor=w.maker, account=w.accounts["ACC-001"], currency="USD", amount=Decimal("1000"),
+        value_date=TRADE_DATE, reference="WALK-CASH")),
+    "records.services.positions.stock_movement_create": (None, lambda w, _: positions.stock_movement_create(
+        actor=w.maker, account=w.accounts["ACC-001"], instrument=w.instruments["AAPL"], quantity=Decimal("50"),
+        value_date=TRADE_DATE, reference="WALK-STOCK")),
+    "records.services.trades.trade_submit": (None, lambda w, _: w.trade()),
+    "records.services.trades.trade_submit_batch": (None, lambda w, _: trades.trade_submit_batch(
+        submitted_by=w.maker, items=[(n, TradeInput(
+            external_ref=f"WALK-B{n}", account="ACC-001", counterparty="BRKR-A", instrument=APPLE,
+            side="BUY" if n % 2 else "SELL", quantity=Decimal(10 + n), price=Decimal("189.25"),
+            trade_date=TRADE_DATE)) for n in range(5)])),
+    "records.services.trades.trade_amend": (lambda w: w.trade(), lambda w, trade_id: trades.trade_amend(
+        actor=w.maker, trade_id=trade_id, changes={"quantity": Decimal("150")}, reason="wrong quantity")),
+    "records.services.trades.trade_cancel": (lambda w: w.trade(), lambda w, trade_id: trades.trade_cancel(
+        actor=w.maker, trade_id=trade_id, reason="booked in error")),
+    "records.services.trades.trade_release": (_held_trade, lambda w, trade_id: trades.trade_release(
+        actor=w.checker, trade_id=trade_id, reason="client confirmed")),
+    "records.services.approvals.change_propose": (None, lambda w, _: w.cash_change()),
+    "records.services.approvals.change_approve": (lambda w: w.cash_change().pk, lambda w, pk: approvals.change_approve(
+        actor=w.checker, change_id=pk, reason="checked")),
+    "records.services.approvals.change_reject": (lambda w: w.cash_change().pk, lambda w, pk: approvals.change_reject(
+        actor=w.checker, change_id=pk, reason="no statement")),
+    "records.services.approvals.change_withdraw": (lambda w: w.cash_change().pk,
+                                                   lambda w, pk: approvals.change_withdraw(actor=w.maker, change_id=pk)),
+    "records.services.retention.retention_policy_update": (None, lambda w, _: retention.retention_policy_update(
+        actor=w.checker, policy=RetentionPolicy.objects.get(record_type="records.price"), retention_years=5,
+        reason="longer")),
+    "records.services.retention.legal_hold_place": (None, lambda w, _: retention.legal_hold_place(
+        actor=w.checker, scope=LegalHold.Scope.ACCOUNT, account=w.accounts["ACC-001"], reason="subpoena")),
+    "records.services.retention.legal_hold_release": (
+        lambda w: retention.legal_hold_place(actor=w.checker, scope=LegalHold.Scope.ACCOUNT,
+                                             account=w.accounts["ACC-001"], reason="subpoena").pk,
+        lambda w, pk: retention.legal_hold_release(actor=w.checker, hold_id=pk, reason="matter closed")),
+    "records.services.retention.purge_run": (lambda w: w.old_trade().pk, lambda w, pk: retention.purge_run(
+        record_type="records.trade")),
+    "records.services.retention.purge_all": (lambda w: w.old_trade().pk, lambda w, pk: retention.purge_all()),
+    "records.services.exports.export_manifest_create": (None, lambda w, _: __import__(
+        "records.services.exports", fromlist=["x"]).export_manifest_create(business_date=TRADE_DATE)),
+}
+
+
+def test_every_service_function_is_walked_or_declared_as_not_writing():
+    found = service_functions()
+    declared = set(WRITERS) | set(NOT_WRITERS)
+    assert not found - declared, f"services nobody walked (add them to WRITERS or NOT_WRITERS): {found - declared}"
+    assert not declared - found, f"walked services that no longer exist: {declared - found}"
+    assert not set(WRITERS) & set(NOT_WRITERS)
+
+
+_WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+class WriteWatcher:
+    """Collect the tables each SQL statement writes (the execute_wrapper hook).
+
+    Writes inside a savepoint that is rolled back (a maker-checker dry run) are dropped with it.
+    """
+
+    def __init__(self):
+        self.frames: list[tuple[str, set[str]]] = [("", set())]
+
+    @property
+    def tables(self) -> set[str]:
+        return self.frames[0][1]
+
+    def _frame(self, sql: str) -> int:
+        name = sql.split()[-1].strip('"`')
+        return next(n for n, (frame, _) in enumerate(self.frames) if frame == name)
+
+    def __call__(self, execute, sql, params, many, context):
+        statement = " ".join(sql.split()[:3]).upper()
+        if statement.startswith("SAVEPOINT"):
+            self.frames.append((sql.split()[-1].strip('"`'), set()))
+        elif statement.startswith("ROLLBACK TO SAVEPOINT"):
+            n = self._frame(sql)  # the savepoint stays; what was written since it is undone
+            del self.frames[n + 1:]
+            self.frames[n][1].clear()
+        elif statement.startswith("RELEASE SAVEPOINT"):
+            n = self._frame(sql)
+            for _, written in self.frames[n:]:
+                self.frames[n - 1][1].update(written)
+            del self.frames[n:]
+        elif match := _WRITE.match(sql):
+            self.frames[-1][1].add(match.group(1))
+        return execute(sql, params, many, context)
+
+
+def labels_by_table() -> dict[str, str]:
+    return {model._meta.db_table: model._meta.label_lower for model in apps.get_models(include_auto_created=True)}
+
+
+@pytest.fixture
+def world(db, instruments, accounts, counterparties):
+    maker = make_user("maker", "front_office", "operations")
+    checker = make_user("checker", "operations", "compliance")
+    with transaction.atomic():
+        cash.cash_movement_create(actor="test", account=accounts["ACC-001"], currency="USD",
+                                  amount=Decimal("100000000"), value_date=TRADE_DATE, reference="WALK-FUND")
+    return World(maker=maker, checker=checker, instruments=instruments, accounts=accounts,
+                 counterparties=counterparties)
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_the_writer_leaves_an_audit_record_for_every_table_it_changes(name, world):
+    setup, call = WRITERS[name]
+    with transaction.atomic():
+        context = setup(world) if setup else None
+    last = AuditRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    watcher = WriteWatcher()
+    with connection.execute_wrapper(watcher), transaction.atomic():
+        call(world, context)
+
+    labels = labels_by_table()
+    written = {table for table in watcher.tables
+               if table not in AUDIT_TABLES and not table.startswith(INFRASTRUCTURE_PREFIXES)}
+    assert written, f"{name} wrote nothing: the scenario does not exercise it"
+    new = AuditRecord.objects.filter(id__gt=last)
+    audited = set(new.values_list("record_type", flat=True))
+    for tombstone in new.filter(action=retention.PURGE_ACTION):
+        audited |= set((tombstone.after or {}).get("deleted", {}))
+    changed = {labels.get(table, table) for table in written}
+    missing = {AUDITED_WITH_PARENT.get(label, label) for label in changed} - audited
+    assert not missing, f"{name} changed {sorted(missing)} without an audit record of them"
+
+
+def test_position_moves_are_audited_with_exact_before_and_after_values(world):
+    from records.models import Position
+
+    world.trade(ref="POS-1", side="BUY", quantity="100")
+    trades.trade_submit_batch(submitted_by=world.maker, items=[
+        (0, TradeInput(external_ref="POS-2", account="ACC-001", counterparty="BRKR-A", instrument=APPLE, side="SELL",
+                       quantity=Decimal("30"), price=Decimal("190"), trade_date=TRADE_DATE)),
+        (1, TradeInput(external_ref="POS-3", account="ACC-001", counterparty="BRKR-A", instrument=APPLE, side="BUY",
+                       quantity=Decimal("5.5"), price=Decimal("190"), trade_date=TRADE_DATE))])
+    position = Position.objects.get(account=world.accounts["ACC-001"], instrument=world.instruments["AAPL"])
+    trail = list(AuditRecord.objects.filter(record_type="records.position", record_id=str(position.pk))
+                 .order_by("id").values_list("before", "after"))
+    ids = {"account_id": position.account_id, "instrument_id": position.instrument_id}
+
+    def quantities(traded, receipt, delivery):
+        return {**ids, "traded_quantity": traded, "settled_quantity": "0", "pending_receipt": receipt,
+                "pending_delivery": delivery}
+
+    assert trail == [(quantities("0", "0", "0"), quantities("100", "100", "0")),
+                     (quantities("100", "100", "0"), quantities("75.5", "105.5", "30"))]
