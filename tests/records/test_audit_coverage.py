@@ -23,10 +23,10 @@ from django.apps import apps
 from django.db import connection, transaction
 
 from records.models import AuditRecord, LegalHold, RetentionPolicy, Trade
-from records.services import approvals, cash, positions, reference, retention, trades
+from records.services import approvals, cash, exports, positions, reference, retention, trades
 from records.services.reference import PriceInput
 from records.services.trades import TradeInput
-from tests.conftest import APPLE, LEI_A, make_user
+from tests.conftest import APPLE, make_user
 from tests.records import retention_data
 
 APPS = ("records", "clearing", "settlements", "accounting", "compliance")
@@ -221,8 +221,8 @@ WRITERS = {
         actor=w.checker, change_id=pk, reason="checked")),
     "records.services.approvals.change_reject": (lambda w: w.cash_change().pk, lambda w, pk: approvals.change_reject(
         actor=w.checker, change_id=pk, reason="no statement")),
-    "records.services.approvals.change_withdraw": (lambda w: w.cash_change().pk,
-                                                   lambda w, pk: approvals.change_withdraw(actor=w.maker, change_id=pk)),
+    "records.services.approvals.change_withdraw": (
+        lambda w: w.cash_change().pk, lambda w, pk: approvals.change_withdraw(actor=w.maker, change_id=pk)),
     "records.services.retention.retention_policy_update": (None, lambda w, _: retention.retention_policy_update(
         actor=w.checker, policy=RetentionPolicy.objects.get(record_type="records.price"), retention_years=5,
         reason="longer")),
@@ -235,8 +235,8 @@ WRITERS = {
     "records.services.retention.purge_run": (lambda w: w.old_trade().pk, lambda w, pk: retention.purge_run(
         record_type="records.trade")),
     "records.services.retention.purge_all": (lambda w: w.old_trade().pk, lambda w, pk: retention.purge_all()),
-    "records.services.exports.export_manifest_create": (None, lambda w, _: __import__(
-        "records.services.exports", fromlist=["x"]).export_manifest_create(business_date=TRADE_DATE)),
+    "records.services.exports.export_manifest_create": (None, lambda w, _: exports.export_manifest_create(
+        business_date=TRADE_DATE)),
 }
 
 
