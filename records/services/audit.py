@@ -117,14 +117,34 @@ def audit_log_bulk(*, actor: Actor, action: str, entries: Iterable[AuditEntry], 
     now = timezone.now()
     corr = correlation_id()
     user_id = user.pk if user is not None else None
+    reason = reason or ""
+    # The canonical serialization (see hash_fields) is built from pieces: the fields every record
+    # of the batch shares are serialized once, before and after once each, in canonical form.
+    head = _canonical([now.astimezone(dt.UTC).isoformat(timespec="microseconds"), user_id, label, action])[:-1]
+    tail = _canonical([reason, corr])[1:]
     rows = []
     for e in entries:
-        before_text, after_text = _json_text(e.before), _json_text(e.after)
-        before = json.loads(before_text) if before_text is not None else None
-        after = json.loads(after_text) if after_text is not None else None
-        fields = (now, user_id, label, action, e.record_type, str(e.record_id), before, after, reason or "", corr)
-        rows.append((*fields[:6], before_text, after_text, *fields[8:], hash_fields(*fields)))
+        before, after = _canonical_json(e.before), _canonical_json(e.after)
+        record_id = str(e.record_id)
+        canonical = f"{head},{_canonical(e.record_type)},{_canonical(record_id)},{before},{after},{tail}"
+        rows.append((now, user_id, label, action, e.record_type, record_id,
+                     None if e.before is None else before, None if e.after is None else after, reason, corr,
+                     hashlib.sha256(canonical.encode()).hexdigest()))
     return insert_rows(AuditRecord, AUDIT_COLUMNS, rows)
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _canonical_json(data: dict | None) -> str:
+    """Serialize before/after canonically, as hash_fields would see them once stored and read back."""
+    if data is None:
+        return "null"
+    if all(type(key) is str for key in data):
+        return json.dumps(data, default=_json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # Non-string keys become strings in JSON and would sort differently: take the round trip.
+    return _canonical(json.loads(json.dumps(data, default=_json_default)))
 
 
 AUDIT_COLUMNS = ("at", "actor_id", "actor_label", "action", "record_type", "record_id", "before", "after", "reason",
@@ -139,10 +159,8 @@ def hash_fields(at, actor_id, actor_label, action, record_type, record_id, befor
     null, lists, objects - never floats: decimals are strings). The same bytes come out of a
     row read back from PostgreSQL or SQLite, so verification can recompute it.
     """
-    canonical = json.dumps(
-        [at.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor_id, actor_label, action, record_type,
-         str(record_id), before, after, reason, corr],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _canonical([at.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor_id, actor_label, action,
+                            record_type, str(record_id), before, after, reason, corr])
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -150,12 +168,6 @@ def content_hash(record: AuditRecord) -> str:
     """Return the SHA-256 of an audit record's content (see hash_fields)."""
     return hash_fields(record.at, record.actor_id, record.actor_label, record.action, record.record_type,
                        record.record_id, record.before, record.after, record.reason, record.correlation_id)
-
-
-def _json_text(data: dict | None) -> str | None:
-    if data is None:
-        return None
-    return json.dumps(data, default=_json_default, sort_keys=True, separators=(", ", ": "))
 
 
 def changed_fields(before: dict, after: dict) -> dict:

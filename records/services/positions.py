@@ -91,17 +91,27 @@ def trade_booking_delta(*, side: str, quantity: Decimal, sign: int = 1) -> Posit
     return PositionDelta(traded=-sign * quantity, pending_delivery=sign * quantity)
 
 
+# The deltas travel as six arrays (one parameter each, however many positions), unnested in key
+# order: PostgreSQL inserts, or locks for update, the rows in that order, so two batches touching
+# the same positions never deadlock.
+_DELTAS = """
+SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[])
+    AS delta (account_id, instrument_id, traded, settled, receipt, delivery)
+ORDER BY account_id, instrument_id
+"""
+
 # Adding non-negative pending quantities (booking trades): one upsert. The inserted row must pass
 # the check constraints on its own, so negative pending deltas take the two-step path below.
 _UPSERT = """
-INSERT INTO {table} (account_id, instrument_id, traded_quantity, settled_quantity, pending_receipt,
-                     pending_delivery, updated_at)
-VALUES {values}
+INSERT INTO {table} AS position (account_id, instrument_id, traded_quantity, settled_quantity, pending_receipt,
+                                 pending_delivery, updated_at)
+SELECT account_id, instrument_id, traded, settled, receipt, delivery, %s FROM ({deltas}) AS delta
+ORDER BY account_id, instrument_id
 ON CONFLICT (account_id, instrument_id) DO UPDATE SET
-    traded_quantity = {table}.traded_quantity + excluded.traded_quantity,
-    settled_quantity = {table}.settled_quantity + excluded.settled_quantity,
-    pending_receipt = {table}.pending_receipt + excluded.pending_receipt,
-    pending_delivery = {table}.pending_delivery + excluded.pending_delivery,
+    traded_quantity = position.traded_quantity + excluded.traded_quantity,
+    settled_quantity = position.settled_quantity + excluded.settled_quantity,
+    pending_receipt = position.pending_receipt + excluded.pending_receipt,
+    pending_delivery = position.pending_delivery + excluded.pending_delivery,
     updated_at = excluded.updated_at
 RETURNING {returning}
 """
@@ -109,21 +119,27 @@ RETURNING {returning}
 _CREATE_MISSING = """
 INSERT INTO {table} (account_id, instrument_id, traded_quantity, settled_quantity, pending_receipt,
                      pending_delivery, updated_at)
-VALUES {values}
+SELECT account_id, instrument_id, 0, 0, 0, 0, %s FROM ({deltas}) AS delta
+ORDER BY account_id, instrument_id
 ON CONFLICT (account_id, instrument_id) DO NOTHING
 """
 
-# Add, never assign: a CTE of deltas joined to the positions (PostgreSQL and SQLite >= 3.33).
+# Lock in key order: the UPDATE below joins in any order.
+_LOCK = """
+SELECT position.id FROM {table} AS position JOIN ({deltas}) AS delta USING (account_id, instrument_id)
+ORDER BY position.account_id, position.instrument_id FOR UPDATE OF position
+"""
+
+# Add, never assign.
 _ADD_DELTAS = """
-WITH delta (account_id, instrument_id, traded, settled, receipt, delivery) AS (VALUES {values})
-UPDATE {table} SET
-    traded_quantity = {table}.traded_quantity + delta.traded,
-    settled_quantity = {table}.settled_quantity + delta.settled,
-    pending_receipt = {table}.pending_receipt + delta.receipt,
-    pending_delivery = {table}.pending_delivery + delta.delivery,
+UPDATE {table} AS position SET
+    traded_quantity = position.traded_quantity + delta.traded,
+    settled_quantity = position.settled_quantity + delta.settled,
+    pending_receipt = position.pending_receipt + delta.receipt,
+    pending_delivery = position.pending_delivery + delta.delivery,
     updated_at = %s
-FROM delta
-WHERE {table}.account_id = delta.account_id AND {table}.instrument_id = delta.instrument_id
+FROM ({deltas}) AS delta
+WHERE position.account_id = delta.account_id AND position.instrument_id = delta.instrument_id
 RETURNING {returning}
 """
 
@@ -141,11 +157,12 @@ def _position_audit_entry(position_id, account_id, instrument_id, after: tuple, 
 
 
 def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, actor: Actor, reason: str = "",
-                    chunk_size: int = 500) -> int:
+                    chunk_size: int = 5000) -> int:
     """Add deltas to the positions keyed (account_id, instrument_id), creating missing rows.
 
-    Two statements per chunk (create missing rows, then add the deltas in one UPDATE), rows
-    touched in key order so that concurrent batches lock positions in the same order. The check
+    On PostgreSQL one upsert per chunk when no pending quantity goes down, else three statements
+    (create missing rows, lock them, add the deltas), rows touched in key order so that concurrent
+    batches lock positions in the same order. The check
     constraints hold on the result: a delta may be negative, a position may not go below what
     the constraints allow. Each position moved gets one audit record (before and after), written
     in bulk from what the statements return. Call inside the transaction that books what moved
@@ -167,42 +184,21 @@ def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, actor: Acto
 def _positions_apply_in_sql(keys, deltas, chunk_size) -> list[AuditEntry]:
     now = timezone.now()
     table = Position._meta.db_table
-    returning = ", ".join(f"{table}.{column}" for column in ("id", "account_id", "instrument_id", *_QUANTITIES))
+    returning = ", ".join(f"position.{column}" for column in ("id", "account_id", "instrument_id", *_QUANTITIES))
     entries = []
-    # Typed VALUES, so PostgreSQL joins on the position index instead of casting every row.
-    numeric = "CAST(%s AS NUMERIC)" if connection.vendor == "postgresql" else "%s"
-    ident = "CAST(%s AS BIGINT)" if connection.vendor == "postgresql" else "%s"
     with connection.cursor() as cursor:
         for start in range(0, len(keys), chunk_size):
             chunk = keys[start:start + chunk_size]
-            if all(deltas[k].pending_receipt >= 0 and deltas[k].pending_delivery >= 0 and deltas[k].settled >= 0
-                   for k in chunk):
-                # Rows are inserted, or locked for update, in key order: no deadlock between batches.
-                params = []
-                for key in chunk:
-                    d = deltas[key]
-                    params += [*key, d.traded, d.settled, d.pending_receipt, d.pending_delivery, now]
-                cursor.execute(_UPSERT.format(table=table, returning=returning, values=", ".join(
-                    ["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))), params)
-                entries += [_position_audit_entry(pk, a, i, after, deltas[(a, i)])
-                            for pk, a, i, *after in cursor.fetchall()]
-                continue
-            zeros, params = [], []
-            for account_id, instrument_id in chunk:
-                d = deltas[(account_id, instrument_id)]
-                zeros += [account_id, instrument_id, 0, 0, 0, 0, now]
-                params += [account_id, instrument_id, d.traded, d.settled, d.pending_receipt, d.pending_delivery]
-            cursor.execute(_CREATE_MISSING.format(
-                table=table, values=", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))), zeros)
-            if connection.vendor == "postgresql":
-                # Lock in key order: the UPDATE below joins in any order, and two batches locking
-                # the same positions in different orders would deadlock.
-                cursor.execute(f"SELECT id FROM {table} WHERE (account_id, instrument_id) IN ("  # noqa: S608
-                               + ", ".join(["(%s, %s)"] * len(chunk))
-                               + ") ORDER BY account_id, instrument_id FOR UPDATE", [v for k in chunk for v in k])
-            row = f"({ident}, {ident}, {numeric}, {numeric}, {numeric}, {numeric})"
-            cursor.execute(_ADD_DELTAS.format(table=table, returning=returning,
-                                              values=", ".join([row] * len(chunk))), [*params, now])
+            moves = [deltas[key] for key in chunk]
+            arrays = [[a for a, _ in chunk], [i for _, i in chunk], [d.traded for d in moves],
+                      [d.settled for d in moves], [d.pending_receipt for d in moves],
+                      [d.pending_delivery for d in moves]]
+            if all(d.pending_receipt >= 0 and d.pending_delivery >= 0 and d.settled >= 0 for d in moves):
+                cursor.execute(_UPSERT.format(table=table, deltas=_DELTAS, returning=returning), [now, *arrays])
+            else:
+                cursor.execute(_CREATE_MISSING.format(table=table, deltas=_DELTAS), [now, *arrays])
+                cursor.execute(_LOCK.format(table=table, deltas=_DELTAS), arrays)
+                cursor.execute(_ADD_DELTAS.format(table=table, deltas=_DELTAS, returning=returning), [now, *arrays])
             entries += [_position_audit_entry(pk, a, i, after, deltas[(a, i)])
                         for pk, a, i, *after in cursor.fetchall()]
     return entries
