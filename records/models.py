@@ -325,12 +325,15 @@ class AuditRecord(AppendOnlyModel):
         TRANSITION = "TRANSITION", "Status change"
 
     at = models.DateTimeField(db_index=True)
+    # The trail outlives its actors and is never updated, so no database constraint: deleting a
+    # user must neither rewrite audit rows (SET NULL) nor be checked against every one of them.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+        db_constraint=False, db_index=False,
     )
     # Who acted, as text: the username, or "job:<name>" for batch jobs; kept if the user goes.
-    actor_label = models.CharField(max_length=150)
-    action = models.CharField(max_length=20, db_index=True)
+    actor_label = models.CharField(max_length=150, db_index=True)
+    action = models.CharField(max_length=20)
     record_type = models.CharField(max_length=100)
     record_id = models.CharField(max_length=100)
     before = models.JSONField(null=True, blank=True)

@@ -64,14 +64,19 @@ def actor_fields(actor: Actor) -> tuple[Any, str]:
     return actor, actor.get_username()
 
 
+class CanonicalJSON(str):
+    """A before/after value already serialized canonically (keys sorted, compact, UTF-8, decimals as
+    strings): batch writers with a fixed shape build the text directly instead of a dict."""
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """One change for audit_log_bulk."""
 
     record_type: str
     record_id: str
-    before: dict | None
-    after: dict | None
+    before: dict | CanonicalJSON | None
+    after: dict | CanonicalJSON | None
 
 
 def audit_log(
@@ -141,6 +146,8 @@ def _canonical_json(data: dict | None) -> str:
     """Serialize before/after canonically, as hash_fields would see them once stored and read back."""
     if data is None:
         return "null"
+    if isinstance(data, CanonicalJSON):
+        return data
     if all(type(key) is str for key in data):
         return json.dumps(data, default=_json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     # Non-string keys become strings in JSON and would sort differently: take the round trip.

@@ -8,9 +8,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
+from backoffice.core.fields import format_decimal
 
 from ..models import Account, Instrument, Position, StockMovement
-from .audit import Actor, AuditEntry, audit_log, audit_log_bulk, record_type_of, snapshot
+from .audit import Actor, AuditEntry, CanonicalJSON, audit_log, audit_log_bulk, record_type_of, snapshot
 
 
 def position_lock(*, account: Account, instrument: Instrument) -> Position:
@@ -147,13 +148,21 @@ _QUANTITIES = ("traded_quantity", "settled_quantity", "pending_receipt", "pendin
 _POSITION = record_type_of(Position)
 
 
+def _position_json(account_id: int, instrument_id: int, traded, settled, receipt, delivery) -> CanonicalJSON:
+    # Keys in sorted order; every value is digits (ids) or a plain decimal string: nothing to escape.
+    return CanonicalJSON(
+        f'{{"account_id":{account_id:d},"instrument_id":{instrument_id:d},'
+        f'"pending_delivery":"{format_decimal(delivery)}","pending_receipt":"{format_decimal(receipt)}",'
+        f'"settled_quantity":"{format_decimal(settled)}","traded_quantity":"{format_decimal(traded)}"}}')
+
+
 def _position_audit_entry(position_id, account_id, instrument_id, after: tuple, delta: "PositionDelta") -> AuditEntry:
     """The audit of one position move: values after, and before (after minus the delta added)."""
-    moved = (delta.traded, delta.settled, delta.pending_receipt, delta.pending_delivery)
-    keys = {"account_id": account_id, "instrument_id": instrument_id}
+    traded, settled, receipt, delivery = after
     return AuditEntry(_POSITION, position_id,
-                      {**keys, **{name: a - m for name, a, m in zip(_QUANTITIES, after, moved, strict=True)}},
-                      {**keys, **dict(zip(_QUANTITIES, after, strict=True))})
+                      _position_json(account_id, instrument_id, traded - delta.traded, settled - delta.settled,
+                                     receipt - delta.pending_receipt, delivery - delta.pending_delivery),
+                      _position_json(account_id, instrument_id, traded, settled, receipt, delivery))
 
 
 def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, actor: Actor, reason: str = "",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from backoffice.core.bulk import allocate_ids, insert_rows
@@ -120,8 +120,7 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
 
     # 1. Earlier submissions of the same refs by this submitter, and repeats inside the batch.
     refs = {item.external_ref for _, item in items}
-    existing = {t.external_ref: t for t in Trade.objects.filter(submitted_by=submitted_by, external_ref__in=refs)
-                .only("id", "external_ref", "request_hash")}
+    existing = {t.external_ref: t for t in _earlier_submissions(submitted_by, refs)}
     first_in_batch: dict[str, int] = {}
     fresh: list[tuple[int, TradeInput]] = []
     for index, item in items:
@@ -217,6 +216,16 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
     return results
 
 
+def _earlier_submissions(submitted_by, refs: set[str]):
+    """The submitter's trades with these external_refs (id, external_ref and request_hash only)."""
+    trades = Trade.objects.filter(submitted_by=submitted_by).only("id", "external_ref", "request_hash")
+    if connection.vendor == "postgresql" and len(refs) > 1:
+        # One array parameter instead of an IN list of up to 10,000 placeholders, behind a
+        # sub-select: planning a 1,000-constant IN list costs ten times more than running it.
+        return trades.extra(where=["external_ref = ANY(ARRAY(SELECT unnest(%s::text[])))"], params=[list(refs)])
+    return trades.filter(external_ref__in=refs)
+
+
 def _conflict(index: int, item: TradeInput) -> SubmitResult:
     return SubmitResult(index, CONFLICT, errors={
         "external_ref": [f"external_ref {item.external_ref!r} was already used for a different trade."]})
@@ -255,11 +264,16 @@ def _book(submitted_by, to_book: list[_Resolved], checks) -> list[Trade]:
             "status": status, "match_status": Trade.MatchStatus.UNMATCHED, "version": 1,
             "settled_quantity": Decimal(0), "request_hash": r.request_hash, "hold_reasons": hold_reasons,
         }
-        trade_rows.append((*(values[c] for c in _TRADE_COLUMNS[:-3]), json.dumps(hold_reasons), now, now))
+        holds_json = json.dumps(hold_reasons) if hold_reasons else "[]"
+        trade_rows.append((*(values[c] for c in _TRADE_COLUMNS[:-3]), holds_json, now, now))
         event_rows.append((trade_id, now, user_id, label,
                            TradeEvent.Action.HOLD if hold_reasons else TradeEvent.Action.BOOK,
                            Trade.Status.NEW, status, "; ".join(hold_reasons)))
-        audit_entries.append(AuditEntry(_TRADE, trade_id, None, values))
+        # The audit copy in JSON's own types, so serializing it needs no per-value fallback.
+        audit_entries.append(AuditEntry(_TRADE, trade_id, None, {
+            **values, "quantity": format_decimal(item.quantity), "price": format_decimal(item.price),
+            "commission": format_decimal(item.commission), "settled_quantity": "0",
+            "trade_date": item.trade_date.isoformat(), "settlement_date": r.settlement_date.isoformat()}))
         if status == Trade.Status.BOOKED:
             deltas.setdefault((r.account.pk, r.instrument.pk), PositionDelta()).add(
                 trade_booking_delta(side=item.side, quantity=item.quantity))

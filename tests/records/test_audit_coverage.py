@@ -24,6 +24,7 @@ from django.db import connection, transaction
 
 from records.models import AuditRecord, LegalHold, RetentionPolicy, Trade
 from records.services import approvals, cash, exports, positions, reference, retention, trades
+from records.services.audit import content_hash
 from records.services.reference import PriceInput
 from records.services.trades import TradeInput
 from tests.conftest import APPLE, make_user
@@ -344,3 +345,5 @@ def test_position_moves_are_audited_with_exact_before_and_after_values(world):
 
     assert trail == [(quantities("0", "0", "0"), quantities("100", "100", "0")),
                      (quantities("100", "100", "0"), quantities("75.5", "105.5", "30"))]
+    for record in AuditRecord.objects.filter(record_type__in=("records.position", "records.trade")):
+        assert content_hash(record) == record.content_hash
