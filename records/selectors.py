@@ -97,6 +97,10 @@ class RecordsSummary:
     open_positions: int
     cash_totals: list[CurrencyTotal]
     audit_records_today: int
+    trades_today: int = 0  # booked, held or cancelled with today's trade date
+    trades_today_cancelled: int = 0
+    trades_held: int = 0  # held by pre-trade checks, any date: awaiting release
+    approvals_pending: int = 0
 
 
 def _latest_price_subquery(*, as_of: date, instrument_ref: str, field: str) -> Subquery:
@@ -243,7 +247,21 @@ def records_summary(*, today: date) -> RecordsSummary:
         open_positions=Position.objects.exclude(traded_quantity=0, settled_quantity=0).count(),
         cash_totals=cash_totals_by_currency(CashBalance.objects.all()),
         audit_records_today=AuditRecord.objects.filter(at__gte=start_of_day).count(),
+        **_trade_figures(today=today),
     )
+
+
+def _trade_figures(*, today: date) -> dict:
+    from .models import ChangeRequest, Trade
+
+    today_counts = Trade.objects.filter(trade_date=today).aggregate(
+        total=Count("id"), cancelled=Count("id", filter=Q(status=Trade.Status.CANCELLED)))
+    return {
+        "trades_today": today_counts["total"],
+        "trades_today_cancelled": today_counts["cancelled"],
+        "trades_held": Trade.objects.filter(status=Trade.Status.HELD).count(),
+        "approvals_pending": ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).count(),
+    }
 
 
 # --- trades and inventory ---

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -93,11 +94,44 @@ def test_home_shows_todays_figures_from_the_books(signed_in, book):
         "instruments-priced": "2 of 4 instruments priced",
         "positions": "2",
         "audit-today": str(total_audit),
+        "trades-today": "0",
+        "trades-held": "0",
+        "approvals-pending": "0",
     }
     assert table_rows(response, "cash-totals") == [
         ["EUR", "1", "250.50", "0.00", "250.50"],
         ["USD", "2", "4,999,999.75", "0.00", "4,999,999.75"],
     ]
+
+
+def test_home_counts_todays_trades_held_trades_and_pending_approvals(signed_in, book, instruments):
+    from decimal import Decimal
+
+    from records.services import approvals, trades
+    from records.services.trades import TradeInput
+    from tests.conftest import VODAFONE, make_user
+
+    oms = make_user("oms", "front_office", "operations")
+    today = timezone.localdate()  # London's date is never behind UTC's: today is never in its future
+
+    def book_trade(ref, quantity, trade_date=today, price="0.72"):
+        item = TradeInput(external_ref=ref, account="ACC-001", counterparty="BRKR-A", instrument=VODAFONE,
+                          side="BUY", quantity=Decimal(quantity), price=Decimal(price), trade_date=trade_date)
+        result = trades.trade_submit(submitted_by=oms, item=item)
+        assert result.status == trades.CREATED, result.errors
+        return result.trade_id
+
+    book_trade("T-1", "1000")
+    cancelled = book_trade("T-2", "2000")
+    book_trade("T-OLD", "500", trade_date=today - timedelta(days=3))
+    book_trade("T-HELD", "1000000", price="60")  # 60m notional: held by the pre-trade notional check
+    with transaction.atomic():
+        trades.trade_cancel(actor=oms, trade_id=cancelled, reason="duplicate of T-1")
+    approvals.change_propose(actor=oms, kind="account.update", reason="rename",
+                             payload={"code": "ACC-001", "changes": {"name": "Client 1"}})
+
+    shown = figures(signed_in.get("/"))
+    assert (shown["trades-today"], shown["trades-held"], shown["approvals-pending"]) == ("3", "1", "1")
 
 
 def test_home_with_no_data_shows_zeros_and_no_price_date(signed_in):
