@@ -7,6 +7,7 @@ trade_serializers documents the same body for OpenAPI (a test keeps the two in s
 
 import re
 from datetime import date
+from decimal import Decimal
 
 from rest_framework.exceptions import ValidationError
 
@@ -49,11 +50,37 @@ def _text(data, name, errors, *, max_length, required=True):
     return None
 
 
+# A plain unsigned decimal string without leading zeros: what almost every client sends.
+_PLAIN_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)(?:\.([0-9]+))?$")
+
+
+def _plain_decimal(value, field) -> Decimal | None:
+    """The value if it is a plain decimal string the field accepts as it is, else None (take the field's path).
+
+    Stricter than the field (a leading "0" counts as a whole digit), so it never accepts what the
+    field would refuse; everything else, errors included, goes through the field.
+    """
+    if type(value) is not str:
+        return None
+    match = _PLAIN_DECIMAL.match(value)
+    if match is None or len(match[1]) > field.max_digits - field.decimal_places:
+        return None
+    if match[2] is not None and len(match[2].rstrip("0")) > field.decimal_places:
+        return None
+    parsed = Decimal(value)
+    if field.positive and not parsed:
+        return None
+    return parsed
+
+
 def _decimal(data, name, errors, field, *, required=True):
     if name not in data or data[name] is None:
         if required:
             errors[name] = [REQUIRED if name not in data else NULL]
         return None
+    fast = _plain_decimal(data[name], field)
+    if fast is not None:
+        return fast
     try:
         return field.to_internal_value(data[name])
     except ValidationError as exc:

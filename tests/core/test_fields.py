@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
 
@@ -45,3 +45,22 @@ def test_format_decimal_round_trips(value):
 def test_format_decimal_drops_trailing_zeros_only():
     assert [format_decimal(Decimal(x)) for x in ("100.000", "189.250", "0.00", "-0.5", "1E+2")] == [
         "100", "189.25", "0", "-0.5", "100"]
+
+
+@settings(max_examples=500)
+@given(text=st.one_of(st.from_regex(r"\A-?[0-9]{0,22}(\.[0-9]{0,10})?\Z"), st.text(max_size=30),
+                      st.decimals(allow_nan=False, allow_infinity=False).map(str)))
+def test_the_plain_decimal_fast_path_agrees_with_the_field(text):
+    from rest_framework.exceptions import ValidationError
+
+    from records.trade_input import _commission, _plain_decimal, _price, _quantity
+
+    for field in (_quantity, _price, _commission):
+        fast = _plain_decimal(text, field)
+        if fast is None:
+            continue  # the field decides, as before
+        try:
+            slow = field.to_internal_value(text)
+        except ValidationError as exc:
+            raise AssertionError(f"fast path accepted {text!r}, which the field refuses: {exc.detail}") from None
+        assert fast == slow and str(fast) == str(slow)
