@@ -199,3 +199,16 @@ def market_today(*, market: Market) -> dt.date:
     from django.utils import timezone
 
     return timezone.now().astimezone(_market_timezone(market.mic)).date()
+
+
+def calendars_warm() -> int:
+    """Build the settlement calendar (and time zone) of every market now; return how many.
+
+    Building one from exchange-calendars' rules takes a good fraction of a second, so a web
+    process does it when it starts instead of in the first trade request of each market.
+    """
+    markets = list(Market.objects.all())
+    for market in markets:
+        is_settlement_day(market=market, day=dt.date.today())
+        _market_timezone(market.mic)
+    return len(markets)

@@ -148,3 +148,15 @@ def test_settlement_date_is_a_business_day_exactly_cycle_business_days_after_tra
     assert is_settlement_day(market=m, day=result.settlement_date)
     between = [trade_date + dt.timedelta(days=n) for n in range(1, (result.settlement_date - trade_date).days + 1)]
     assert sum(is_settlement_day(market=m, day=d) for d in between) == result.settlement_cycle
+
+
+@pytest.mark.django_db
+def test_calendars_warm_builds_every_market_calendar_once():
+    from records.models import Market
+    from records.services import calendar
+
+    assert calendar.calendars_warm() == Market.objects.count() > 0
+    built = calendar._busday_calendar.cache_info().currsize
+    assert built >= 1
+    calendar.calendars_warm()
+    assert calendar._busday_calendar.cache_info().currsize == built  # nothing built twice
