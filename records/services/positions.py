@@ -171,11 +171,10 @@ def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, actor: Acto
 
     On PostgreSQL one upsert per chunk when no pending quantity goes down, else three statements
     (create missing rows, lock them, add the deltas), rows touched in key order so that concurrent
-    batches lock positions in the same order. The check
-    constraints hold on the result: a delta may be negative, a position may not go below what
-    the constraints allow. Each position moved gets one audit record (before and after), written
-    in bulk from what the statements return. Call inside the transaction that books what moved
-    the positions.
+    batches lock positions in the same order. The check constraints hold on the result: a delta
+    may be negative, a position may not go below what the constraints allow. Each position moved
+    gets one audit record (before and after), written in bulk from what the statements return.
+    Call inside the transaction that books what moved the positions.
     """
     keys = sorted(k for k, d in deltas.items() if not d.is_zero())
     if not keys:
