@@ -64,6 +64,7 @@ NOT_WRITERS = {
     "records.services.calendar.settlement_cycle_for": "computation",
     "records.services.calendar.settlement_date_for": "computation",
     "records.services.calendar.market_today": "computation",
+    "records.services.calendar.calendars_warm": "read: builds the calendars in memory",
     # locks and set-based helpers of writers
     "records.services.cash.cash_balance_lock": "helper: locks (creating if absent) inside cash_movement_create",
     "records.services.positions.position_lock": "helper: locks (creating if absent) inside movement and trade writers",
