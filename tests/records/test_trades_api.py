@@ -357,3 +357,20 @@ def test_inventory_without_a_price_has_null_market_value(fo_client, refdata):
     submit(fo_client)
     row = fo_client.get("/api/v1/inventory/").json()["results"][0]
     assert row["price"] is None and row["market_value"] is None
+
+
+def test_lone_surrogates_are_refused_before_anything_is_written(fo_client, refdata):
+    from records.models import AuditRecord, Trade
+
+    booked = submit(fo_client)
+    assert booked.status_code == 201
+    trades, audits = Trade.objects.count(), AuditRecord.objects.count()
+    # Raw JSON: the escape decodes to a lone surrogate, which UTF-8 (and PostgreSQL) cannot hold.
+    raw = '{"external_ref": "X-\\ud800", "account": "ACC-001", "counterparty": "BRKR-A", ' \
+          '"instrument": "US0378331005", "side": "BUY", "quantity": "1", "price": "1", "trade_date": "2026-11-20"}'
+    response = fo_client.post("/api/v1/trades/", data=raw, content_type="application/json")
+    assert response.status_code == 400 and "external_ref" in response.json()
+    cancel = fo_client.post(f"/api/v1/trades/{booked.json()['id']}/cancel/", data='{"reason": "\\ud800"}',
+                            content_type="application/json")
+    assert cancel.status_code == 400 and "reason" in cancel.json()
+    assert (Trade.objects.count(), AuditRecord.objects.count()) == (trades, audits)
