@@ -61,6 +61,7 @@ NAV = [
     ]),
     Section("Records", [
         Entry("Pending approvals", "records:approvals", roles=roles.ALL_ROLES),
+        Entry("Audit trail", "records:audit", roles=(roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)),
         Entry("Retention and holds", "records:retention", roles=RECORDS_KEEPERS),
         Entry("Exports", "records:exports", roles=RECORDS_KEEPERS),
     ]),

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from backoffice.core.context import correlation
 
-from .services.audit_chain import audit_seal, audit_verify
+from .services.audit_chain import audit_seal, audit_verification_run
 
 
 @shared_task(name="records.audit_seal", acks_late=True, ignore_result=True)
@@ -15,6 +15,13 @@ def audit_seal_task() -> int:
 
 
 @shared_task(name="records.audit_verify", acks_late=True)
-def audit_verify_task() -> dict:
-    """Verify the whole chain; the result is kept in the task result store."""
-    return audit_verify().as_dict()
+def audit_verify_task(requested_by_id: int | None = None) -> int:
+    """Verify the whole chain and keep the result (an AuditVerification); returns its id.
+
+    Read-only but for the result it records, so a redelivery only verifies once more.
+    """
+    from django.contrib.auth import get_user_model
+
+    actor = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
+    with correlation(f"job:audit-verify:{audit_verify_task.request.id or 'local'}"):
+        return audit_verification_run(actor=actor or "job:audit-verify").pk

@@ -528,6 +528,26 @@ class AuditBlock(models.Model):
         return f"block {self.pk} ({self.record_count} records) {self.hash[:12]}"
 
 
+class AuditVerification(AppendOnlyModel):
+    """One recomputation of the whole audit chain and its result: the record that it was checked."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    requested_by = models.CharField(max_length=150, help_text="Username, or job:<name> for a scheduled run.")
+    ok = models.BooleanField()
+    records_checked = models.PositiveBigIntegerField()
+    blocks_checked = models.PositiveIntegerField()
+    unsealed = models.PositiveBigIntegerField()
+    first_broken = models.JSONField(null=True, blank=True)
+    problems = models.JSONField(default=list, blank=True, help_text="The first 20 problems found.")
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"verification {self.pk} at {self.finished_at:%Y-%m-%d %H:%M}: {'intact' if self.ok else 'BROKEN'}"
+
+
 class AuditSeal(AppendOnlyModel):
     """Membership of an audit record in a sealed block (append-only, like the records)."""
 

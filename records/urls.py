@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import approval_views, retention_views, views
+from . import approval_views, audit_views, retention_views, views
 
 app_name = "records"
 
@@ -27,6 +27,12 @@ urlpatterns += [
     path("exports/<str:kind>.csv", retention_views.export_download, name="export-download"),
     path("exports/manifests/<str:business_date>/verify/", retention_views.manifest_verify, name="manifest-verify"),
     path("exports/manifests/<str:business_date>/<str:name>", retention_views.manifest_file, name="manifest-file"),
+]
+
+urlpatterns += [
+    path("audit/", audit_views.audit_page, name="audit"),
+    path("audit/verify/", audit_views.audit_verify, name="audit-verify"),
+    path("audit/<int:record_id>/", audit_views.audit_detail, name="audit-detail"),
 ]
 
 urlpatterns += [

@@ -206,6 +206,9 @@ CELERY_IMPORTS = ["records.audit_tasks"]
 # Synced into django-celery-beat's tables at beat start; operations staff tune them in the admin.
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-trail": {"task": "records.audit_seal", "schedule": env.float("AUDIT_SEAL_SECONDS", default=10.0)},
+    # Recompute the whole chain once a day and keep the result (the audit trail page shows it).
+    "verify-audit-trail": {"task": "records.audit_verify", "schedule": env.float("AUDIT_VERIFY_SECONDS",
+                                                                                  default=24 * 3600.0)},
 }
 
 # Back-office settings ----------------------------------------------------------------------

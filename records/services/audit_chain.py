@@ -32,8 +32,8 @@ from django.utils import timezone
 
 from backoffice.core.bulk import insert_rows
 
-from ..models import AuditBlock, AuditRecord, AuditSeal
-from .audit import content_hash
+from ..models import AuditBlock, AuditRecord, AuditSeal, AuditVerification
+from .audit import Actor, actor_fields, audit_log, content_hash, snapshot
 
 GENESIS = "0" * 64
 SEAL_LOCK_KEY = 7_331_001  # pg_advisory_xact_lock key of the sealers
@@ -163,3 +163,21 @@ def audit_verify() -> VerifyResult:
             result.broken(problem="record inserted", record_id=record.pk,
                           detail="an unsealed record dated before the last seal: written behind the chain")
     return result
+
+
+def audit_verification_run(*, actor: Actor) -> AuditVerification:
+    """Verify the whole chain (see audit_verify) and keep the result, audited. Safe to rerun."""
+    started_at = timezone.now()
+    result = audit_verify()
+    with transaction.atomic():
+        verification = AuditVerification.objects.create(
+            started_at=started_at, finished_at=timezone.now(), requested_by=actor_fields(actor)[1], ok=result.ok,
+            records_checked=result.records_checked, blocks_checked=result.blocks_checked, unsealed=result.unsealed,
+            first_broken=_json_ready(result.first_broken), problems=_json_ready(result.problems))
+        audit_log(actor=actor, action="CREATE", instance=verification, after=snapshot(verification),
+                  reason="audit chain verified" if result.ok else "audit chain BROKEN")
+    return verification
+
+
+def _json_ready(value):
+    return json.loads(json.dumps(value, default=str))

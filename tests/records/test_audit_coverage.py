@@ -23,7 +23,7 @@ from django.apps import apps
 from django.db import connection, transaction
 
 from records.models import AuditRecord, LegalHold, RetentionPolicy, Trade
-from records.services import approvals, cash, exports, positions, reference, retention, trades
+from records.services import approvals, audit_chain, cash, exports, positions, reference, retention, trades
 from records.services.audit import content_hash
 from records.services.reference import PriceInput
 from records.services.trades import TradeInput
@@ -237,6 +237,8 @@ WRITERS = {
     "records.services.retention.purge_run": (lambda w: w.old_trade().pk, lambda w, pk: retention.purge_run(
         record_type="records.trade")),
     "records.services.retention.purge_all": (lambda w: w.old_trade().pk, lambda w, pk: retention.purge_all()),
+    "records.services.audit_chain.audit_verification_run": (None, lambda w, _: audit_chain.audit_verification_run(
+        actor=w.checker)),
     "records.services.exports.export_manifest_create": (None, lambda w, _: exports.export_manifest_create(
         business_date=TRADE_DATE)),
 }

@@ -101,3 +101,37 @@ def times(value, factor):
     """Multiply two decimals (e.g. quantity by price); empty when either is missing."""
     left, right = _decimal(value), _decimal(factor)
     return None if left is None or right is None else left * right
+
+
+@register.filter
+def audit_changed_fields(record, limit=6):
+    """The fields an audit record changed, for a list: "status, quantity", "created", "+3 more"..."""
+    before, after = record.before, record.after
+    if record.action == "PURGE" and isinstance(after, dict):
+        return f"{after.get('count', '?')} purged"
+    if before is None and after is not None:
+        return "created"
+    if after is None and before is not None:
+        return "deleted"
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return ""
+    # Sorted by name: PostgreSQL's jsonb keeps keys in its own order (shortest first).
+    names = [name for name in sorted({*before, *after}) if before.get(name) != after.get(name)]
+    shown = ", ".join(names[:limit])
+    return f"{shown} +{len(names) - limit} more" if len(names) > limit else shown
+
+
+@register.filter
+def json_value(value):
+    """A before/after value as JSON shows it: strings bare, everything else in JSON notation."""
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@register.filter
+def pretty_json(value):
+    """Indented JSON, keys sorted, for a <pre> block."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
