@@ -31,6 +31,7 @@ from .models import (
     AuditBlock,
     AuditRecord,
     AuditSeal,
+    AuditVerification,
     CashBalance,
     CashMovement,
     ChangeRequest,
@@ -553,6 +554,20 @@ class AuditSealAdmin(ReadOnlyAdmin):
     list_display = ("record_id", "block_id")
     search_fields = ("=record__id", "=block__id")
     show_full_result_count = False
+
+
+@admin.register(AuditVerification)
+class AuditVerificationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "finished_at", "requested_by", "ok", "records_checked", "blocks_checked", "unsealed",
+                    "first_problem")
+    list_filter = ("ok",)
+    search_fields = ("=requested_by",)
+    date_hierarchy = "finished_at"
+
+    @admin.display(description="first broken link")
+    def first_problem(self, verification):
+        broken = verification.first_broken or {}
+        return broken.get("problem", "")
 
 
 # Maker-checker ----------------------------------------------------------------------------------

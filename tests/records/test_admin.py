@@ -77,8 +77,14 @@ def test_every_records_admin_page_opens_for_a_superuser_with_demo_data(web, demo
     trade = Trade.objects.order_by("id").first()
     trade_amend(actor=trade.submitted_by, trade_id=trade.pk, changes={"commission": Decimal("7")}, reason="admin test")
     audit_seal()
+    from records.services.audit_chain import audit_verification_run
+
+    audit_verification_run(actor="job:test")
     registered = [model for model in admin.site._registry if model._meta.app_label == "records"]
     assert set(READ_ONLY + EDITABLE) <= set(registered)
+    from django.apps import apps
+
+    assert set(apps.get_app_config("records").get_models()) == set(registered), "a records model has no admin"
     for model in registered:
         changelist = web.get(url(model, "changelist"))
         assert changelist.status_code == 200, model
