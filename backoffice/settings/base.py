@@ -8,6 +8,7 @@ PostgreSQL and Redis.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("BACKOFFICE_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -206,9 +207,12 @@ CELERY_IMPORTS = ["records.audit_tasks"]
 # Synced into django-celery-beat's tables at beat start; operations staff tune them in the admin.
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-trail": {"task": "records.audit_seal", "schedule": env.float("AUDIT_SEAL_SECONDS", default=10.0)},
-    # Recompute the whole chain once a day and keep the result (the audit trail page shows it).
-    "verify-audit-trail": {"task": "records.audit_verify", "schedule": env.float("AUDIT_VERIFY_SECONDS",
-                                                                                  default=24 * 3600.0)},
+    # Recompute the whole chain every night and keep the result (the audit trail page shows it).
+    "verify-audit-trail": {"task": "records.audit_verify", "schedule": crontab(hour=3, minute=30)},
+    # Yesterday's books-and-records exports and their signed manifest (idempotent per date).
+    "daily-exports": {"task": "records.daily_exports", "schedule": crontab(hour=1, minute=0)},
+    # Records past retention and not on hold (SEC 17a-4 periods; signed tombstones).
+    "retention-purge": {"task": "records.purge", "schedule": crontab(hour=2, minute=0, day_of_week="sunday")},
 }
 
 # Back-office settings ----------------------------------------------------------------------

@@ -75,3 +75,14 @@ def test_bulk_audit_writes_one_row_per_change_with_the_job_as_actor(django_asser
     with transaction.atomic(), django_assert_max_num_queries(limit):
         assert audit_log_bulk(actor="job:settlement", action="UPDATE", entries=entries, reason="run 1") == 5000
     assert AuditRecord.objects.filter(actor_label="job:settlement", reason="run 1").count() == 5000
+
+
+def test_every_scheduled_job_names_a_registered_task():
+    from django.conf import settings
+
+    from backoffice.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled == {"records.audit_seal", "records.audit_verify", "records.daily_exports", "records.purge"}
+    assert scheduled <= set(app.tasks), scheduled - set(app.tasks)
