@@ -28,20 +28,29 @@ class TradeInputSchema(serializers.Serializer):
     commission = StrictDecimalField(kind=AMOUNT, non_negative=True, required=False)
 
 
-class TradeOutput(serializers.ModelSerializer):
+class TradeOutput(serializers.Serializer):
+    # A plain Serializer with every field declared: a ModelSerializer would rebuild its fields from
+    # the model for every trade it renders, which costs more than the booking of a single trade.
+    id = serializers.IntegerField(read_only=True)
+    external_ref = serializers.CharField(max_length=64)
     account = serializers.CharField(source="account.code")
     counterparty = serializers.CharField(source="counterparty.code")
     instrument = serializers.CharField(source="instrument.isin")
+    side = serializers.ChoiceField(choices=Trade.Side.choices)
     quantity = StrictDecimalField(kind=QUANTITY)
     price = StrictDecimalField(kind=PRICE)
+    currency = serializers.CharField(max_length=3)
+    trade_date = serializers.DateField()
+    settlement_date = serializers.DateField()
     commission = StrictDecimalField(kind=AMOUNT)
+    status = serializers.ChoiceField(choices=Trade.Status.choices)
+    match_status = serializers.ChoiceField(choices=Trade.MatchStatus.choices)
+    version = serializers.IntegerField(min_value=1)
     settled_quantity = StrictDecimalField(kind=QUANTITY)
-
-    class Meta:
-        model = Trade
-        fields = ["id", "external_ref", "account", "counterparty", "instrument", "side", "quantity", "price",
-                  "currency", "trade_date", "settlement_date", "commission", "status", "match_status", "version",
-                  "settled_quantity", "hold_reasons", "created_at", "updated_at"]
+    hold_reasons = serializers.ListField(child=serializers.CharField(),
+                                         help_text="Why pre-trade checks hold the trade (empty unless HELD).")
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
 
 class TradeEventOutput(serializers.Serializer):
@@ -67,9 +76,6 @@ class TradeVersionOutput(serializers.Serializer):
 class TradeDetailOutput(TradeOutput):
     history = serializers.SerializerMethodField()
     versions = serializers.SerializerMethodField()
-
-    class Meta(TradeOutput.Meta):
-        fields = [*TradeOutput.Meta.fields, "history", "versions"]
 
     def get_history(self, obj) -> list[dict]:
         return TradeEventOutput(obj.events.order_by("at", "id"), many=True).data
