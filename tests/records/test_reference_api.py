@@ -390,6 +390,8 @@ def test_openapi_schema_and_swagger_ui_are_served_without_a_cdn(fo_client, front
     from django.test import Client
 
     browser = Client()
+    signed_out = browser.get("/api/docs/")
+    assert (signed_out.status_code, signed_out["Location"]) == (302, "/accounts/login/?next=/api/docs/")
     browser.force_login(front_office_user)
     page = browser.get("/api/docs/")
     assert page.status_code == 200
