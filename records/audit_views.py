@@ -16,9 +16,10 @@ from django.views.decorators.http import require_POST
 
 from backoffice.core import roles
 
-from . import audit_selectors, selectors
+from . import audit_selectors
 from .audit_tasks import audit_verify_task
 from .models import AuditRecord
+from .views import DateInput, DateRangeMixin, keyset_page_of
 
 AUDIT_READERS = (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)
 
@@ -28,11 +29,7 @@ def _require_reader(request) -> None:
         raise PermissionDenied("Your role does not allow the audit trail.")
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(DateRangeMixin, forms.Form):
     record_type = forms.CharField(required=False, max_length=100, label="Record type",
                                   widget=forms.TextInput(attrs={"placeholder": "records.trade", "class": "medium"}))
     record_id = forms.CharField(required=False, max_length=100, label="Record id",
@@ -52,24 +49,12 @@ class AuditFilterForm(forms.Form):
     def clean_record_type(self):
         return self.cleaned_data["record_type"].strip().lower()
 
-    def clean(self):
-        cleaned = super().clean()
-        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
-        if date_from and date_to and date_from > date_to:
-            self.add_error("date_to", "Must not be before the start date.")
-        return cleaned
-
     def search_filters(self) -> dict | None:
         """The valid filters (stripped), or None when the form is invalid: then nothing is listed."""
         if not self.is_valid():
             return None
         return {name: value.strip() if isinstance(value, str) else value
                 for name, value in self.cleaned_data.items() if value not in (None, "")}
-
-
-def _cursor(request, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 @login_required
@@ -80,7 +65,7 @@ def audit_page(request):
     rows = audit_selectors.audit_search(**(filters or {}))
     if filters is None:
         rows = rows.none()
-    page = selectors.trade_blotter_page(rows, before=_cursor(request, "before"), after=_cursor(request, "after"))
+    page = keyset_page_of(request, rows)
     return render(request, "records/audit.html", {
         "form": form, "page": page, "chain": audit_selectors.audit_chain_status(),
     })

@@ -23,6 +23,7 @@ from backoffice.core.exceptions import BusinessRuleError
 from . import retention_selectors, selectors
 from .models import LegalHold
 from .services import exports, retention
+from .views import DateInput
 
 READERS = (roles.OPERATIONS, roles.COMPLIANCE, roles.ACCOUNTING)
 HOLD_MANAGERS = (roles.OPERATIONS, roles.COMPLIANCE)
@@ -31,10 +32,6 @@ HOLD_MANAGERS = (roles.OPERATIONS, roles.COMPLIANCE)
 def _require(request, allowed: tuple[str, ...]) -> None:
     if not roles.user_has_role(request.user, *allowed):
         raise PermissionDenied("Your role does not allow this page.")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 # Retention and legal holds ----------------------------------------------------------------------

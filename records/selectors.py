@@ -448,28 +448,30 @@ class KeysetPage:
         return len(self.rows)
 
 
-def trade_blotter_page(trades: QuerySet[Trade], *, before: int | None = None, after: int | None = None,
-                       size: int = BLOTTER_PAGE_SIZE) -> KeysetPage:
-    """Return the page of trades just older than `before`, just newer than `after`, or the newest.
+def keyset_page(queryset: QuerySet, *, before: int | None = None, after: int | None = None,
+                size: int = BLOTTER_PAGE_SIZE) -> KeysetPage:
+    """Return the page (newest first by id) just older than `before`, just newer than `after`, or the newest.
+
+    Any queryset ordered by -id: the trade blotter, the audit trail.
 
     Two queries at most, each reading size + 1 rows from an index, whatever the table's size.
     A cursor past either end gives the newest page.
     """
     if after is not None:
-        chunk = list(trades.filter(id__gt=after).order_by("id")[:size + 1])
+        chunk = list(queryset.filter(id__gt=after).order_by("id")[:size + 1])
         if chunk:
             rows = chunk[:size][::-1]
             more_newer = len(chunk) > size
-            more_older = trades.filter(id__lt=rows[-1].pk).exists()
+            more_older = queryset.filter(id__lt=rows[-1].pk).exists()
             return KeysetPage(rows, rows[0].pk if more_newer else None, rows[-1].pk if more_older else None)
     elif before is not None:
-        chunk = list(trades.filter(id__lt=before)[:size + 1])
+        chunk = list(queryset.filter(id__lt=before)[:size + 1])
         if chunk:
             rows = chunk[:size]
             more_older = len(chunk) > size
-            more_newer = trades.filter(id__gt=rows[0].pk).exists()
+            more_newer = queryset.filter(id__gt=rows[0].pk).exists()
             return KeysetPage(rows, rows[0].pk if more_newer else None, rows[-1].pk if more_older else None)
-    chunk = list(trades[:size + 1])
+    chunk = list(queryset[:size + 1])
     rows = chunk[:size]
     return KeysetPage(rows, None, rows[-1].pk if len(chunk) > size else None)
 

@@ -185,7 +185,18 @@ class ReferenceFilterForm(forms.Form):
         return found
 
 
-class TradeFilterForm(ReferenceFilterForm):
+class DateRangeMixin:
+    """A filter form with date_from and date_to fields: the range may not run backwards."""
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", "Must not be before the start date.")
+        return cleaned
+
+
+class TradeFilterForm(DateRangeMixin, ReferenceFilterForm):
     trade_date = forms.DateField(required=False, label="Trade date", widget=DateInput)
     date_from = forms.DateField(required=False, label="Trade date from", widget=DateInput)
     date_to = forms.DateField(required=False, label="Trade date to", widget=DateInput)
@@ -214,13 +225,6 @@ class TradeFilterForm(ReferenceFilterForm):
     def clean_counterparty(self):
         return self._resolve("counterparty", selectors.counterparty_find, "counterparty")
 
-    def clean(self):
-        cleaned = super().clean()
-        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
-        if date_from and date_to and date_from > date_to:
-            self.add_error("date_to", "Must not be before the start date.")
-        return cleaned
-
     def blotter_filters(self) -> dict | None:
         """Return the keyword arguments of selectors.trade_blotter, or None when nothing can match."""
         filters = self.selector_filters()
@@ -229,9 +233,13 @@ class TradeFilterForm(ReferenceFilterForm):
         return filters
 
 
-def _cursor(request, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+def keyset_page_of(request, queryset):
+    """The keyset page of a list view: the ?before= / ?after= cursors of the request (junk ignored)."""
+    def cursor(name: str) -> int | None:
+        value = request.GET.get(name, "")
+        return int(value) if value.isdigit() else None
+
+    return selectors.keyset_page(queryset, before=cursor("before"), after=cursor("after"))
 
 
 def _blotter_trades(form: TradeFilterForm):
@@ -244,7 +252,7 @@ def _blotter_trades(form: TradeFilterForm):
 def trade_list(request):
     form = TradeFilterForm(request.GET)
     trades = _blotter_trades(form)
-    page = selectors.trade_blotter_page(trades, before=_cursor(request, "before"), after=_cursor(request, "after"))
+    page = keyset_page_of(request, trades)
     return render(request, "records/trade_list.html", {
         "form": form, "page": page, "totals": selectors.trade_blotter_totals(trades, page=page),
     })

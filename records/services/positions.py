@@ -241,6 +241,6 @@ def _positions_apply_in_python(keys, deltas) -> list[AuditEntry]:
     Position.objects.bulk_create(to_create)
     Position.objects.bulk_update(to_update, ["traded_quantity", "settled_quantity", "pending_receipt",
                                              "pending_delivery", "updated_at"], batch_size=500)
-    by_key = {(p.account_id, p.instrument_id): p for p in (*to_create, *to_update)}
-    return [_position_audit_entry(p.pk, *key, tuple(getattr(p, name) for name in _QUANTITIES), deltas[key])
-            for key in keys if (p := by_key[key])]
+    moved = {(p.account_id, p.instrument_id): p for p in (*to_create, *to_update)}
+    return [_position_audit_entry(moved[key].pk, *key, tuple(getattr(moved[key], name) for name in _QUANTITIES),
+                                  deltas[key]) for key in keys]

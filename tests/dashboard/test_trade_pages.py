@@ -229,7 +229,7 @@ def test_totals_are_capped_beyond_the_limit_and_say_so(signed_in, blotter, many_
 
 def test_a_single_page_is_its_own_total_without_counting(blotter, django_assert_num_queries):
     trades = selectors.trade_blotter(side="SELL")
-    page = selectors.trade_blotter_page(trades)
+    page = selectors.keyset_page(trades)
     with django_assert_num_queries(0):
         totals = selectors.trade_blotter_totals(trades, page=page, cap=1)
     assert (totals.count, totals.capped, [t.currency for t in totals.by_currency]) == (3, False, ["GBP", "USD"])
