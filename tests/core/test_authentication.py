@@ -37,3 +37,30 @@ def test_a_bad_token_or_an_inactive_user_is_401(instruments):
 def test_a_superuser_token_needs_no_role(instruments):
     client = client_for(make_user("root2", superuser=True))
     assert client.get("/api/v1/instruments/").status_code == 200
+
+
+def test_token_user_and_roles_come_in_one_query(django_assert_num_queries, rf):
+    """The user is the real one (every field), with exactly its role groups; other groups are ignored."""
+    from rest_framework.authtoken.models import Token
+
+    from backoffice.core import roles
+    from backoffice.core.authentication import TokenAuthentication
+
+    user = make_user("two-roles", "front_office", "operations")
+    user.groups.add(Group.objects.create(name="book-club"))
+    key = Token.objects.get_or_create(user=user)[0].key
+    request = rf.get("/", HTTP_AUTHORIZATION=f"Token {key}")
+    with django_assert_num_queries(1):
+        authenticated, token = TokenAuthentication().authenticate(request)
+        assert roles.user_roles(authenticated) == {"front_office", "operations"}
+    assert token.key == key and token.user is authenticated
+    for field in type(user)._meta.concrete_fields:
+        assert getattr(authenticated, field.attname) == getattr(user, field.attname), field.name
+    assert not authenticated._state.adding
+
+    loner = make_user("no-roles")
+    request = rf.get("/", HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=loner)[0].key}")
+    with django_assert_num_queries(1):
+        authenticated, _ = TokenAuthentication().authenticate(request)
+        assert roles.user_roles(authenticated) == set()
+        assert not roles.user_has_role(authenticated, *roles.ALL_ROLES)
