@@ -15,11 +15,20 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from backoffice.core.bulk import allocate_ids, insert_rows
+from backoffice.core.bulk import (
+    COPY_THRESHOLD,
+    RowLoader,
+    allocate_ids,
+    in_list,
+    insert_rows,
+    pipelined,
+    select_all,
+    sequence_sql,
+)
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import format_decimal
 
-from ..models import Account, Counterparty, Instrument, Trade, TradeEvent, TradeVersion
+from ..models import Account, Counterparty, Instrument, Market, Trade, TradeEvent, TradeVersion
 from ..pretrade import TradeCandidate, run_pretrade_checks
 from .audit import Actor, AuditEntry, actor_fields, audit_log, audit_log_bulk, record_type_of, snapshot
 from .calendar import is_settlement_day, market_today, settlement_date_for
@@ -118,9 +127,12 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
     results: dict[int, SubmitResult] = {}
     hashes = {index: item.request_hash() for index, item in items}
 
-    # 1. Earlier submissions of the same refs by this submitter, and repeats inside the batch.
+    # 1. One round trip: earlier submissions of the same refs by this submitter, the accounts,
+    # counterparties and instruments named, and (small batches) the ids the trades will take.
     refs = {item.external_ref for _, item in items}
-    existing = {t.external_ref: t for t in _earlier_submissions(submitted_by, refs)}
+    lookup = _lookup(submitted_by, refs, {i.account for _, i in items}, {i.counterparty for _, i in items},
+                     {i.instrument for _, i in items}, prefetch_ids=len(items) if len(items) < COPY_THRESHOLD else 0)
+    existing = lookup.earlier
     first_in_batch: dict[str, int] = {}
     fresh: list[tuple[int, TradeInput]] = []
     for index, item in items:
@@ -136,11 +148,8 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
             first_in_batch[item.external_ref] = index
             fresh.append((index, item))
 
-    # 2. Validate against reference data, with one query per kind of reference.
-    accounts = {a.code: a for a in Account.objects.filter(code__in={i.account for _, i in fresh})}
-    counterparties = {c.code: c for c in Counterparty.objects.filter(code__in={i.counterparty for _, i in fresh})}
-    instruments = {i.isin: i for i in Instrument.objects.select_related("market")
-                   .filter(isin__in={i.instrument for _, i in fresh})}
+    # 2. Validate against reference data.
+    accounts, counterparties, instruments = lookup.accounts, lookup.counterparties, lookup.instruments
     resolved: list[_Resolved] = []
     settlement_cache: dict = {}
     today_cache: dict = {}
@@ -203,7 +212,7 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
             to_book.append(r)
 
     # 4. Book: one bulk insert per table, positions in one upsert per chunk.
-    trades = _book(submitted_by, to_book, checks)
+    trades = _book(submitted_by, to_book, checks, lookup.ids)
     for r, trade in zip(to_book, trades, strict=True):
         results[r.index] = SubmitResult(r.index, CREATED, booked=trade)
     item_by_index = dict(items)
@@ -216,14 +225,64 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
     return results
 
 
-def _earlier_submissions(submitted_by, refs: set[str]):
-    """The submitter's trades with these external_refs (id, external_ref and request_hash only)."""
-    trades = Trade.objects.filter(submitted_by=submitted_by).only("id", "external_ref", "request_hash")
-    if connection.vendor == "postgresql" and len(refs) > 1:
-        # One array parameter instead of an IN list of up to 10,000 placeholders, behind a
-        # sub-select: planning a 1,000-constant IN list costs ten times more than running it.
-        return trades.extra(where=["external_ref = ANY(ARRAY(SELECT unnest(%s::text[])))"], params=[list(refs)])
-    return trades.filter(external_ref__in=refs)
+_EARLIER = RowLoader(Trade, fields=("id", "external_ref", "request_hash"))
+_ACCOUNT = RowLoader(Account)
+_COUNTERPARTY = RowLoader(Counterparty)
+_INSTRUMENT = RowLoader(Instrument)
+_MARKET = RowLoader(Market)
+
+
+@dataclass
+class _Lookup:
+    earlier: dict[str, Trade]
+    accounts: dict[str, Account]
+    counterparties: dict[str, Counterparty]
+    instruments: dict[str, Instrument]
+    ids: list[int]
+
+
+def _lookup(submitted_by, refs, account_codes, counterparty_codes, isins, *, prefetch_ids: int) -> _Lookup:
+    """Read what a batch is validated against, in one round trip on PostgreSQL (see select_all).
+
+    Earlier submissions come as Trade instances holding only id, external_ref and request_hash;
+    instruments with their market. With prefetch_ids, also reserves that many trade ids (a
+    rejected or duplicate item leaves a gap in the sequence, as a rolled-back insert would).
+    """
+    q = connection.ops.quote_name
+    ref_in, ref_params = in_list("t." + q("external_ref"), sorted(refs))
+    account_in, account_params = in_list("a." + q("code"), sorted(account_codes))
+    cp_in, cp_params = in_list("c." + q("code"), sorted(counterparty_codes))
+    isin_in, isin_params = in_list("i." + q("isin"), sorted(isins))
+    market = Instrument._meta.get_field("market")
+    submitter_pk = getattr(submitted_by, "pk", None)
+    submitter = (f"t.{q('submitted_by_id')} = %s", [submitter_pk]) if submitter_pk is not None \
+        else (f"t.{q('submitted_by_id')} IS NULL", [])
+    queries = [
+        (f"SELECT {_EARLIER.columns('t')} FROM {q(Trade._meta.db_table)} t "  # noqa: S608 - names from meta
+         f"WHERE {submitter[0]} AND {ref_in}", [*submitter[1], *ref_params]),
+        (f"SELECT {_ACCOUNT.columns('a')} FROM {q(Account._meta.db_table)} a WHERE {account_in}",  # noqa: S608
+         account_params),
+        (f"SELECT {_COUNTERPARTY.columns('c')} FROM {q(Counterparty._meta.db_table)} c WHERE {cp_in}",  # noqa: S608
+         cp_params),
+        (f"SELECT {_INSTRUMENT.columns('i')}, {_MARKET.columns('m')} FROM {q(Instrument._meta.db_table)} i "  # noqa: S608
+         f"JOIN {q(Market._meta.db_table)} m ON m.{q(market.target_field.column)} = i.{q(market.column)} "
+         f"WHERE {isin_in}", isin_params),
+    ]
+    if prefetch_ids and connection.vendor == "postgresql":
+        queries.append(sequence_sql(Trade, prefetch_ids))
+    rows = select_all(queries)
+    instruments = {}
+    for row in rows[3]:
+        instrument = _INSTRUMENT.load(row)
+        instrument.market = _MARKET.load(row, _INSTRUMENT.width)
+        instruments[instrument.isin] = instrument
+    return _Lookup(
+        earlier={t.external_ref: t for t in map(_EARLIER.load, rows[0])},
+        accounts={a.code: a for a in map(_ACCOUNT.load, rows[1])},
+        counterparties={c.code: c for c in map(_COUNTERPARTY.load, rows[2])},
+        instruments=instruments,
+        ids=[row[0] for row in rows[4]] if len(rows) > 4 else [],
+    )
 
 
 def _conflict(index: int, item: TradeInput) -> SubmitResult:
@@ -238,7 +297,7 @@ _TRADE_COLUMNS = ("id", "external_ref", "submitted_by_id", "account_id", "counte
 _EVENT_COLUMNS = ("trade_id", "at", "actor_id", "actor_label", "action", "from_status", "to_status", "reason")
 
 
-def _book(submitted_by, to_book: list[_Resolved], checks) -> list[Trade]:
+def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> list[Trade]:
     """Insert the trades, their BOOK/HOLD events, audit records and position moves, set-based.
 
     Rows are written without model instances (COPY on PostgreSQL); the Trade objects returned
@@ -249,7 +308,7 @@ def _book(submitted_by, to_book: list[_Resolved], checks) -> list[Trade]:
     now = timezone.now()
     user, label = actor_fields(submitted_by)
     user_id = user.pk if user is not None else None
-    trade_ids = allocate_ids(Trade, len(to_book))
+    trade_ids = ids[:len(to_book)] if len(ids) >= len(to_book) else allocate_ids(Trade, len(to_book))
     trade_rows, event_rows, audit_entries, trades = [], [], [], []
     deltas: dict[tuple[int, int], PositionDelta] = {}
     for r, trade_id in zip(to_book, trade_ids, strict=True):
@@ -278,10 +337,12 @@ def _book(submitted_by, to_book: list[_Resolved], checks) -> list[Trade]:
             deltas.setdefault((r.account.pk, r.instrument.pk), PositionDelta()).add(
                 trade_booking_delta(side=item.side, quantity=item.quantity))
         trades.append(_LazyTrade(values, r, now))
-    insert_rows(Trade, _TRADE_COLUMNS, trade_rows)
-    insert_rows(TradeEvent, _EVENT_COLUMNS, event_rows)
-    audit_log_bulk(actor=submitted_by, action="CREATE", entries=audit_entries)
-    positions_apply(deltas, actor=submitted_by)
+    # Small batches: the inserts go out without waiting, answered with the position upsert's rows.
+    with pipelined(len(trade_rows) < COPY_THRESHOLD):
+        insert_rows(Trade, _TRADE_COLUMNS, trade_rows)
+        insert_rows(TradeEvent, _EVENT_COLUMNS, event_rows)
+        audit_log_bulk(actor=submitted_by, action="CREATE", entries=audit_entries)
+        positions_apply(deltas, actor=submitted_by)
     return trades
 
 

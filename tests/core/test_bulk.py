@@ -1,0 +1,66 @@
+"""The set-based helpers hot paths use instead of the ORM: one round trip for many reads, pipelined writes."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from backoffice.core.bulk import RowLoader, in_list, insert_rows, pipelined, select_all
+from records.models import Account, Market
+
+pytestmark = pytest.mark.django_db
+
+_ACCOUNT = RowLoader(Account)
+
+
+def _accounts_sql(codes):
+    where, params = in_list("a.code", codes)
+    return f"SELECT {_ACCOUNT.columns('a')} FROM records_account a WHERE {where} ORDER BY a.code", params  # noqa: S608
+
+
+def test_row_loader_builds_what_the_orm_builds(accounts):
+    [rows] = select_all([_accounts_sql([a.code for a in Account.objects.all()])])
+    loaded = [_ACCOUNT.load(row) for row in rows]
+    expected = list(Account.objects.order_by("code"))
+    assert len(loaded) == len(expected) > 0
+    for got, want in zip(loaded, expected, strict=True):
+        for field in Account._meta.concrete_fields:
+            assert getattr(got, field.attname) == getattr(want, field.attname), field.name
+            assert type(getattr(got, field.attname)) is type(getattr(want, field.attname)), field.name
+        assert not got._state.adding and got._state.db == "default"
+
+
+def test_select_all_answers_each_query_in_order(accounts):
+    codes = sorted(Account.objects.values_list("code", flat=True))
+    with CaptureQueriesContext(connection) as ctx:
+        first, missing, count = select_all([_accounts_sql(codes[:2]), _accounts_sql(["NO-SUCH"]),
+                                            ("SELECT COUNT(*) FROM records_market", [])])
+    assert [row[1] for row in first] == codes[:2]
+    assert missing == []
+    assert count == [(Market.objects.count(),)]
+    assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 3)
+
+
+def test_in_list_of_nothing_matches_nothing(accounts):
+    assert select_all([_accounts_sql([])]) == [[]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_inside_a_pipeline_is_djangos_and_rolls_the_transaction_back(accounts):
+    account = Account.objects.first()
+    columns = [f.column for f in Account._meta.concrete_fields if f.column != "id"]
+    row = tuple(getattr(account, f.attname) for f in Account._meta.concrete_fields if f.column != "id")
+    before = Account.objects.count()
+    with pytest.raises(IntegrityError), transaction.atomic(), pipelined():
+        insert_rows(Account, columns, [row])  # the same code again: unique violation
+        Account.objects.filter(pk=account.pk).update(name="changed")
+    assert Account.objects.count() == before
+    assert Account.objects.get(pk=account.pk).name == account.name
+
+
+def test_a_big_insert_inside_a_pipeline_takes_the_insert_path(accounts):
+    """COPY cannot run in pipeline mode: insert_rows must not try it there."""
+    market = Market.objects.first()
+    rows = [(f"Q{i:03d}", f"Market {i}", market.country, market.settlement_calendar) for i in range(60)]
+    with transaction.atomic(), pipelined():
+        assert insert_rows(Market, ["mic", "name", "country", "settlement_calendar"], rows) == 60
+    assert Market.objects.filter(mic__startswith="Q").count() == 60
