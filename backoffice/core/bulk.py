@@ -99,6 +99,10 @@ class RowLoader:
         self.width = len(self.fields)
 
     def columns(self, alias: str) -> str:
+        return self._columns(connection.vendor, alias)
+
+    @functools.cache  # noqa: B019 - loaders are module-level singletons
+    def _columns(self, vendor: str, alias: str) -> str:
         q = connection.ops.quote_name
         return ", ".join(f"{alias}.{q(f.column)}" for f in self.fields)
 
@@ -145,7 +149,7 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     if not rows:
         return 0
     table = model._meta.db_table
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    quoted = _quoted_columns(connection.vendor, tuple(columns))
     with connection.cursor() as cursor:
         copy_allowed = not getattr(connection, "bulk_pipelined", False)
         if connection.vendor == "postgresql" and len(rows) >= COPY_THRESHOLD and copy_allowed:
@@ -161,3 +165,8 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
                    + ", ".join([placeholder] * len(chunk)))
             cursor.execute(sql, [v for row in chunk for v in row])
     return len(rows)
+
+
+@functools.lru_cache(maxsize=256)
+def _quoted_columns(vendor: str, columns: tuple[str, ...]) -> str:
+    return ", ".join(connection.ops.quote_name(c) for c in columns)

@@ -53,6 +53,16 @@ class TradeOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
+_TRADE_OUTPUT = TradeOutput()
+
+
+def trade_representation(trade: Trade) -> dict:
+    """TradeOutput(trade).data without building a serializer: DRF deep-copies every declared field
+    for each new serializer, which costs more than rendering them. One shared instance renders;
+    its fields keep no state between calls."""
+    return _TRADE_OUTPUT.to_representation(trade)
+
+
 class TradeEventOutput(serializers.Serializer):
     at = serializers.DateTimeField()
     actor = serializers.CharField(source="actor_label")

@@ -76,7 +76,7 @@ class TradeListCreateApi(generics.ListAPIView):
             raise ValidationError(result.errors)
         trade = result.trade if result.status == trade_services.CREATED else selectors.trade_get(result.trade_id)
         code = status.HTTP_201_CREATED if result.status == trade_services.CREATED else status.HTTP_200_OK
-        return Response(s.TradeOutput(trade).data, status=code)
+        return Response(s.trade_representation(trade), status=code)
 
 
 class TradeBulkApi(APIView):

@@ -58,6 +58,25 @@ def test_submit_books_the_trade_computes_settlement_date_and_moves_the_position(
     assert AuditRecord.objects.filter(record_type="records.trade", action="CREATE").count() == 1
 
 
+def test_the_answer_to_a_submission_is_the_trade_as_stored(fo_client, refdata):
+    """The fast rendering of a booked trade (built in memory, shared serializer) is the serializer's
+    output for the trade read back: booked, held, and after an amendment."""
+    from records import selectors
+    from records.api.trade_serializers import TradeOutput, trade_representation
+
+    booked = submit(fo_client).json()
+    held = submit(fo_client, external_ref="OMS-HELD", quantity="300000", price="200").json()
+    assert held["status"] == "HELD"
+    for answer in (booked, held):
+        stored = selectors.trade_get(answer["id"])
+        assert answer == TradeOutput(stored).data == trade_representation(stored)
+    amended = post(fo_client, f"/api/v1/trades/{booked['id']}/amend/", {"quantity": "150", "reason": "fill"})
+    assert amended.status_code == 200, amended.content
+    stored = selectors.trade_get(booked["id"])
+    assert trade_representation(stored) == TradeOutput(stored).data
+    assert trade_representation(stored)["quantity"] == "150" and trade_representation(stored)["version"] == 2
+
+
 def test_currency_and_commission_default(fo_client, refdata):
     response = post(fo_client, "/api/v1/trades/", {k: v for k, v in body().items()
                                                      if k not in ("currency", "commission", "settlement_date")})
