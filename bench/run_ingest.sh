@@ -37,7 +37,7 @@ user.groups.add(Group.objects.get(name='front_office'))
 TOKEN=$($PY manage.py drf_create_token bench-oms | awk '{print $3}')
 
 .venv/bin/gunicorn backoffice.wsgi:application --workers "$WORKERS" --bind "127.0.0.1:$PORT" \
-  --log-level warning --timeout 300 &
+  --log-level warning --timeout 300 ${GUNICORN_ARGS:-} &
 GUNICORN=$!
 trap 'kill $GUNICORN 2>/dev/null; wait $GUNICORN 2>/dev/null' EXIT
 for _ in $(seq 1 60); do

@@ -49,16 +49,30 @@ def sequence_sql(model: type[models.Model], count: int) -> tuple[str, list]:
 def select_all(queries: Sequence[tuple[str, Sequence]]) -> list[list[tuple]]:
     """Run SELECTs and return the rows of each; on PostgreSQL all of them in one round trip.
 
-    psycopg's client-side binding sends the statements as one simple-protocol message and the
-    results come back in order (cursor.nextset). SQLite runs them one by one.
+    With psycopg's client-side binding (Django's default) the statements go as one simple-protocol
+    message and the results come back in order (cursor.nextset); with server-side binding they
+    are pipelined, each on its own cursor. SQLite runs them one by one.
     """
-    results = []
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql" or len(queries) == 1:
+    if connection.vendor != "postgresql" or len(queries) == 1:
+        with connection.cursor() as cursor:
+            results = []
             for sql, params in queries:
                 cursor.execute(sql, params)
                 results.append(cursor.fetchall())
             return results
+    connection.ensure_connection()
+    if not isinstance(connection.connection.cursor_factory, type) or \
+            not issubclass(connection.connection.cursor_factory, _client_cursor()):
+        with pipelined():
+            cursors = [connection.cursor() for _ in queries]
+            for cursor, (sql, params) in zip(cursors, queries, strict=True):
+                cursor.execute(sql, params)
+            results = [cursor.fetchall() for cursor in cursors]
+        for cursor in cursors:
+            cursor.close()
+        return results
+    results = []
+    with connection.cursor() as cursor:
         cursor.execute("; ".join(sql for sql, _ in queries), [p for _, params in queries for p in params])
         while True:
             results.append(cursor.fetchall())
@@ -67,6 +81,12 @@ def select_all(queries: Sequence[tuple[str, Sequence]]) -> list[list[tuple]]:
     if len(results) != len(queries):
         raise AssertionError(f"{len(queries)} queries gave {len(results)} results")
     return results
+
+
+def _client_cursor():
+    import psycopg
+
+    return psycopg.ClientCursor
 
 
 def in_list(column: str, values: Sequence) -> tuple[str, list]:

@@ -88,6 +88,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if env.bool("DB_SERVER_SIDE_BINDING", default=True):
+        # Parameters bound by the server and statements run five times prepared on the connection:
+        # repeated queries skip parsing and planning (bench/README.md). Set DB_SERVER_SIDE_BINDING=false
+        # behind a connection pooler that cannot keep prepared statements (PgBouncer before 1.21 in
+        # transaction mode).
+        DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: API throttling counts live here. Set CACHE_URL=redis://... so all processes share them.
