@@ -332,7 +332,7 @@ class AuditRecord(AppendOnlyModel):
         db_constraint=False, db_index=False,
     )
     # Who acted, as text: the username, or "job:<name>" for batch jobs; kept if the user goes.
-    actor_label = models.CharField(max_length=150, db_index=True)
+    actor_label = models.CharField(max_length=150)
     action = models.CharField(max_length=20)
     record_type = models.CharField(max_length=100)
     record_id = models.CharField(max_length=100)
@@ -340,13 +340,20 @@ class AuditRecord(AppendOnlyModel):
     after = models.JSONField(null=True, blank=True)
     reason = models.TextField(blank=True)
     # The request (req:<id>) or job (job:<name>:<id>) that caused the change.
-    correlation_id = models.CharField(max_length=100, blank=True, db_index=True)
+    correlation_id = models.CharField(max_length=100, blank=True)
     # SHA-256 of the canonical serialization of the fields above (see services/audit_chain.py).
     content_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["record_type", "record_id"], name="audit_record_idx")]
+        # Searches are equalities, newest first (audit_selectors.audit_search): each index ends in id,
+        # and none is a LIKE pattern index (db_index=True would add one per text column on
+        # PostgreSQL, each a cost on every one of the trail's inserts).
+        indexes = [
+            models.Index(fields=["record_type", "record_id"], name="audit_record_idx"),
+            models.Index(fields=["actor_label", "id"], name="audit_actor_idx"),
+            models.Index(fields=["correlation_id", "id"], name="audit_correlation_idx"),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.record_type}#{self.record_id}"

@@ -2,7 +2,6 @@
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.test.utils import CaptureQueriesContext
 
 from backoffice.core.bulk import RowLoader, in_list, insert_rows, pipelined, select_all
 from records.models import Account, Market
