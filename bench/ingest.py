@@ -13,7 +13,9 @@ p50/p99 latency for each. Accounts, counterparties and instruments are read from
 import argparse
 import http.client
 import json
+import os
 import random
+import resource
 import statistics
 import threading
 import time
@@ -73,6 +75,36 @@ def make_trades(n, refdata, run_id, rng):
     return trades
 
 
+def cpu_snapshot() -> dict[str, float]:
+    """CPU seconds so far of the processes on this machine: gunicorn, PostgreSQL, this load generator.
+
+    Linux /proc; the server must run on this machine. Processes that start and end between two
+    snapshots are not seen (gunicorn workers and PostgreSQL backends with persistent connections live on).
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = {"gunicorn": 0.0, "postgres": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = "gunicorn" if "gunicorn" in cmdline else "postgres" if cmdline.startswith("postgres") else None
+        if kind:
+            totals[kind] += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    totals["load generator"] = own.ru_utime + own.ru_stime
+    return totals
+
+
+def report_cpu(label, trades, before, after, seconds):
+    used = {k: after[k] - before[k] for k in after}
+    parts = ", ".join(f"{k} {v:.2f} s ({v / trades * 1e6:,.0f} µs/trade)" for k, v in used.items())
+    print(f"{label} CPU: {parts}; {sum(used.values()) / seconds:.2f} of {os.cpu_count()} cores busy")
+
+
 def report(label, trades, seconds, latencies_ms):
     print(f"{label}: {trades} trades in {seconds:.2f} s = {trades / seconds:,.0f} trades/s; "
           f"request latency p50 {statistics.median(latencies_ms):.1f} ms, p99 {percentile(latencies_ms, 99):.1f} ms "
@@ -101,6 +133,7 @@ def bench_bulk(args, refdata, run_id, rng):
                 latencies.append(elapsed)
                 created[0] += body["created"]
 
+    cpu = cpu_snapshot() if args.cpu else None
     start = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(args.bulk_clients)]
     for t in threads:
@@ -111,6 +144,8 @@ def bench_bulk(args, refdata, run_id, rng):
     if created[0] != len(trades):
         raise SystemExit(f"bulk: only {created[0]} of {len(trades)} created")
     report(f"bulk ({args.batch}/request, {args.bulk_clients} client(s))", len(trades), seconds, latencies)
+    if cpu:
+        report_cpu("bulk", len(trades), cpu, cpu_snapshot(), seconds)
 
 
 def bench_single(args, refdata, run_id, rng):
@@ -130,6 +165,7 @@ def bench_single(args, refdata, run_id, rng):
         with lock:
             latencies.extend(mine)
 
+    cpu = cpu_snapshot() if args.cpu else None
     start = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(c,)) for c in chunks]
     for t in threads:
@@ -140,6 +176,8 @@ def bench_single(args, refdata, run_id, rng):
     if errors:
         raise SystemExit(f"single: {len(errors)} errors, first: {errors[0]}")
     report(f"single ({args.clients} concurrent clients)", len(trades), seconds, latencies)
+    if cpu:
+        report_cpu("single", len(trades), cpu, cpu_snapshot(), seconds)
 
 
 def main():
@@ -152,6 +190,9 @@ def main():
     parser.add_argument("--single-trades", type=int, default=4000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cpu", action="store_true",
+                        help="also print the CPU time gunicorn, PostgreSQL and this script used per phase "
+                             "(Linux, server on this machine)")
     args = parser.parse_args()
 
     client = Client(args.url, args.token)

@@ -47,7 +47,7 @@ done
 
 echo "PostgreSQL database $DB, gunicorn with $WORKERS workers on port $PORT, $(nproc) cores"
 $PY bench/ingest.py --url "http://127.0.0.1:$PORT" --token "$TOKEN" --bulk-trades "$BULK_TRADES" \
-  --bulk-clients "$BULK_CLIENTS" --single-trades "$SINGLE_TRADES" --clients "$CLIENTS"
+  --bulk-clients "$BULK_CLIENTS" --single-trades "$SINGLE_TRADES" --clients "$CLIENTS" --cpu
 $PY manage.py shell -c "
 from records.models import AuditRecord, Position, Trade
 print(f'booked: {Trade.objects.count():,} trades, {Position.objects.count():,} positions, '
