@@ -60,9 +60,10 @@ def select_all(queries: Sequence[tuple[str, Sequence]]) -> list[list[tuple]]:
                 cursor.execute(sql, params)
                 results.append(cursor.fetchall())
             return results
+    import psycopg
+
     connection.ensure_connection()
-    if not isinstance(connection.connection.cursor_factory, type) or \
-            not issubclass(connection.connection.cursor_factory, _client_cursor()):
+    if not issubclass(connection.connection.cursor_factory, psycopg.ClientCursor):
         with pipelined():
             cursors = [connection.cursor() for _ in queries]
             for cursor, (sql, params) in zip(cursors, queries, strict=True):
@@ -81,12 +82,6 @@ def select_all(queries: Sequence[tuple[str, Sequence]]) -> list[list[tuple]]:
     if len(results) != len(queries):
         raise AssertionError(f"{len(queries)} queries gave {len(results)} results")
     return results
-
-
-def _client_cursor():
-    import psycopg
-
-    return psycopg.ClientCursor
 
 
 def in_list(column: str, values: Sequence) -> tuple[str, list]:

@@ -50,6 +50,26 @@ def test_select_all_answers_each_query_in_order_in_one_round_trip(accounts):
         assert sent == [(1, False)] * 3
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only: psycopg's cursor kinds")
+def test_select_all_with_client_side_binding_sends_one_message(accounts):
+    """DB_SERVER_SIDE_BINDING=false: the statements go together in one simple-protocol message."""
+    from django.db.backends.postgresql.base import Cursor as ClientSideCursor
+
+    connection.ensure_connection()
+    raw = connection.connection
+    original = raw.cursor_factory
+    raw.cursor_factory = ClientSideCursor
+    sent = []
+    try:
+        with connection.execute_wrapper(lambda execute, sql, *args: sent.append(sql) or execute(sql, *args)):
+            first, count = select_all([_accounts_sql(["ACC-001"]), ("SELECT COUNT(*) FROM records_market", [])])
+    finally:
+        raw.cursor_factory = original
+    assert [row[1] for row in first] == ["ACC-001"]
+    assert count == [(Market.objects.count(),)]
+    assert len(sent) == 1 and sent[0].count("; ") == 1
+
+
 def test_in_list_of_nothing_matches_nothing(accounts):
     assert select_all([_accounts_sql([])]) == [[]]
 
