@@ -128,10 +128,16 @@ def audit_log_bulk(*, actor: Actor, action: str, entries: Iterable[AuditEntry], 
     head = _canonical([now.astimezone(dt.UTC).isoformat(timespec="microseconds"), user_id, label, action])[:-1]
     tail = _canonical([reason, corr])[1:]
     rows = []
+    record_types: dict[str, str] = {}
     for e in entries:
         before, after = _canonical_json(e.before), _canonical_json(e.after)
         record_id = str(e.record_id)
-        canonical = f"{head},{_canonical(e.record_type)},{_canonical(record_id)},{before},{after},{tail}"
+        record_type = record_types.get(e.record_type)
+        if record_type is None:
+            record_type = record_types[e.record_type] = _canonical(e.record_type)
+        # Ids are digits almost always: their JSON is the digits in quotes.
+        canonical_id = f'"{record_id}"' if record_id.isdigit() and record_id.isascii() else _canonical(record_id)
+        canonical = f"{head},{record_type},{canonical_id},{before},{after},{tail}"
         rows.append((now, user_id, label, action, e.record_type, record_id,
                      None if e.before is None else before, None if e.after is None else after, reason, corr,
                      hashlib.sha256(canonical.encode()).hexdigest()))

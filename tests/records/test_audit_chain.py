@@ -66,12 +66,14 @@ def test_bulk_hashes_match_what_verification_recomputes_for_awkward_values(db):
     snapshots = st.none() | st.dictionaries(text, values, max_size=5)
 
     @settings(max_examples=150, deadline=None)
-    @given(before=snapshots, after=snapshots, reason=text, record_id=st.integers() | text)
-    def check(before, after, reason, record_id):
+    @given(before=snapshots, after=snapshots, reason=text, record_id=st.integers() | text,
+           record_type=st.sampled_from(["records.trade", 'odd"type\\', "récord"]) | text)
+    def check(before, after, reason, record_id, record_type):
         with transaction.atomic():
             last = AuditRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
             audit_log_bulk(actor="job:tést", action="UPDATE", reason=reason,
-                           entries=[AuditEntry("records.trade", record_id, before, after)] * 2)
+                           entries=[AuditEntry(record_type, record_id, before, after),
+                                    AuditEntry("records.trade", record_id, before, after)])
             for record in AuditRecord.objects.filter(id__gt=last):
                 assert content_hash(record) == record.content_hash, (before, after, reason)
 
