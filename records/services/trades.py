@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property, partial
+from json.encoder import encode_basestring as _json_str
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -30,7 +32,16 @@ from backoffice.core.fields import format_decimal
 
 from ..models import Account, Counterparty, Instrument, Market, Trade, TradeEvent, TradeVersion
 from ..pretrade import TradeCandidate, run_pretrade_checks
-from .audit import Actor, AuditEntry, actor_fields, audit_log, audit_log_bulk, record_type_of, snapshot
+from .audit import (
+    Actor,
+    AuditEntry,
+    CanonicalJSON,
+    actor_fields,
+    audit_log,
+    audit_log_bulk,
+    record_type_of,
+    snapshot,
+)
 from .calendar import is_settlement_day, market_today, settlement_date_for
 from .positions import PositionDelta, positions_apply, trade_booking_delta
 
@@ -40,6 +51,7 @@ REJECTED = "rejected"
 CONFLICT = "conflict"
 
 _TRADE = record_type_of(Trade)
+_json_text = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -58,12 +70,18 @@ class TradeInput:
     settlement_date: date | None = None
     commission: Decimal = Decimal(0)
 
+    @cached_property
+    def canonical_decimals(self) -> tuple[str, str, str]:
+        """Quantity, price and commission as format_decimal writes them (hash and audit both use them)."""
+        return format_decimal(self.quantity), format_decimal(self.price), format_decimal(self.commission)
+
     def request_hash(self) -> str:
         """Hash the submission in canonical form (decimals normalised, absent = null)."""
+        quantity, price, commission = self.canonical_decimals
         parts = [self.external_ref, self.account, self.counterparty, self.instrument, self.side,
-                 format_decimal(self.quantity), format_decimal(self.price), self.trade_date.isoformat(),
+                 quantity, price, self.trade_date.isoformat(),
                  self.currency or "", self.settlement_date.isoformat() if self.settlement_date else "",
-                 format_decimal(self.commission)]
+                 commission]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -311,32 +329,29 @@ def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> lis
     trade_ids = ids[:len(to_book)] if len(ids) >= len(to_book) else allocate_ids(Trade, len(to_book))
     trade_rows, event_rows, audit_entries, trades = [], [], [], []
     deltas: dict[tuple[int, int], PositionDelta] = {}
+    booked, held = Trade.Status.BOOKED, Trade.Status.HELD
+    unmatched, new = Trade.MatchStatus.UNMATCHED, Trade.Status.NEW
+    book_action, hold_action = TradeEvent.Action.BOOK, TradeEvent.Action.HOLD
+    zero = Decimal(0)
     for r, trade_id in zip(to_book, trade_ids, strict=True):
         item = r.item
         hold_reasons = [o.reason for o in checks.holds(r.index)]
-        status = Trade.Status.HELD if hold_reasons else Trade.Status.BOOKED
-        values = {
-            "id": trade_id, "external_ref": item.external_ref, "submitted_by_id": user_id,
-            "account_id": r.account.pk, "counterparty_id": r.counterparty.pk, "instrument_id": r.instrument.pk,
-            "side": item.side, "quantity": item.quantity, "price": item.price, "currency": r.currency,
-            "trade_date": item.trade_date, "settlement_date": r.settlement_date, "commission": item.commission,
-            "status": status, "match_status": Trade.MatchStatus.UNMATCHED, "version": 1,
-            "settled_quantity": Decimal(0), "request_hash": r.request_hash, "hold_reasons": hold_reasons,
-        }
-        holds_json = json.dumps(hold_reasons) if hold_reasons else "[]"
-        trade_rows.append((*(values[c] for c in _TRADE_COLUMNS[:-3]), holds_json, now, now))
-        event_rows.append((trade_id, now, user_id, label,
-                           TradeEvent.Action.HOLD if hold_reasons else TradeEvent.Action.BOOK,
-                           Trade.Status.NEW, status, "; ".join(hold_reasons)))
-        # The audit copy in JSON's own types, so serializing it needs no per-value fallback.
-        audit_entries.append(AuditEntry(_TRADE, trade_id, None, {
-            **values, "quantity": format_decimal(item.quantity), "price": format_decimal(item.price),
-            "commission": format_decimal(item.commission), "settled_quantity": "0",
-            "trade_date": item.trade_date.isoformat(), "settlement_date": r.settlement_date.isoformat()}))
-        if status == Trade.Status.BOOKED:
-            deltas.setdefault((r.account.pk, r.instrument.pk), PositionDelta()).add(
-                trade_booking_delta(side=item.side, quantity=item.quantity))
-        trades.append(_LazyTrade(values, r, now))
+        status = held if hold_reasons else booked
+        account_id, counterparty_id, instrument_id = r.account.pk, r.counterparty.pk, r.instrument.pk
+        row = (trade_id, item.external_ref, user_id, account_id, counterparty_id, instrument_id, item.side,
+               item.quantity, item.price, r.currency, item.trade_date, r.settlement_date, item.commission, status,
+               unmatched, 1, zero, r.request_hash, json.dumps(hold_reasons) if hold_reasons else "[]", now, now)
+        trade_rows.append(row)
+        event_rows.append((trade_id, now, user_id, label, hold_action if hold_reasons else book_action,
+                           new, status, "; ".join(hold_reasons)))
+        audit_entries.append(AuditEntry(_TRADE, trade_id, None, _trade_audit_json(row, item, hold_reasons)))
+        if status == booked:
+            key = (account_id, instrument_id)
+            delta = deltas.get(key)
+            if delta is None:
+                delta = deltas[key] = PositionDelta()
+            delta.add(trade_booking_delta(side=item.side, quantity=item.quantity))
+        trades.append(_LazyTrade(row, hold_reasons, r))
     # Small batches: the inserts go out without waiting, answered with the position upsert's rows.
     with pipelined(len(trade_rows) < COPY_THRESHOLD):
         insert_rows(Trade, _TRADE_COLUMNS, trade_rows)
@@ -347,24 +362,45 @@ def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> lis
 
 
 class _LazyTrade:
-    """A booked trade's values; the Trade instance is built only if someone asks for it."""
+    """A booked trade's row; the Trade instance is built only if someone asks for it."""
 
-    __slots__ = ("_resolved", "_trade", "_values", "created_at", "pk")
+    __slots__ = ("_hold_reasons", "_resolved", "_row", "_trade", "pk")
 
-    def __init__(self, values: dict, resolved: _Resolved, created_at):
-        self._values, self._resolved, self.created_at = values, resolved, created_at
-        self.pk = values["id"]
+    def __init__(self, row: tuple, hold_reasons: list[str], resolved: _Resolved):
+        self._row, self._hold_reasons, self._resolved = row, hold_reasons, resolved
+        self.pk = row[0]
         self._trade = None
 
     def instance(self) -> Trade:
         if self._trade is None:
-            v = {k: val for k, val in self._values.items() if not k.endswith("_id") or k == "submitted_by_id"}
-            trade = Trade(**v, account=self._resolved.account, counterparty=self._resolved.counterparty,
-                          instrument=self._resolved.instrument, created_at=self.created_at,
-                          updated_at=self.created_at)
+            values = dict(zip(_TRADE_COLUMNS, self._row, strict=True))
+            for name in ("account_id", "counterparty_id", "instrument_id"):
+                del values[name]
+            values["hold_reasons"] = self._hold_reasons
+            trade = Trade(**values, account=self._resolved.account, counterparty=self._resolved.counterparty,
+                          instrument=self._resolved.instrument)
             trade._state.adding = False
             self._trade = trade
         return self._trade
+
+
+def _trade_audit_json(row: tuple, item: TradeInput, hold_reasons: list[str]) -> CanonicalJSON:
+    """The audit `after` of a booked trade, serialized canonically (see audit.hash_fields) straight
+    from its row: keys in sorted order, strings JSON-escaped, decimals as plain strings, no
+    created/updated times. A property test holds it to the generic serializer's output."""
+    (trade_id, external_ref, submitted_by_id, account_id, counterparty_id, instrument_id, side, _, _, currency,
+     trade_date, settlement_date, _, status, match_status, version, _, request_hash, _, _, _) = row
+    quantity, price, commission = item.canonical_decimals
+    holds = _json_text(hold_reasons) if hold_reasons else "[]"
+    submitter = "null" if submitted_by_id is None else f"{submitted_by_id:d}"
+    return CanonicalJSON(
+        f'{{"account_id":{account_id:d},"commission":"{commission}","counterparty_id":{counterparty_id:d},'
+        f'"currency":{_json_str(currency)},"external_ref":{_json_str(external_ref)},"hold_reasons":{holds},'
+        f'"id":{trade_id:d},"instrument_id":{instrument_id:d},"match_status":{_json_str(match_status)},'
+        f'"price":"{price}","quantity":"{quantity}","request_hash":{_json_str(request_hash)},'
+        f'"settled_quantity":"0","settlement_date":"{settlement_date.isoformat()}","side":{_json_str(side)},'
+        f'"status":{_json_str(status)},"submitted_by_id":{submitter},"trade_date":"{trade_date.isoformat()}",'
+        f'"version":{version:d}}}')
 
 
 def _trade_queryset():
