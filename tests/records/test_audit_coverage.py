@@ -252,7 +252,22 @@ def test_every_service_function_is_walked_or_declared_as_not_writing():
     assert not set(WRITERS) & set(NOT_WRITERS)
 
 
-_WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+# Every table a statement writes, wherever it appears: data-modifying CTEs and COPY too; not the
+# UPDATE of an upsert's ON CONFLICT or of a SELECT ... FOR UPDATE.
+_WRITE = re.compile(r'\b(?:INSERT\s+INTO|(?<!DO )(?<!FOR )(?<!KEY )UPDATE|DELETE\s+FROM|COPY)\s+"?(\w+)"?',
+                    re.IGNORECASE)
+
+
+def test_the_write_watcher_sees_every_table_a_statement_writes():
+    assert set(_WRITE.findall('COPY "records_trade" ("id") FROM STDIN')) == {"records_trade"}
+    assert set(_WRITE.findall('WITH a AS (INSERT INTO "records_trade" ("id") VALUES (1)), b AS (INSERT INTO '
+                              '"records_tradeevent" ("x") VALUES (2)) INSERT INTO "records_auditrecord" ("y") '
+                              'VALUES (3)')) == {"records_trade", "records_tradeevent", "records_auditrecord"}
+    assert _WRITE.findall("INSERT INTO records_position AS position (a) VALUES (1) ON CONFLICT (a) DO UPDATE "
+                          "SET a = 2 RETURNING position.id") == ["records_position"]
+    assert _WRITE.findall('SELECT 1 FROM "records_trade" FOR UPDATE OF "records_trade"') == []
+    assert _WRITE.findall('SELECT 1 FROM "records_trade" FOR NO KEY UPDATE') == []
+    assert _WRITE.findall('UPDATE "records_trade" SET status = 1') == ["records_trade"]
 
 
 class WriteWatcher:
@@ -285,8 +300,8 @@ class WriteWatcher:
             for _, written in self.frames[n:]:
                 self.frames[n - 1][1].update(written)
             del self.frames[n:]
-        elif match := _WRITE.match(sql):
-            self.frames[-1][1].add(match.group(1))
+        else:
+            self.frames[-1][1].update(_WRITE.findall(sql))
         return execute(sql, params, many, context)
 
 
