@@ -182,6 +182,34 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     return len(rows)
 
 
+def insert_many(tables: Sequence[tuple[type[models.Model], Sequence[str], Sequence[Sequence]]]) -> None:
+    """insert_rows for several tables: on PostgreSQL, small batches go as one statement.
+
+    One INSERT per table, all but the last as data-modifying CTEs of the last: one statement to
+    send, bind and run instead of one per table. The inserts see the same snapshot, so a row may
+    reference a row of another table of the same statement only through a deferred foreign key
+    (Django's are). Batches of COPY_THRESHOLD rows or more take insert_rows per table (COPY).
+    """
+    tables = [(model, columns, rows) for model, columns, rows in tables if rows]
+    small = all(len(rows) < COPY_THRESHOLD for _, _, rows in tables)
+    if connection.vendor != "postgresql" or len(tables) < 2 or not small:
+        for model, columns, rows in tables:
+            insert_rows(model, columns, rows)
+        return
+    q = connection.ops.quote_name
+    parts, params = [], []
+    for model, columns, rows in tables:
+        placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        quoted = _quoted_columns(connection.vendor, tuple(columns))
+        parts.append(f"INSERT INTO {q(model._meta.db_table)} ({quoted}) "  # noqa: S608 - names from model meta
+                     f"VALUES {', '.join([placeholder] * len(rows))}")
+        params += [v for row in rows for v in row]
+    *ctes, last = parts
+    sql = "WITH " + ", ".join(f"w{n} AS ({part})" for n, part in enumerate(ctes)) + " " + last
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 @functools.lru_cache(maxsize=256)
 def _quoted_columns(vendor: str, columns: tuple[str, ...]) -> str:
     return ", ".join(connection.ops.quote_name(c) for c in columns)

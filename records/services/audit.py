@@ -117,6 +117,13 @@ def audit_log(
 
 def audit_log_bulk(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reason: str = "") -> int:
     """Write audit records for a batch of changes in one pass (COPY on PostgreSQL). Returns the count."""
+    return insert_rows(AuditRecord, AUDIT_COLUMNS, audit_rows(actor=actor, action=action, entries=entries,
+                                                              reason=reason))
+
+
+def audit_rows(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reason: str = "") -> list[tuple]:
+    """The rows audit_log_bulk writes (AUDIT_COLUMNS order, hashed), for a caller inserting them
+    with other rows in one statement (core.bulk.insert_many). Call inside the transaction."""
     _require_transaction()
     user, label = actor_fields(actor)
     now = timezone.now()
@@ -141,7 +148,7 @@ def audit_log_bulk(*, actor: Actor, action: str, entries: Iterable[AuditEntry], 
         rows.append((now, user_id, label, action, e.record_type, record_id,
                      None if e.before is None else before, None if e.after is None else after, reason, corr,
                      hashlib.sha256(canonical.encode()).hexdigest()))
-    return insert_rows(AuditRecord, AUDIT_COLUMNS, rows)
+    return rows
 
 
 def _canonical(value) -> str:

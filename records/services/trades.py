@@ -22,7 +22,7 @@ from backoffice.core.bulk import (
     RowLoader,
     allocate_ids,
     in_list,
-    insert_rows,
+    insert_many,
     pipelined,
     select_all,
     sequence_sql,
@@ -30,15 +30,16 @@ from backoffice.core.bulk import (
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import format_decimal
 
-from ..models import Account, Counterparty, Instrument, Market, Trade, TradeEvent, TradeVersion
+from ..models import Account, AuditRecord, Counterparty, Instrument, Market, Trade, TradeEvent, TradeVersion
 from ..pretrade import TradeCandidate, run_pretrade_checks
 from .audit import (
+    AUDIT_COLUMNS,
     Actor,
     AuditEntry,
     CanonicalJSON,
     actor_fields,
     audit_log,
-    audit_log_bulk,
+    audit_rows,
     record_type_of,
     snapshot,
 )
@@ -354,9 +355,9 @@ def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> lis
         trades.append(_LazyTrade(row, hold_reasons, r))
     # Small batches: the inserts go out without waiting, answered with the position upsert's rows.
     with pipelined(len(trade_rows) < COPY_THRESHOLD):
-        insert_rows(Trade, _TRADE_COLUMNS, trade_rows)
-        insert_rows(TradeEvent, _EVENT_COLUMNS, event_rows)
-        audit_log_bulk(actor=submitted_by, action="CREATE", entries=audit_entries)
+        insert_many([(Trade, _TRADE_COLUMNS, trade_rows), (TradeEvent, _EVENT_COLUMNS, event_rows),
+                     (AuditRecord, AUDIT_COLUMNS, audit_rows(actor=submitted_by, action="CREATE",
+                                                             entries=audit_entries))])
         positions_apply(deltas, actor=submitted_by)
     return trades
 

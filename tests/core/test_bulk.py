@@ -94,3 +94,41 @@ def test_a_big_insert_inside_a_pipeline_takes_the_insert_path(accounts):
     with transaction.atomic(), pipelined():
         assert insert_rows(Market, ["mic", "name", "country", "settlement_calendar"], rows) == 60
     assert Market.objects.filter(mic__startswith="Q").count() == 60
+
+
+@pytest.mark.usefixtures("instruments", "counterparties")
+def test_insert_many_writes_rows_that_reference_each_other(accounts):
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from backoffice.core.bulk import allocate_ids, insert_many
+    from records.models import Counterparty, Instrument, Trade, TradeEvent
+    from tests.conftest import make_user
+
+    account, counterparty = Account.objects.first(), Counterparty.objects.first()
+    instrument = Instrument.objects.first()
+    user = make_user("many")
+    now = timezone.now()
+    sent = []
+    with transaction.atomic(), connection.execute_wrapper(
+            lambda execute, sql, *args: sent.append(sql) or execute(sql, *args)):
+        [trade_id] = allocate_ids(Trade, 1)
+        sent.clear()
+        insert_many([
+            (Trade, ["id", "external_ref", "submitted_by_id", "account_id", "counterparty_id", "instrument_id",
+                     "side", "quantity", "price", "currency", "trade_date", "settlement_date", "commission", "status",
+                     "match_status", "version", "settled_quantity", "request_hash", "hold_reasons", "created_at",
+                     "updated_at"],
+             [(trade_id, "MANY-1", user.pk, account.pk, counterparty.pk, instrument.pk, "BUY", Decimal(5),
+               Decimal("1.5"), instrument.currency, dt.date(2026, 11, 20), dt.date(2026, 11, 23), Decimal(0), "BOOKED",
+               "UNMATCHED", 1, Decimal(0), "h", "[]", now, now)]),
+            (TradeEvent, ["trade_id", "at", "actor_label", "action", "from_status", "to_status", "reason"],
+             [(trade_id, now, "test", "BOOK", "NEW", "BOOKED", "")]),
+            (TradeEvent, ["trade_id", "at", "actor_label", "action", "from_status", "to_status", "reason"], []),
+        ])
+    assert len(sent) == (1 if connection.vendor == "postgresql" else 2), sent
+    trade = Trade.objects.get(pk=trade_id)
+    assert (trade.external_ref, trade.quantity, trade.price) == ("MANY-1", 5, Decimal("1.5"))
+    assert list(trade.events.values_list("action", flat=True)) == ["BOOK"]
