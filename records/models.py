@@ -419,7 +419,11 @@ class Trade(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["submitted_by", "external_ref"], name="trade_unique_ref_per_submitter"),
+            # One index for idempotency (submitter and ref), the blotter's exact ref search and its
+            # prefix search ("ABC*"): pattern ops, since LIKE 'ABC%' can use a plain btree only
+            # under the C collation (not C.UTF-8 or any other).
+            models.UniqueConstraint(fields=["external_ref", "submitted_by"], name="trade_unique_ref_per_submitter",
+                                    opclasses=["varchar_pattern_ops", "int4_ops"]),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="trade_quantity_gt_0"),
             models.CheckConstraint(condition=Q(price__gt=0), name="trade_price_gt_0"),
             models.CheckConstraint(condition=Q(commission__gte=0), name="trade_commission_gte_0"),
@@ -433,7 +437,6 @@ class Trade(models.Model):
             models.Index(fields=["account", "instrument", "trade_date"], name="trade_position_idx"),
             models.Index(fields=["settlement_date", "status"], name="trade_settlement_idx"),
             models.Index(fields=["status", "id"], name="trade_status_idx"),
-            models.Index(fields=["external_ref"], name="trade_external_ref_idx"),
             models.Index(fields=["instrument", "id"], name="trade_instrument_idx"),
             models.Index(fields=["counterparty", "id"], name="trade_counterparty_idx"),
             models.Index(fields=["account", "id"], name="trade_account_idx"),

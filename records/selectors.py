@@ -375,8 +375,8 @@ def trade_blotter(*, trade_date: date | None = None, date_from: date | None = No
     (trade_date_idx, trade_status_idx, trade_instrument_idx, trade_counterparty_idx, or the
     primary key) in id order and stop after a page.
 
-    external_ref matches exactly (trade_external_ref_idx), or as a prefix when it ends with "*".
-    A prefix is a LIKE, which that index serves only on a database with the C collation.
+    external_ref matches exactly, or as a prefix when it ends with "*": both walk
+    trade_unique_ref_per_submitter, whose ref column has pattern ops for the prefix's LIKE.
     """
     trades = Trade.objects.select_related("account", "counterparty", "instrument").order_by("-id")
     if trade_date:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import lxml.html
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
@@ -589,3 +589,17 @@ def test_trade_admin_list_costs_a_fixed_number_of_queries(admin_signed_in, many_
 def test_position_admin_shows_pending_receipt_and_delivery(admin_signed_in, blotter):
     content = admin_signed_in.get("/admin/records/position/").content.decode()
     assert "Pending receipt" in content and "Pending delivery" in content
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL query plans")
+@pytest.mark.parametrize("ref", ["BULK-0001", "BULK*"])
+def test_an_external_ref_search_walks_an_index_exact_or_prefix(book, ref):
+    """LIKE 'BULK%' uses a btree only with pattern ops (the database's collation is C.UTF-8, not C)."""
+    from records import selectors
+
+    sql, params = selectors.trade_blotter(external_ref=ref).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test's transaction: a tiny table
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "trade_unique_ref_per_submitter" in plan, plan
