@@ -11,6 +11,7 @@ more than running them. `pipelined` sends a run of small writes without waiting 
 """
 
 import contextlib
+import datetime
 import functools
 from collections.abc import Iterator, Sequence
 
@@ -38,6 +39,22 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
         highest, seq = cursor.fetchone()
         start = max(highest or 0, seq or 0) + 1
         return list(range(start, start + count))
+
+
+def batch_value(value):
+    """A date or datetime that a batch writes into many rows, as the rows should carry it.
+
+    On PostgreSQL its ISO text, which the database reads for date and timestamptz columns in COPY
+    and as a parameter alike: psycopg formats a datetime in about a microsecond each time, and a
+    batch of 1,000 trades repeats one `now` in some 3,600 rows. Elsewhere the value unchanged.
+    """
+    if connection.vendor != "postgresql":
+        return value
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.isoformat(timespec="microseconds")
+    return value.isoformat()
 
 
 def sequence_sql(model: type[models.Model], count: int) -> tuple[str, list]:

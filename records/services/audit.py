@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.utils import timezone
 
-from backoffice.core.bulk import insert_rows
+from backoffice.core.bulk import batch_value, insert_rows
 from backoffice.core.context import correlation_id
 from backoffice.core.fields import format_decimal
 
@@ -133,6 +133,7 @@ def audit_rows(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reas
     # The canonical serialization (see hash_fields) is built from pieces: the fields every record
     # of the batch shares are serialized once, before and after once each, in canonical form.
     head = _canonical([now.astimezone(dt.UTC).isoformat(timespec="microseconds"), user_id, label, action])[:-1]
+    stamp = batch_value(now)
     tail = _canonical([reason, corr])[1:]
     rows = []
     record_types: dict[str, str] = {}
@@ -145,7 +146,7 @@ def audit_rows(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reas
         # Ids are digits almost always: their JSON is the digits in quotes.
         canonical_id = f'"{record_id}"' if record_id.isdigit() and record_id.isascii() else _canonical(record_id)
         canonical = f"{head},{record_type},{canonical_id},{before},{after},{tail}"
-        rows.append((now, user_id, label, action, e.record_type, record_id,
+        rows.append((stamp, user_id, label, action, e.record_type, record_id,
                      None if e.before is None else before, None if e.after is None else after, reason, corr,
                      hashlib.sha256(canonical.encode()).hexdigest()))
     return rows

@@ -21,6 +21,7 @@ from backoffice.core.bulk import (
     COPY_THRESHOLD,
     RowLoader,
     allocate_ids,
+    batch_value,
     in_list,
     insert_many,
     pipelined,
@@ -334,25 +335,30 @@ def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> lis
     unmatched, new = Trade.MatchStatus.UNMATCHED, Trade.Status.NEW
     book_action, hold_action = TradeEvent.Action.BOOK, TradeEvent.Action.HOLD
     zero = Decimal(0)
+    stamp = batch_value(now)
+    dates_as_text = connection.vendor == "postgresql"  # as batch_value writes them
     for r, trade_id in zip(to_book, trade_ids, strict=True):
         item = r.item
         hold_reasons = [o.reason for o in checks.holds(r.index)]
         status = held if hold_reasons else booked
         account_id, counterparty_id, instrument_id = r.account.pk, r.counterparty.pk, r.instrument.pk
+        trade_date, settlement_date = item.trade_date.isoformat(), r.settlement_date.isoformat()
         row = (trade_id, item.external_ref, user_id, account_id, counterparty_id, instrument_id, item.side,
-               item.quantity, item.price, r.currency, item.trade_date, r.settlement_date, item.commission, status,
-               unmatched, 1, zero, r.request_hash, json.dumps(hold_reasons) if hold_reasons else "[]", now, now)
+               item.quantity, item.price, r.currency, trade_date if dates_as_text else item.trade_date,
+               settlement_date if dates_as_text else r.settlement_date, item.commission, status, unmatched, 1,
+               zero, r.request_hash, json.dumps(hold_reasons) if hold_reasons else "[]", stamp, stamp)
         trade_rows.append(row)
-        event_rows.append((trade_id, now, user_id, label, hold_action if hold_reasons else book_action,
+        event_rows.append((trade_id, stamp, user_id, label, hold_action if hold_reasons else book_action,
                            new, status, "; ".join(hold_reasons)))
-        audit_entries.append(AuditEntry(_TRADE, trade_id, None, _trade_audit_json(row, item, hold_reasons)))
+        audit_entries.append(AuditEntry(_TRADE, trade_id, None,
+                                        _trade_audit_json(row, item, trade_date, settlement_date, hold_reasons)))
         if status == booked:
             key = (account_id, instrument_id)
             delta = deltas.get(key)
             if delta is None:
                 delta = deltas[key] = PositionDelta()
             delta.add(trade_booking_delta(side=item.side, quantity=item.quantity))
-        trades.append(_LazyTrade(row, hold_reasons, r))
+        trades.append(_LazyTrade(row, hold_reasons, r, now))
     # Small batches: the inserts go out without waiting, answered with the position upsert's rows.
     with pipelined(len(trade_rows) < COPY_THRESHOLD):
         insert_many([(Trade, _TRADE_COLUMNS, trade_rows), (TradeEvent, _EVENT_COLUMNS, event_rows),
@@ -365,10 +371,10 @@ def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> lis
 class _LazyTrade:
     """A booked trade's row; the Trade instance is built only if someone asks for it."""
 
-    __slots__ = ("_hold_reasons", "_resolved", "_row", "_trade", "pk")
+    __slots__ = ("_hold_reasons", "_now", "_resolved", "_row", "_trade", "pk")
 
-    def __init__(self, row: tuple, hold_reasons: list[str], resolved: _Resolved):
-        self._row, self._hold_reasons, self._resolved = row, hold_reasons, resolved
+    def __init__(self, row: tuple, hold_reasons: list[str], resolved: _Resolved, now):
+        self._row, self._hold_reasons, self._resolved, self._now = row, hold_reasons, resolved, now
         self.pk = row[0]
         self._trade = None
 
@@ -377,7 +383,10 @@ class _LazyTrade:
             values = dict(zip(_TRADE_COLUMNS, self._row, strict=True))
             for name in ("account_id", "counterparty_id", "instrument_id"):
                 del values[name]
-            values["hold_reasons"] = self._hold_reasons
+            # The typed values where the row may carry their text (batch_value).
+            values.update(hold_reasons=self._hold_reasons, trade_date=self._resolved.item.trade_date,
+                          settlement_date=self._resolved.settlement_date, created_at=self._now,
+                          updated_at=self._now)
             trade = Trade(**values, account=self._resolved.account, counterparty=self._resolved.counterparty,
                           instrument=self._resolved.instrument)
             trade._state.adding = False
@@ -385,12 +394,13 @@ class _LazyTrade:
         return self._trade
 
 
-def _trade_audit_json(row: tuple, item: TradeInput, hold_reasons: list[str]) -> CanonicalJSON:
+def _trade_audit_json(row: tuple, item: TradeInput, trade_date: str, settlement_date: str,
+                      hold_reasons: list[str]) -> CanonicalJSON:
     """The audit `after` of a booked trade, serialized canonically (see audit.hash_fields) straight
-    from its row: keys in sorted order, strings JSON-escaped, decimals as plain strings, no
+    from its row and the dates' ISO text: keys in sorted order, strings JSON-escaped, decimals as plain strings, no
     created/updated times. A property test holds it to the generic serializer's output."""
     (trade_id, external_ref, submitted_by_id, account_id, counterparty_id, instrument_id, side, _, _, currency,
-     trade_date, settlement_date, _, status, match_status, version, _, request_hash, _, _, _) = row
+     _, _, _, status, match_status, version, _, request_hash, _, _, _) = row
     quantity, price, commission = item.canonical_decimals
     holds = _json_text(hold_reasons) if hold_reasons else "[]"
     submitter = "null" if submitted_by_id is None else f"{submitted_by_id:d}"
@@ -399,8 +409,8 @@ def _trade_audit_json(row: tuple, item: TradeInput, hold_reasons: list[str]) -> 
         f'"currency":{_json_str(currency)},"external_ref":{_json_str(external_ref)},"hold_reasons":{holds},'
         f'"id":{trade_id:d},"instrument_id":{instrument_id:d},"match_status":{_json_str(match_status)},'
         f'"price":"{price}","quantity":"{quantity}","request_hash":{_json_str(request_hash)},'
-        f'"settled_quantity":"0","settlement_date":"{settlement_date.isoformat()}","side":{_json_str(side)},'
-        f'"status":{_json_str(status)},"submitted_by_id":{submitter},"trade_date":"{trade_date.isoformat()}",'
+        f'"settled_quantity":"0","settlement_date":"{settlement_date}","side":{_json_str(side)},'
+        f'"status":{_json_str(status)},"submitted_by_id":{submitter},"trade_date":"{trade_date}",'
         f'"version":{version:d}}}')
 
 

@@ -132,3 +132,22 @@ def test_insert_many_writes_rows_that_reference_each_other(accounts):
     trade = Trade.objects.get(pk=trade_id)
     assert (trade.external_ref, trade.quantity, trade.price) == ("MANY-1", 5, Decimal("1.5"))
     assert list(trade.events.values_list("action", flat=True)) == ["BOOK"]
+
+
+def test_batch_values_are_text_postgresql_reads_back_to_the_same_instant(db):
+    import datetime as dt
+
+    from backoffice.core.bulk import batch_value
+
+    moment = dt.datetime(2026, 12, 1, 20, 58, 19, tzinfo=dt.UTC)  # no microseconds: still written out
+    day = dt.date(2026, 11, 20)
+    if connection.vendor != "postgresql":
+        assert batch_value(moment) is moment and batch_value(day) is day
+        return
+    assert batch_value(moment) == "2026-12-01T20:58:19.000000+00:00"
+    assert batch_value(day) == "2026-11-20"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::timestamptz = %s, %s::date", [batch_value(moment), moment, batch_value(day)])
+        assert cursor.fetchone() == (True, day)
+    with pytest.raises(ValueError):
+        batch_value(dt.datetime(2026, 12, 1))

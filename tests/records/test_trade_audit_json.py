@@ -30,9 +30,10 @@ def test_the_fast_audit_json_is_the_canonical_serialization(trade_id, external_r
 
     status = "HELD" if holds else "BOOKED"
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    # The row as PostgreSQL batches carry it: dates and times as their text (batch_value).
     row = (trade_id, external_ref, submitter, account_id, counterparty_id, instrument_id, side, quantity, price,
-           currency, trade_date, settlement_date, commission, status, "UNMATCHED", 1, Decimal(0), request_hash,
-           "[]", now, now)
+           currency, trade_date.isoformat(), settlement_date.isoformat(), commission, status, "UNMATCHED", 1,
+           Decimal(0), request_hash, "[]", now.isoformat(), now.isoformat())
     item = TradeInput(external_ref=external_ref, account="A", counterparty="C", instrument="I", side=side,
                       quantity=quantity, price=price, trade_date=trade_date, commission=commission)
     # What the generic path serializes: the trade's values in JSON's own types.
@@ -44,4 +45,5 @@ def test_the_fast_audit_json_is_the_canonical_serialization(trade_id, external_r
         "commission": format_decimal(commission), "status": status, "match_status": "UNMATCHED", "version": 1,
         "settled_quantity": "0", "request_hash": request_hash, "hold_reasons": holds,
     }
-    assert _trade_audit_json(row, item, holds) == _canonical_json(values)
+    assert _trade_audit_json(row, item, trade_date.isoformat(), settlement_date.isoformat(),
+                             holds) == _canonical_json(values)
