@@ -81,15 +81,25 @@ class PositionDelta:
         self.pending_receipt += other.pending_receipt
         self.pending_delivery += other.pending_delivery
 
+    def add_booking(self, side: str, quantity: Decimal) -> None:
+        """Add the booking of an unsettled trade (a negative quantity unbooks it): a buy is traded and
+        pending receipt, a sell traded short and pending delivery. Batch paths call this per trade."""
+        if side == "BUY":
+            self.traded += quantity
+            self.pending_receipt += quantity
+        else:
+            self.traded -= quantity
+            self.pending_delivery += quantity
+
     def is_zero(self) -> bool:
         return not (self.traded or self.settled or self.pending_receipt or self.pending_delivery)
 
 
 def trade_booking_delta(*, side: str, quantity: Decimal, sign: int = 1) -> PositionDelta:
     """Return what booking (sign=1) or unbooking (sign=-1) an unsettled trade does to its position."""
-    if side == "BUY":
-        return PositionDelta(traded=sign * quantity, pending_receipt=sign * quantity)
-    return PositionDelta(traded=-sign * quantity, pending_delivery=sign * quantity)
+    delta = PositionDelta()
+    delta.add_booking(side, quantity if sign == 1 else -quantity)
+    return delta
 
 
 # The deltas travel as six arrays (one parameter each, however many positions), unnested in key

@@ -357,7 +357,7 @@ def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> lis
             delta = deltas.get(key)
             if delta is None:
                 delta = deltas[key] = PositionDelta()
-            delta.add(trade_booking_delta(side=item.side, quantity=item.quantity))
+            delta.add_booking(item.side, item.quantity)
         trades.append(_LazyTrade(row, hold_reasons, r, now))
     # Small batches: the inserts go out without waiting, answered with the position upsert's rows.
     with pipelined(len(trade_rows) < COPY_THRESHOLD):
