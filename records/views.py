@@ -60,11 +60,8 @@ class CounterpartyFilterForm(forms.Form):
                                     coerce=lambda value: value == "yes", empty_value=None)
 
 
-class PriceFilterForm(forms.Form):
-    instrument = forms.CharField(required=False, max_length=20, label="Instrument",
-                                 widget=forms.TextInput(attrs={"placeholder": "ISIN or symbol"}))
-    date_from = forms.DateField(required=False, label="From", widget=DateInput)
-    date_to = forms.DateField(required=False, label="To", widget=DateInput)
+class DateRangeMixin:
+    """A filter form with date_from and date_to fields: the range may not run backwards."""
 
     def clean(self):
         cleaned = super().clean()
@@ -72,6 +69,13 @@ class PriceFilterForm(forms.Form):
         if date_from and date_to and date_from > date_to:
             self.add_error("date_to", "Must not be before the start date.")
         return cleaned
+
+
+class PriceFilterForm(DateRangeMixin, forms.Form):
+    instrument = forms.CharField(required=False, max_length=20, label="Instrument",
+                                 widget=forms.TextInput(attrs={"placeholder": "ISIN or symbol"}))
+    date_from = forms.DateField(required=False, label="From", widget=DateInput)
+    date_to = forms.DateField(required=False, label="To", widget=DateInput)
 
 
 class CashBalanceFilterForm(forms.Form):
@@ -183,17 +187,6 @@ class ReferenceFilterForm(forms.Form):
         if not found:
             raise forms.ValidationError(f"No {what} {key!r}.")
         return found
-
-
-class DateRangeMixin:
-    """A filter form with date_from and date_to fields: the range may not run backwards."""
-
-    def clean(self):
-        cleaned = super().clean()
-        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
-        if date_from and date_to and date_from > date_to:
-            self.add_error("date_to", "Must not be before the start date.")
-        return cleaned
 
 
 class TradeFilterForm(DateRangeMixin, ReferenceFilterForm):

@@ -29,8 +29,7 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
     pk = model._meta.pk.column
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                           [table, pk, count])
+            cursor.execute(*sequence_sql(model, count))
             return [row[0] for row in cursor.fetchall()]
         # SQLite: the IMMEDIATE transaction holds the database's single write lock, so nobody else
         # can take these ids; explicit ids also advance sqlite_sequence.
@@ -48,13 +47,18 @@ def batch_value(value):
     and as a parameter alike: psycopg formats a datetime in about a microsecond each time, and a
     batch of 1,000 trades repeats one `now` in some 3,600 rows. Elsewhere the value unchanged.
     """
-    if connection.vendor != "postgresql":
+    if not batch_values_as_text():
         return value
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime")
         return value.isoformat(timespec="microseconds")
     return value.isoformat()
+
+
+def batch_values_as_text() -> bool:
+    """Whether batch_value writes text here (PostgreSQL): for loops that format their own dates once."""
+    return connection.vendor == "postgresql"
 
 
 def sequence_sql(model: type[models.Model], count: int) -> tuple[str, list]:
@@ -189,13 +193,10 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
                 for row in rows:
                     copy.write_row(row)
             return len(rows)
-        placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
         per_statement = max(1, min(1000, _MAX_SQLITE_VARIABLES // len(columns)))
         for start in range(0, len(rows), per_statement):
             chunk = rows[start:start + per_statement]
-            sql = (f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES "  # noqa: S608
-                   + ", ".join([placeholder] * len(chunk)))
-            cursor.execute(sql, [v for row in chunk for v in row])
+            cursor.execute(_insert_sql(model, columns, len(chunk)), [v for row in chunk for v in row])
     return len(rows)
 
 
@@ -213,18 +214,20 @@ def insert_many(tables: Sequence[tuple[type[models.Model], Sequence[str], Sequen
         for model, columns, rows in tables:
             insert_rows(model, columns, rows)
         return
-    q = connection.ops.quote_name
     parts, params = [], []
     for model, columns, rows in tables:
-        placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        quoted = _quoted_columns(connection.vendor, tuple(columns))
-        parts.append(f"INSERT INTO {q(model._meta.db_table)} ({quoted}) "  # noqa: S608 - names from model meta
-                     f"VALUES {', '.join([placeholder] * len(rows))}")
+        parts.append(_insert_sql(model, columns, len(rows)))
         params += [v for row in rows for v in row]
     *ctes, last = parts
     sql = "WITH " + ", ".join(f"w{n} AS ({part})" for n, part in enumerate(ctes)) + " " + last
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def _insert_sql(model: type[models.Model], columns: Sequence[str], row_count: int) -> str:
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} "  # noqa: S608 - names from model meta
+            f"({_quoted_columns(connection.vendor, tuple(columns))}) VALUES {', '.join([placeholder] * row_count)}")
 
 
 @functools.lru_cache(maxsize=256)

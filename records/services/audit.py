@@ -132,9 +132,9 @@ def audit_rows(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reas
     reason = reason or ""
     # The canonical serialization (see hash_fields) is built from pieces: the fields every record
     # of the batch shares are serialized once, before and after once each, in canonical form.
-    head = _canonical([now.astimezone(dt.UTC).isoformat(timespec="microseconds"), user_id, label, action])[:-1]
+    head = canonical_json_text([now.astimezone(dt.UTC).isoformat(timespec="microseconds"), user_id, label, action])[:-1]
     stamp = batch_value(now)
-    tail = _canonical([reason, corr])[1:]
+    tail = canonical_json_text([reason, corr])[1:]
     rows = []
     record_types: dict[str, str] = {}
     for e in entries:
@@ -142,9 +142,10 @@ def audit_rows(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reas
         record_id = str(e.record_id)
         record_type = record_types.get(e.record_type)
         if record_type is None:
-            record_type = record_types[e.record_type] = _canonical(e.record_type)
+            record_type = record_types[e.record_type] = canonical_json_text(e.record_type)
         # Ids are digits almost always: their JSON is the digits in quotes.
-        canonical_id = f'"{record_id}"' if record_id.isdigit() and record_id.isascii() else _canonical(record_id)
+        canonical_id = (f'"{record_id}"' if record_id.isdigit() and record_id.isascii()
+                        else canonical_json_text(record_id))
         canonical = f"{head},{record_type},{canonical_id},{before},{after},{tail}"
         rows.append((stamp, user_id, label, action, e.record_type, record_id,
                      None if e.before is None else before, None if e.after is None else after, reason, corr,
@@ -152,7 +153,8 @@ def audit_rows(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reas
     return rows
 
 
-def _canonical(value) -> str:
+def canonical_json_text(value) -> str:
+    """A JSON value as the audit hash serializes it: keys sorted, compact, UTF-8 (see hash_fields)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -165,7 +167,7 @@ def _canonical_json(data: dict | None) -> str:
     if all(type(key) is str for key in data):
         return json.dumps(data, default=_json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     # Non-string keys become strings in JSON and would sort differently: take the round trip.
-    return _canonical(json.loads(json.dumps(data, default=_json_default)))
+    return canonical_json_text(json.loads(json.dumps(data, default=_json_default)))
 
 
 AUDIT_COLUMNS = ("at", "actor_id", "actor_label", "action", "record_type", "record_id", "before", "after", "reason",
@@ -180,8 +182,8 @@ def hash_fields(at, actor_id, actor_label, action, record_type, record_id, befor
     null, lists, objects - never floats: decimals are strings). The same bytes come out of a
     row read back from PostgreSQL or SQLite, so verification can recompute it.
     """
-    canonical = _canonical([at.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor_id, actor_label, action,
-                            record_type, str(record_id), before, after, reason, corr])
+    canonical = canonical_json_text([at.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor_id,
+                                     actor_label, action, record_type, str(record_id), before, after, reason, corr])
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

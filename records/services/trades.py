@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cached_property, partial
+from functools import cached_property
 from json.encoder import encode_basestring as _json_str
 
 from django.db import IntegrityError, connection, transaction
@@ -22,6 +22,7 @@ from backoffice.core.bulk import (
     RowLoader,
     allocate_ids,
     batch_value,
+    batch_values_as_text,
     in_list,
     insert_many,
     pipelined,
@@ -41,6 +42,7 @@ from .audit import (
     actor_fields,
     audit_log,
     audit_rows,
+    canonical_json_text,
     record_type_of,
     snapshot,
 )
@@ -53,7 +55,6 @@ REJECTED = "rejected"
 CONFLICT = "conflict"
 
 _TRADE = record_type_of(Trade)
-_json_text = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,7 @@ def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> lis
     book_action, hold_action = TradeEvent.Action.BOOK, TradeEvent.Action.HOLD
     zero = Decimal(0)
     stamp = batch_value(now)
-    dates_as_text = connection.vendor == "postgresql"  # as batch_value writes them
+    dates_as_text = batch_values_as_text()
     for r, trade_id in zip(to_book, trade_ids, strict=True):
         item = r.item
         hold_reasons = [o.reason for o in checks.holds(r.index)]
@@ -402,7 +403,7 @@ def _trade_audit_json(row: tuple, item: TradeInput, trade_date: str, settlement_
     (trade_id, external_ref, submitted_by_id, account_id, counterparty_id, instrument_id, side, _, _, currency,
      _, _, _, status, match_status, version, _, request_hash, _, _, _) = row
     quantity, price, commission = item.canonical_decimals
-    holds = _json_text(hold_reasons) if hold_reasons else "[]"
+    holds = canonical_json_text(hold_reasons) if hold_reasons else "[]"
     submitter = "null" if submitted_by_id is None else f"{submitted_by_id:d}"
     return CanonicalJSON(
         f'{{"account_id":{account_id:d},"commission":"{commission}","counterparty_id":{counterparty_id:d},'

@@ -64,3 +64,13 @@ def test_token_user_and_roles_come_in_one_query(django_assert_num_queries, rf):
         authenticated, _ = TokenAuthentication().authenticate(request)
         assert roles.user_roles(authenticated) == set()
         assert not roles.user_has_role(authenticated, *roles.ALL_ROLES)
+
+
+def test_a_token_with_a_nul_character_is_401_not_500(instruments):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token abc\x00def")
+    response = client.get("/api/v1/instruments/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid token."}

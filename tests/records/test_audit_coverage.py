@@ -52,6 +52,7 @@ NOT_WRITERS = {
     "records.services.audit.audit_log_bulk": "the audit write itself",
     "records.services.audit.audit_rows": "computation: the audit rows a batch writer inserts with its own",
     "records.services.audit.hash_fields": "computation",
+    "records.services.audit.canonical_json_text": "computation",
     "records.services.audit.content_hash": "computation",
     "records.services.audit.changed_fields": "computation",
     "records.services.audit_chain.members_digest": "computation",
