@@ -1,4 +1,5 @@
 # The two commands a newcomer runs: `make run` and `make test`.
+# Without DATABASE_URL both run on an embedded PostgreSQL (var/pgdata), started and stopped around them.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -6,8 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 DEMO_TRADES ?= 2000
+LAUNCH := $(BIN)/python -m backoffice.launcher
 
-.PHONY: run test setup demo lint check browser-deps clean
+.PHONY: run test setup db db-stop lint check browser-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,22 +18,17 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
-	@mkdir -p var/broker var/broker-processed
-	$(BIN)/python manage.py migrate --noinput
 
-demo: setup
-	$(BIN)/python manage.py load_demo --trades $(DEMO_TRADES)
+# Migrations, demo data and the admin login, then gunicorn + Celery worker + beat (Procfile).
+run: $(STAMP)
+	@DEMO_TRADES=$(DEMO_TRADES) $(LAUNCH) serve --port $(PORT)
 
-run: demo
-	@$(BIN)/python manage.py ensure_admin
-	@echo ""
-	@echo "  Dashboard  http://127.0.0.1:$(PORT)/"
-	@echo "  Admin      http://127.0.0.1:$(PORT)/admin/"
-	@echo "  API docs   http://127.0.0.1:$(PORT)/api/docs/"
-	@echo "  Health     http://127.0.0.1:$(PORT)/healthz"
-	@echo "  Ctrl-C stops the web server, the Celery worker and Celery beat."
-	@echo ""
-	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+# The embedded database on its own, for manage.py commands outside `make run` (stop it with db-stop).
+db: $(STAMP)
+	@$(LAUNCH) db start
+
+db-stop: $(STAMP)
+	@$(LAUNCH) db stop
 
 # Chromium for the browser tests (Debian's package; Playwright cannot download browsers here).
 browser-deps:
@@ -42,15 +39,17 @@ browser-deps:
 	fi
 
 test: $(STAMP) browser-deps
-	@mkdir -p var/broker var/broker-processed test-artifacts
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)
+	@mkdir -p test-artifacts
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(LAUNCH) with-db -- $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# ruff, migrations in step with the models, and the import contracts (layers) of pyproject.toml.
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
 
-clean:
+clean: db-stop
 	rm -rf var staticfiles test-artifacts

@@ -6,8 +6,8 @@
     python manage.py migrate && python manage.py load_demo
     python bench/export_memory.py --rows 1000000
 
-Makes sure the database holds --rows benchmark trades (one INSERT ... SELECT generate_series on
-PostgreSQL, a recursive CTE on SQLite; foreign keys to the load_demo accounts, counterparties and
+Makes sure the database holds --rows benchmark trades (one INSERT ... SELECT generate_series;
+foreign keys to the load_demo accounts, counterparties and
 instruments; reused on a rerun), then streams the blotter export of their whole date range to
 /dev/null three times:
 
@@ -80,42 +80,24 @@ def insert_trades(first: int, last: int, start, user_id: int) -> None:
     accounts, counterparties, instruments = reference_ids()
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"""
-                INSERT INTO records_trade ({COLUMNS})
-                SELECT %(prefix)s || g, %(user)s,
-                       (%(accounts)s::bigint[])[1 + g %% %(n_accounts)s],
-                       (%(counterparties)s::bigint[])[1 + g %% %(n_counterparties)s],
-                       (%(instruments)s::bigint[])[1 + g %% %(n_instruments)s],
-                       CASE WHEN g %% 2 = 0 THEN 'BUY' ELSE 'SELL' END,
-                       1 + g %% 1000, 10 + (g %% 50000) / 100.0,
-                       (%(currencies)s::text[])[1 + g %% %(n_instruments)s],
-                       %(start)s::date + (g %% %(days)s)::int, %(start)s::date + (g %% %(days)s)::int + 2,
-                       (g %% 500) / 100.0, 'SETTLED', 'MATCHED', 1, 1 + g %% 1000, repeat('0', 64), '[]'::jsonb,
-                       %(now)s, %(now)s
-                FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g
-            """, {"prefix": PREFIX, "user": user_id, "accounts": accounts, "n_accounts": len(accounts),  # noqa: S608
-                  "counterparties": counterparties, "n_counterparties": len(counterparties),
-                  "instruments": [i for i, _ in instruments], "currencies": [c for _, c in instruments],
-                  "n_instruments": len(instruments), "start": start, "days": DAYS, "now": now, "first": first,
-                  "last": last})
-        else:  # SQLite: a recursive CTE stands in for generate_series; lookups by position in a VALUES table
-            def values(ids):
-                return " UNION ALL ".join(f"SELECT {n}, {value!r}" for n, value in enumerate(ids))
-            cursor.execute(f"""
-                INSERT INTO records_trade ({COLUMNS})
-                WITH RECURSIVE g(n) AS (SELECT %s UNION ALL SELECT n + 1 FROM g WHERE n < %s),
-                     a(k, id) AS ({values(accounts)}), c(k, id) AS ({values(counterparties)}),
-                     i(k, id) AS ({values([i for i, _ in instruments])}),
-                     ccy(k, code) AS ({values([c for _, c in instruments])})
-                SELECT %s || n, %s, a.id, c.id, i.id, CASE WHEN n %% 2 = 0 THEN 'BUY' ELSE 'SELL' END,
-                       1 + n %% 1000, 10 + (n %% 50000) / 100.0, ccy.code,
-                       date(%s, '+' || (n %% %s) || ' days'), date(%s, '+' || (n %% %s + 2) || ' days'),
-                       (n %% 500) / 100.0, 'SETTLED', 'MATCHED', 1, 1 + n %% 1000, %s, '[]', %s, %s
-                FROM g JOIN a ON a.k = n %% %s JOIN c ON c.k = n %% %s JOIN i ON i.k = n %% %s
-                       JOIN ccy ON ccy.k = n %% %s
-            """, [first, last, PREFIX, user_id, start.isoformat(), DAYS, start.isoformat(), DAYS, "0" * 64,  # noqa: S608
-                  now, now, len(accounts), len(counterparties), len(instruments), len(instruments)])
+        cursor.execute(f"""
+            INSERT INTO records_trade ({COLUMNS})
+            SELECT %(prefix)s || g, %(user)s,
+                   (%(accounts)s::bigint[])[1 + g %% %(n_accounts)s],
+                   (%(counterparties)s::bigint[])[1 + g %% %(n_counterparties)s],
+                   (%(instruments)s::bigint[])[1 + g %% %(n_instruments)s],
+                   CASE WHEN g %% 2 = 0 THEN 'BUY' ELSE 'SELL' END,
+                   1 + g %% 1000, 10 + (g %% 50000) / 100.0,
+                   (%(currencies)s::text[])[1 + g %% %(n_instruments)s],
+                   %(start)s::date + (g %% %(days)s)::int, %(start)s::date + (g %% %(days)s)::int + 2,
+                   (g %% 500) / 100.0, 'SETTLED', 'MATCHED', 1, 1 + g %% 1000, repeat('0', 64), '[]'::jsonb,
+                   %(now)s, %(now)s
+            FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g
+        """, {"prefix": PREFIX, "user": user_id, "accounts": accounts, "n_accounts": len(accounts),  # noqa: S608
+              "counterparties": counterparties, "n_counterparties": len(counterparties),
+              "instruments": [i for i, _ in instruments], "currencies": [c for _, c in instruments],
+              "n_instruments": len(instruments), "start": start, "days": DAYS, "now": now, "first": first,
+              "last": last})
 
 
 def ensure_trades(rows: int):
@@ -128,9 +110,8 @@ def ensure_trades(rows: int):
         started = time.monotonic()
         insert_trades(have + 1, rows, start, user.pk)
         print(f"  inserted in {time.monotonic() - started:.1f} s", flush=True)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE records_trade")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE records_trade")
     elif have > rows:
         print(f"note: {have:,} benchmark trades present, more than --rows; the export streams them all")
     return start

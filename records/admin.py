@@ -443,7 +443,7 @@ class LargeTablePaginator(Paginator):
     def count(self):
         queryset = self.object_list
         connection = connections[queryset.db]
-        if connection.vendor == "postgresql" and not queryset.query.where:
+        if not queryset.query.where:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
                                [queryset.model._meta.db_table])

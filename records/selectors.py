@@ -504,7 +504,7 @@ def trade_blotter_totals(trades: QuerySet[Trade], *, page: KeysetPage | None = N
     """Count the trades up to cap + 1; below the cap, sum their gross per currency and side.
 
     The count reads at most cap + 1 rows. Sums are made in Python over at most `cap` rows, in
-    Decimal, so they are exact on every database (SQLite would sum in binary floats). When
+    Decimal. When
     `page` (of these trades) is the only page, it is the whole set: no query at all.
     """
     cap = BLOTTER_COUNT_CAP if cap is None else cap

@@ -24,7 +24,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key):
         if "\x00" in key:  # no database can hold it, so no token has it
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        sql, token_loader, user_loader = _token_query(connection.vendor)
+        sql, token_loader, user_loader = _token_query()
         with connection.cursor() as cursor:
             cursor.execute(sql, [*roles.ALL_ROLES, key])
             rows = cursor.fetchall()
@@ -40,7 +40,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
 
 @functools.cache
-def _token_query(vendor: str) -> tuple[str, RowLoader, RowLoader]:
+def _token_query() -> tuple[str, RowLoader, RowLoader]:
     """The SELECT of token, user and role names (one row per role held, at least one row), and the
     loaders that build the token and the user from its rows."""
     user_model = get_user_model()

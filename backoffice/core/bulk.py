@@ -1,9 +1,9 @@
 """Set-based reads and writes for batch paths, with as few round trips as the batch allows.
 
-Writes: id allocation and multi-row inserts without model instances. On PostgreSQL large batches
-go through COPY (psycopg 3), small ones through one multi-row INSERT; SQLite always takes the
-INSERT. Ids are allocated up front, so rows of dependent tables (events, audit records) can be
-written in the same pass. Call inside a transaction.
+Writes: id allocation and multi-row inserts without model instances. Large batches go through
+COPY (psycopg 3), small ones through one multi-row INSERT. Ids are allocated up front, so rows of
+dependent tables (events, audit records) can be written in the same pass. Call inside a
+transaction.
 
 Reads: `select_all` runs several SELECTs in one round trip and `RowLoader` builds model
 instances from their rows the way the ORM would, for hot paths where compiling querysets costs
@@ -18,37 +18,26 @@ from collections.abc import Iterator, Sequence
 from django.db import connection, models
 
 COPY_THRESHOLD = 50
-_MAX_SQLITE_VARIABLES = 32766
+# Rows per multi-row INSERT: PostgreSQL binds at most 65,535 parameters a statement.
+_MAX_PARAMETERS = 65535
 
 
 def allocate_ids(model: type[models.Model], count: int) -> list[int]:
     """Reserve `count` primary keys for rows about to be inserted with explicit ids."""
     if count == 0:
         return []
-    table = model._meta.db_table
-    pk = model._meta.pk.column
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(*sequence_sql(model, count))
-            return [row[0] for row in cursor.fetchall()]
-        # SQLite: the IMMEDIATE transaction holds the database's single write lock, so nobody else
-        # can take these ids; explicit ids also advance sqlite_sequence.
-        cursor.execute(f'SELECT COALESCE(MAX("{pk}"), 0), '  # noqa: S608 - identifiers from model meta
-                       f"(SELECT seq FROM sqlite_sequence WHERE name = %s) FROM \"{table}\"", [table])
-        highest, seq = cursor.fetchone()
-        start = max(highest or 0, seq or 0) + 1
-        return list(range(start, start + count))
+        cursor.execute(*sequence_sql(model, count))
+        return [row[0] for row in cursor.fetchall()]
 
 
 def batch_value(value):
-    """A date or datetime that a batch writes into many rows, as the rows should carry it.
+    """A date or datetime that a batch writes into many rows, as the rows should carry it: its ISO text.
 
-    On PostgreSQL its ISO text, which the database reads for date and timestamptz columns in COPY
-    and as a parameter alike: psycopg formats a datetime in about a microsecond each time, and a
-    batch of 1,000 trades repeats one `now` in some 3,600 rows. Elsewhere the value unchanged.
+    PostgreSQL reads the text for date and timestamptz columns in COPY and as a parameter alike:
+    psycopg formats a datetime in about a microsecond each time, and a batch of 1,000 trades repeats
+    one `now` in some 3,600 rows.
     """
-    if not batch_values_as_text():
-        return value
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime")
@@ -56,25 +45,20 @@ def batch_value(value):
     return value.isoformat()
 
 
-def batch_values_as_text() -> bool:
-    """Whether batch_value writes text here (PostgreSQL): for loops that format their own dates once."""
-    return connection.vendor == "postgresql"
-
-
 def sequence_sql(model: type[models.Model], count: int) -> tuple[str, list]:
-    """PostgreSQL: the SELECT reserving `count` primary keys (what allocate_ids runs), for select_all."""
+    """The SELECT reserving `count` primary keys (what allocate_ids runs), for select_all."""
     return ("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [model._meta.db_table, model._meta.pk.column, count])
 
 
 def select_all(queries: Sequence[tuple[str, Sequence]]) -> list[list[tuple]]:
-    """Run SELECTs and return the rows of each; on PostgreSQL all of them in one round trip.
+    """Run SELECTs and return the rows of each, all of them in one round trip.
 
     With psycopg's client-side binding (Django's default) the statements go as one simple-protocol
     message and the results come back in order (cursor.nextset); with server-side binding they
-    are pipelined, each on its own cursor. SQLite runs them one by one.
+    are pipelined, each on its own cursor.
     """
-    if connection.vendor != "postgresql" or len(queries) == 1:
+    if len(queries) == 1:
         with connection.cursor() as cursor:
             results = []
             for sql, params in queries:
@@ -106,25 +90,19 @@ def select_all(queries: Sequence[tuple[str, Sequence]]) -> list[list[tuple]]:
 
 
 def in_list(column: str, values: Sequence) -> tuple[str, list]:
-    """`column` IN values as SQL and parameters: one array parameter on PostgreSQL, placeholders elsewhere.
+    """`column` IN values as SQL and parameters: one text-array parameter.
 
-    Behind a sub-select on PostgreSQL: planning a 1,000-constant IN list costs ten times more than
+    Behind a sub-select: planning a 1,000-constant IN list costs ten times more than
     running it, and `= ANY(%s)` on a bare array parameter plans the same way.
     """
-    values = list(values)
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(ARRAY(SELECT unnest(%s::text[])))", [values]
-    if not values:
-        return "1 = 0", []
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
+    return f"{column} = ANY(ARRAY(SELECT unnest(%s::text[])))", [list(values)]
 
 
 class RowLoader:
     """Build instances of a model from raw rows of its concrete fields, as the ORM would.
 
     `columns(alias)` lists the fields' columns in order; `load(row, offset)` applies the
-    backend's and the fields' value converters (SQLite datetimes and decimals, for one) and
-    returns a saved-state instance.
+    backend's and the fields' value converters and returns a saved-state instance.
     """
 
     def __init__(self, model: type[models.Model], fields: Sequence[str] | None = None):
@@ -135,21 +113,21 @@ class RowLoader:
         self.width = len(self.fields)
 
     def columns(self, alias: str) -> str:
-        return self._columns(connection.vendor, alias)
+        return self._columns(alias)
 
     @functools.cache  # noqa: B019 - loaders are module-level singletons
-    def _columns(self, vendor: str, alias: str) -> str:
+    def _columns(self, alias: str) -> str:
         q = connection.ops.quote_name
         return ", ".join(f"{alias}.{q(f.column)}" for f in self.fields)
 
     def load(self, row: Sequence, offset: int = 0) -> models.Model:
         values = list(row[offset:offset + self.width])
-        for position, col, converter in self._converters(connection.vendor):
+        for position, col, converter in self._converters():
             values[position] = converter(values[position], col, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
 
     @functools.cache  # noqa: B019 - loaders are module-level singletons
-    def _converters(self, vendor: str) -> list:
+    def _converters(self) -> list:
         found = []
         for position, f in enumerate(self.fields):
             col = f.get_col(self.model._meta.db_table)
@@ -165,9 +143,9 @@ def pipelined(enabled: bool = True) -> Iterator[None]:
     For a run of small writes on PostgreSQL: one network round trip where each statement cost
     one; a statement whose rows are fetched waits for everything before it. Errors surface at
     the next fetch or at the end of the block, as Django's exceptions. insert_rows takes the
-    INSERT path inside (COPY cannot be pipelined). Elsewhere, or with enabled=False, a no-op.
+    INSERT path inside (COPY cannot be pipelined). With enabled=False, a no-op.
     """
-    if not enabled or connection.vendor != "postgresql":
+    if not enabled:
         yield
         return
     connection.ensure_connection()
@@ -185,15 +163,15 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     if not rows:
         return 0
     table = model._meta.db_table
-    quoted = _quoted_columns(connection.vendor, tuple(columns))
+    quoted = _quoted_columns(tuple(columns))
     with connection.cursor() as cursor:
         copy_allowed = not getattr(connection, "bulk_pipelined", False)
-        if connection.vendor == "postgresql" and len(rows) >= COPY_THRESHOLD and copy_allowed:
+        if len(rows) >= COPY_THRESHOLD and copy_allowed:
             with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             return len(rows)
-        per_statement = max(1, min(1000, _MAX_SQLITE_VARIABLES // len(columns)))
+        per_statement = max(1, min(1000, _MAX_PARAMETERS // len(columns)))
         for start in range(0, len(rows), per_statement):
             chunk = rows[start:start + per_statement]
             cursor.execute(_insert_sql(model, columns, len(chunk)), [v for row in chunk for v in row])
@@ -201,7 +179,7 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
 
 
 def insert_many(tables: Sequence[tuple[type[models.Model], Sequence[str], Sequence[Sequence]]]) -> None:
-    """insert_rows for several tables: on PostgreSQL, small batches go as one statement.
+    """insert_rows for several tables: small batches go as one statement.
 
     One INSERT per table, all but the last as data-modifying CTEs of the last: one statement to
     send, bind and run instead of one per table. The inserts see the same snapshot, so a row may
@@ -210,7 +188,7 @@ def insert_many(tables: Sequence[tuple[type[models.Model], Sequence[str], Sequen
     """
     tables = [(model, columns, rows) for model, columns, rows in tables if rows]
     small = all(len(rows) < COPY_THRESHOLD for _, _, rows in tables)
-    if connection.vendor != "postgresql" or len(tables) < 2 or not small:
+    if len(tables) < 2 or not small:
         for model, columns, rows in tables:
             insert_rows(model, columns, rows)
         return
@@ -227,9 +205,9 @@ def insert_many(tables: Sequence[tuple[type[models.Model], Sequence[str], Sequen
 def _insert_sql(model: type[models.Model], columns: Sequence[str], row_count: int) -> str:
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     return (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} "  # noqa: S608 - names from model meta
-            f"({_quoted_columns(connection.vendor, tuple(columns))}) VALUES {', '.join([placeholder] * row_count)}")
+            f"({_quoted_columns(tuple(columns))}) VALUES {', '.join([placeholder] * row_count)}")
 
 
 @functools.lru_cache(maxsize=256)
-def _quoted_columns(vendor: str, columns: tuple[str, ...]) -> str:
+def _quoted_columns(columns: tuple[str, ...]) -> str:
     return ", ".join(connection.ops.quote_name(c) for c in columns)

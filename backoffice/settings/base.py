@@ -1,7 +1,7 @@
 """Settings shared by every environment, read from the environment (12-factor).
 
-Defaults are the embedded ones used by ``make run``: an SQLite file and kombu's filesystem
-broker, so a newcomer needs no server. Set DATABASE_URL and CELERY_BROKER_URL for
+Defaults are the embedded ones used by ``make run``: PostgreSQL from a PyPI wheel (data in
+var/pgdata) and kombu's filesystem broker, so a newcomer needs no server. Set DATABASE_URL and CELERY_BROKER_URL for
 PostgreSQL and Redis.
 """
 
@@ -9,6 +9,9 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from backoffice import embedded_postgres
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("BACKOFFICE_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -76,24 +79,27 @@ TEMPLATES = [
 ]
 
 # Database -------------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A web process and a worker write at once: IMMEDIATE transactions and WAL avoid
-    # "database is locked" (checked in ENVIRONMENT.md).
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
+# PostgreSQL only. Without DATABASE_URL: the embedded server in var/pgdata (started by
+# `python -m backoffice.launcher`, which `make run` and `make test` use).
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if env.bool("DB_SERVER_SIDE_BINDING", default=True):
-        # Parameters bound by the server and statements run five times prepared on the connection:
-        # repeated queries skip parsing and planning (bench/README.md). Set DB_SERVER_SIDE_BINDING=false
-        # behind a connection pooler that cannot keep prepared statements (PgBouncer before 1.21 in
-        # transaction mode).
-        DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+    DATABASES = {"default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": embedded_postgres.DATABASE_NAME,
+        "USER": embedded_postgres.USER,
+        "HOST": str(embedded_postgres.socket_dir(embedded_postgres.pgdata(VAR_DIR))),
+    }}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(f"DATABASE_URL must name a PostgreSQL server, not {DATABASES['default']['ENGINE']}")
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if env.bool("DB_SERVER_SIDE_BINDING", default=True):
+    # Parameters bound by the server and statements run five times prepared on the connection:
+    # repeated queries skip parsing and planning (bench/README.md). Set DB_SERVER_SIDE_BINDING=false
+    # behind a connection pooler that cannot keep prepared statements (PgBouncer before 1.21 in
+    # transaction mode).
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: API throttling counts live here. Set CACHE_URL=redis://... so all processes share them.
@@ -191,6 +197,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_FOLDER),
         "data_folder_out": str(BROKER_FOLDER),
         "processed_folder": str(VAR_DIR / "broker-processed"),
+        "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
     }
 else:
@@ -237,7 +244,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # The audit seal runs every 10 s: its lines show only when it sealed something.
+    "filters": {"quiet_routine": {"()": "backoffice.core.logs.QuietRoutine", "tasks": ["records.audit_seal"]}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery.beat": {"filters": ["quiet_routine"]},
+        "celery.worker.strategy": {"filters": ["quiet_routine"]},
+        "celery.app.trace": {"filters": ["quiet_routine"]},
+    },
 }

@@ -295,12 +295,9 @@ def _decide(change: ChangeRequest, *, actor, reason: str) -> None:
 def _lock_target(kind: str, target_id: str) -> None:
     """Hold a transaction-scoped lock on (kind, target). Call inside an atomic block.
 
-    A PostgreSQL advisory lock, since the target may not exist yet (a creation); SQLite admits one
-    writer at a time anyway.
+    An advisory lock, since the target may not exist yet (a creation).
     """
     connection = transaction.get_connection()
-    if connection.vendor != "postgresql":
-        return
     key = int.from_bytes(hashlib.sha256(f"change:{kind}:{target_id}".encode()).digest()[:8], "big", signed=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])

@@ -180,7 +180,7 @@ def hash_fields(at, actor_id, actor_label, action, record_type, record_id, befor
     Canonical: a JSON array of the fields in this order, keys sorted, no whitespace, UTF-8;
     the time in UTC with microseconds; before/after as JSON values (strings, numbers, booleans,
     null, lists, objects - never floats: decimals are strings). The same bytes come out of a
-    row read back from PostgreSQL or SQLite, so verification can recompute it.
+    row read back from the database, so verification can recompute it.
     """
     canonical = canonical_json_text([at.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor_id,
                                      actor_label, action, record_type, str(record_id), before, after, reason, corr])

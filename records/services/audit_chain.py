@@ -62,10 +62,8 @@ def block_hash(*, first_record_id, last_record_id, record_count, records_hash, p
 
 
 def _lock_sealers() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
-    # SQLite: the IMMEDIATE transaction already admits one writer at a time.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
 
 
 def audit_seal(*, sealed_by: str = "job:audit-seal", max_records: int = MAX_BLOCK) -> list[AuditBlock]:

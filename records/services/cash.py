@@ -84,7 +84,7 @@ def cash_movement_create(*, actor: Actor, account: Account, currency: str, amoun
         raise ConflictError(
             f"Cash movement reference {reference!r} was already used for a different movement.") from None
     before = snapshot(balance)
-    # The row is locked: add in Python, exactly (SQLite would add in binary floating point).
+    # The row is locked: read, add and write back.
     balance.balance += amount
     balance.save(update_fields=["balance", "updated_at"])
     audit_log(actor=actor, action="CREATE", instance=movement, after=snapshot(movement), reason=reason)

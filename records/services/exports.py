@@ -302,12 +302,12 @@ def manifest_content(manifest: ExportManifest) -> dict:
 
 @contextlib.contextmanager
 def _consistent_snapshot():
-    """On PostgreSQL, read all the exports from one snapshot (a read-only REPEATABLE READ transaction).
+    """Read all the exports from one snapshot (a read-only REPEATABLE READ transaction).
 
-    Only when not already inside a transaction (SET TRANSACTION must come first); on SQLite a
-    transaction would take the write lock for the whole export, so the files are read as they stand.
+    Only when not already inside a transaction (SET TRANSACTION must come first): inside one, the
+    caller's transaction decides what the export sees.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if connection.in_atomic_block:
         yield
         return
     with transaction.atomic():

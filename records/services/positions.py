@@ -56,7 +56,7 @@ def stock_movement_create(*, actor: Actor, account: Account, instrument: Instrum
         reference=reference, description=description,
         created_by=actor if actor is not None and not isinstance(actor, str) else None)
     before = snapshot(position)
-    # The row is locked: add in Python, exactly (SQLite would add in binary floating point).
+    # The row is locked: read, add and write back.
     position.traded_quantity += quantity
     position.settled_quantity += quantity
     position.save(update_fields=["traded_quantity", "settled_quantity", "updated_at"])
@@ -179,7 +179,7 @@ def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, actor: Acto
                     chunk_size: int = 5000) -> int:
     """Add deltas to the positions keyed (account_id, instrument_id), creating missing rows.
 
-    On PostgreSQL one upsert per chunk when no pending quantity goes down, else three statements
+    One upsert per chunk when no pending quantity goes down, else three statements
     (create missing rows, lock them, add the deltas), rows touched in key order so that concurrent
     batches lock positions in the same order. The check constraints hold on the result: a delta
     may be negative, a position may not go below what the constraints allow. Each position moved
@@ -191,10 +191,7 @@ def positions_apply(deltas: dict[tuple[int, int], PositionDelta], *, actor: Acto
         return 0
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("positions_apply must run inside the transaction of the change")
-    if connection.vendor != "postgresql":
-        entries = _positions_apply_in_python(keys, deltas)
-    else:
-        entries = _positions_apply_in_sql(keys, deltas, chunk_size)
+    entries = _positions_apply_in_sql(keys, deltas, chunk_size)
     audit_log_bulk(actor=actor, action="UPDATE", entries=entries, reason=reason)
     return len(keys)
 
@@ -220,37 +217,3 @@ def _positions_apply_in_sql(keys, deltas, chunk_size) -> list[AuditEntry]:
             entries += [_position_audit_entry(pk, a, i, after, deltas[(a, i)])
                         for pk, a, i, *after in cursor.fetchall()]
     return entries
-
-
-def _positions_apply_in_python(keys, deltas) -> list[AuditEntry]:
-    """SQLite: add in Python, exactly. SQLite computes NUMERIC arithmetic in binary floating point;
-    its IMMEDIATE transactions admit a single writer, so read-modify-write is safe here."""
-    from django.db.models import Q
-
-    existing = {}
-    for start in range(0, len(keys), 400):
-        condition = Q()
-        for account_id, instrument_id in keys[start:start + 400]:
-            condition |= Q(account_id=account_id, instrument_id=instrument_id)
-        existing.update({(p.account_id, p.instrument_id): p for p in Position.objects.filter(condition)})
-    now = timezone.now()
-    to_create, to_update = [], []
-    for key in keys:
-        d = deltas[key]
-        position = existing.get(key)
-        if position is None:
-            position = Position(account_id=key[0], instrument_id=key[1])
-            to_create.append(position)
-        else:
-            to_update.append(position)
-        position.traded_quantity += d.traded
-        position.settled_quantity += d.settled
-        position.pending_receipt += d.pending_receipt
-        position.pending_delivery += d.pending_delivery
-        position.updated_at = now
-    Position.objects.bulk_create(to_create)
-    Position.objects.bulk_update(to_update, ["traded_quantity", "settled_quantity", "pending_receipt",
-                                             "pending_delivery", "updated_at"], batch_size=500)
-    moved = {(p.account_id, p.instrument_id): p for p in (*to_create, *to_update)}
-    return [_position_audit_entry(moved[key].pk, *key, tuple(getattr(moved[key], name) for name in _QUANTITIES),
-                                  deltas[key]) for key in keys]

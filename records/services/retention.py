@@ -132,11 +132,9 @@ def retention_policy_update(*, actor: Actor, policy: RetentionPolicy, retention_
 
 def _lock_holds(*, shared: bool) -> None:
     """Serialise hold placement against purge chunks. Call inside an atomic block."""
-    if connection.vendor == "postgresql":
-        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {function}(%s)", [HOLDS_LOCK_KEY])
-    # SQLite: every transaction is IMMEDIATE, so writers are serialised already.
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s)", [HOLDS_LOCK_KEY])
 
 
 def _person(actor: Actor):
@@ -483,9 +481,8 @@ def audit_maintenance() -> Iterator[None]:
         raise RuntimeError("audit maintenance must run inside the purge's transaction")
 
     def setting(value: str) -> None:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('backoffice.audit_maintenance', %s, true)", [value])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('backoffice.audit_maintenance', %s, true)", [value])
 
     setting("on")
     _maintenance.active = True

@@ -22,7 +22,6 @@ from backoffice.core.bulk import (
     RowLoader,
     allocate_ids,
     batch_value,
-    batch_values_as_text,
     in_list,
     insert_many,
     pipelined,
@@ -289,7 +288,7 @@ def _lookup(submitted_by, refs, account_codes, counterparty_codes, isins, *, pre
          f"JOIN {q(Market._meta.db_table)} m ON m.{q(market.target_field.column)} = i.{q(market.column)} "
          f"WHERE {isin_in}", isin_params),
     ]
-    if prefetch_ids and connection.vendor == "postgresql":
+    if prefetch_ids:
         queries.append(sequence_sql(Trade, prefetch_ids))
     rows = select_all(queries)
     instruments = {}
@@ -337,7 +336,6 @@ def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> lis
     book_action, hold_action = TradeEvent.Action.BOOK, TradeEvent.Action.HOLD
     zero = Decimal(0)
     stamp = batch_value(now)
-    dates_as_text = batch_values_as_text()
     for r, trade_id in zip(to_book, trade_ids, strict=True):
         item = r.item
         hold_reasons = [o.reason for o in checks.holds(r.index)]
@@ -345,8 +343,8 @@ def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> lis
         account_id, counterparty_id, instrument_id = r.account.pk, r.counterparty.pk, r.instrument.pk
         trade_date, settlement_date = item.trade_date.isoformat(), r.settlement_date.isoformat()
         row = (trade_id, item.external_ref, user_id, account_id, counterparty_id, instrument_id, item.side,
-               item.quantity, item.price, r.currency, trade_date if dates_as_text else item.trade_date,
-               settlement_date if dates_as_text else r.settlement_date, item.commission, status, unmatched, 1,
+               item.quantity, item.price, r.currency, trade_date,
+               settlement_date, item.commission, status, unmatched, 1,
                zero, r.request_hash, json.dumps(hold_reasons) if hold_reasons else "[]", stamp, stamp)
         trade_rows.append(row)
         event_rows.append((trade_id, stamp, user_id, label, hold_action if hold_reasons else book_action,

@@ -150,8 +150,7 @@ def test_verifying_records_the_result_and_shows_the_first_broken_link(compliance
 
     victim = AuditRecord.objects.filter(reason="client renamed").get()
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL backoffice.audit_maintenance = 'on'")
+        cursor.execute("SET LOCAL backoffice.audit_maintenance = 'on'")
         cursor.execute("UPDATE records_auditrecord SET reason = %s WHERE id = %s", ["nothing to see", victim.pk])
     response = verify()
     latest = AuditVerification.objects.order_by("-id").first()

@@ -723,10 +723,6 @@ def _at_once(functions) -> tuple[list, list]:
 
 @pytest.mark.django_db(transaction=True)
 def test_ten_checkers_approving_at_once_apply_the_change_once(instruments, accounts, counterparties):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency is tested on PostgreSQL (CI runs it); SQLite serialises all writers")
     maker = make_user("maker", "operations")
     checkers = [make_user(f"checker-{n}", "operations") for n in range(10)]
     change = approvals.change_propose(actor=maker, kind="cash.adjustment", reason="r", payload={
@@ -743,10 +739,6 @@ def test_ten_checkers_approving_at_once_apply_the_change_once(instruments, accou
 
 @pytest.mark.django_db(transaction=True)
 def test_ten_makers_proposing_the_same_change_at_once_leave_one_pending(instruments, accounts, counterparties):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency is tested on PostgreSQL (CI runs it); SQLite serialises all writers")
     makers = [make_user(f"maker-{n}", "operations") for n in range(10)]
 
     results, errors = _at_once([lambda m=m: approvals.change_propose(

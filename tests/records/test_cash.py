@@ -115,7 +115,6 @@ def test_balance_always_equals_sum_of_movements(db, amounts, credit_limit):
         with contextlib.suppress(BusinessRuleError):  # a refused withdrawal changes nothing
             cash_movement_create(actor="test", account=account, currency="USD", amount=amount,
                                  value_date="2026-11-20", reference=f"{account.code}-{n}")
-    # Summed in Python: SQLite's SUM works in binary floating point.
     total = sum(CashMovement.objects.filter(account=account).values_list("amount", flat=True), Decimal(0))
     balance = CashBalance.objects.filter(account=account).first()
     assert (balance.balance if balance else Decimal(0)) == total

@@ -439,7 +439,6 @@ def test_audit_records_are_purged_a_whole_sealed_block_at_a_time_and_the_chain_s
     assert purge("records.auditrecord").purged == 0
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the database triggers are PostgreSQL's")
 def test_the_database_refuses_deleting_audit_records_outside_the_purge(book):
     audit_seal()
     record = AuditRecord.objects.order_by("id").first()

@@ -5,7 +5,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import Case, F, Sum, When
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -45,8 +45,6 @@ def assert_positions_equal_sum_of_trades():
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_identical_submissions_at_once_book_exactly_one_trade(instruments, accounts, counterparties):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency is tested on PostgreSQL (CI runs it); SQLite serialises all writers")
     user = make_user("oms", "front_office")
     barrier = threading.Barrier(20)
     outcomes, errors = [], []
@@ -75,8 +73,6 @@ def test_twenty_identical_submissions_at_once_book_exactly_one_trade(instruments
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_bulk_batches_on_the_same_positions_neither_deadlock_nor_lose_updates(
         instruments, accounts, counterparties):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency is tested on PostgreSQL (CI runs it)")
     users = [make_user(f"oms{n}", "front_office") for n in range(4)]
     barrier = threading.Barrier(4)
     errors = []

@@ -4,7 +4,6 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 
 from records.models import AuditRecord, Position, Trade, TradeEvent, TradeVersion
@@ -341,8 +340,7 @@ def test_bulk_limits_and_shapes(fo_client, refdata):
 def test_bulk_is_set_based(fo_client, refdata, django_assert_max_num_queries):
     trades = [body(external_ref=f"S-{n}", quantity=str(n + 1), side="BUY" if n % 3 else "SELL")
               for n in range(1000)]
-    # PostgreSQL inserts 2,000 rows a statement; SQLite's variable limit allows far fewer.
-    with django_assert_max_num_queries(25 if connection.vendor == "postgresql" else 120):
+    with django_assert_max_num_queries(25):
         out = post(fo_client, "/api/v1/trades/bulk/", {"trades": trades}).json()
     assert out["created"] == 1000
     expected = sum(Decimal(n + 1) * (1 if n % 3 else -1) for n in range(1000))
