@@ -8,7 +8,7 @@ With DATABASE_URL set nothing is embedded: the commands run against that server.
 embedded PostgreSQL (backoffice.embedded_postgres) is started first and, if this launcher started it,
 stopped last, after every process using it has exited. Ctrl-C ends `serve` cleanly: the Procfile
 processes get SIGTERM (gunicorn and Celery shut down gracefully), then the database stops, and the
-exit status is 0. Nothing here imports Django: child processes do.
+exit status is 0. Nothing here sets up Django: child processes do.
 """
 
 import argparse
@@ -18,7 +18,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from backoffice import embedded_postgres
+from backoffice import celery, embedded_postgres
+
+if celery.settings_defaulted:
+    # Importing the package set Celery's default for this process; each child picks its own
+    # (manage.py, gunicorn and Celery default to base settings, pytest reads pyproject.toml).
+    os.environ.pop("DJANGO_SETTINGS_MODULE", None)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # How long Procfile processes get to finish after SIGTERM (a Celery task in flight included).
