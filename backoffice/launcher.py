@@ -16,6 +16,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from backoffice import celery, embedded_postgres
@@ -70,9 +72,6 @@ def with_db(command: list[str]) -> int:
 
 def serve(port: int) -> int:
     """Set up (migrations, demo data, admin login), then run the Procfile until Ctrl-C."""
-    from honcho import manager as honcho_manager
-    from honcho.environ import parse_procfile
-
     started = database_up()
     try:
         python = sys.executable
@@ -88,17 +87,88 @@ def serve(port: int) -> int:
               f"  API docs   http://127.0.0.1:{port}/api/docs/\n  Health     http://127.0.0.1:{port}/healthz\n"
               "  Ctrl-C stops the web server, the Celery worker, Celery beat and the embedded database.\n",
               flush=True)
-        honcho_manager.KILL_WAIT = SHUTDOWN_SECONDS
-        procfile = parse_procfile((BASE_DIR / "Procfile").read_text())
-        env = {**os.environ, "PORT": str(port)}
-        processes = honcho_manager.Manager()
-        for name, command in procfile.processes.items():
-            processes.add_process(name, command, env=env, cwd=str(BASE_DIR))
-        processes.loop()
-        interrupted = processes.returncode in (130, 143)
-        return 0 if interrupted else (processes.returncode or 0)
+        return Supervisor(procfile(BASE_DIR / "Procfile"), env={**os.environ, "PORT": str(port)}).run()
     finally:
         database_down(started)
+
+
+def procfile(path: Path) -> dict[str, str]:
+    """The `name: command` lines of a Procfile."""
+    processes = {}
+    for line in path.read_text().splitlines():
+        name, sep, command = line.partition(":")
+        if sep and name.strip() and not name.lstrip().startswith("#"):
+            processes[name.strip()] = command.strip()
+    return processes
+
+
+class Supervisor:
+    """Run the Procfile's processes side by side, their output prefixed with their names.
+
+    Each runs in a session of its own, so a Ctrl-C in the terminal reaches only this process. On
+    SIGINT or SIGTERM, or when one process exits, every other one gets SIGTERM, addressed to its
+    main process only: gunicorn's arbiter and Celery's main process then stop their own children
+    gracefully (a signal to the whole group would kill Celery's pool under its feet and leave the
+    main process waiting for it). Whatever still runs after SHUTDOWN_SECONDS is killed.
+    """
+
+    def __init__(self, commands: dict[str, str], env: dict[str, str]):
+        self.commands, self.env = commands, env
+        self.width = max(len(name) for name in commands)
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+
+    def say(self, name: str, line: str) -> None:
+        with self.lock:
+            sys.stdout.write(f"{time.strftime('%H:%M:%S')} {name:<{self.width}} | {line}\n")
+            sys.stdout.flush()
+
+    def run(self) -> int:
+        children: dict[str, subprocess.Popen] = {}
+        interrupted = threading.Event()
+
+        def stop(signum, _frame):
+            interrupted.set()
+            self.stopping.set()
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for name, command in self.commands.items():
+                child = subprocess.Popen(["/bin/sh", "-c", f"exec {command}"], cwd=BASE_DIR, env=self.env,
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                         start_new_session=True)
+                children[name] = child
+                threading.Thread(target=self._relay, args=(name, child), daemon=True).start()
+                self.say("system", f"{name} started (pid {child.pid})")
+            while not self.stopping.wait(0.2):
+                if any(child.poll() is not None for child in children.values()):
+                    self.stopping.set()
+            self._stop_all(children)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if interrupted.is_set():
+            return 0
+        return next((child.returncode for child in children.values() if child.returncode), 0)
+
+    def _relay(self, name: str, child: subprocess.Popen) -> None:
+        for line in child.stdout:
+            self.say(name, line.rstrip("\n"))
+
+    def _stop_all(self, children: dict[str, subprocess.Popen]) -> None:
+        for name, child in children.items():
+            if child.poll() is None:
+                self.say("system", f"stopping {name}")
+                child.terminate()
+        deadline = time.monotonic() + SHUTDOWN_SECONDS
+        for name, child in children.items():
+            try:
+                child.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say("system", f"{name} did not stop in {SHUTDOWN_SECONDS} s: killing it")
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+            self.say("system", f"{name} stopped (exit status {child.returncode})")
 
 
 def main(argv: list[str] | None = None) -> int:
