@@ -1,5 +1,7 @@
 """The four role groups of API.md. Superusers may do everything."""
 
+from django.core.exceptions import PermissionDenied
+
 FRONT_OFFICE = "front_office"
 OPERATIONS = "operations"
 COMPLIANCE = "compliance"
@@ -26,3 +28,9 @@ def user_has_role(user, *roles: str) -> bool:
     if user.is_superuser:
         return True
     return bool(user_roles(user) & set(roles))
+
+
+def require_role(request, allowed: tuple[str, ...]) -> None:
+    """Refuse a dashboard page (403) unless the user holds one of the allowed roles."""
+    if not user_has_role(request.user, *allowed):
+        raise PermissionDenied("Your role does not allow this page.")
