@@ -10,7 +10,7 @@ def post_worker_init(worker):
     """Build the settlement calendars before the first trade request needs them (see calendars_warm)."""
     from django.db import DatabaseError, connection
 
-    from records.services.calendar import calendars_warm
+    from records.reference.services.calendar import calendars_warm
 
     try:
         worker.log.info("settlement calendars of %d markets built", calendars_warm())

@@ -40,8 +40,9 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from records.models import Account, Counterparty, Instrument, Trade  # noqa: E402
-from records.services import exports  # noqa: E402
+from records.exports import services as exports  # noqa: E402
+from records.reference.models import Account, Counterparty, Instrument  # noqa: E402
+from records.trades.models import Trade  # noqa: E402
 
 PREFIX = "BENCH-EXP-"
 DAYS = 300  # trade dates spread over this many days (an export range holds at most 366)

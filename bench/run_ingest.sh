@@ -49,7 +49,9 @@ echo "PostgreSQL database $DB, gunicorn with $WORKERS workers on port $PORT, $(n
 $PY bench/ingest.py --url "http://127.0.0.1:$PORT" --token "$TOKEN" --bulk-trades "$BULK_TRADES" \
   --bulk-clients "$BULK_CLIENTS" --single-trades "$SINGLE_TRADES" --clients "$CLIENTS" --cpu
 $PY manage.py shell -c "
-from records.models import AuditRecord, Position, Trade
+from records.audit.models import AuditRecord
+from records.positions.models import Position
+from records.trades.models import Trade
 print(f'booked: {Trade.objects.count():,} trades, {Position.objects.count():,} positions, '
       f'{AuditRecord.objects.count():,} audit records')
 "

@@ -6,6 +6,9 @@ class RecordsConfig(AppConfig):
     verbose_name = "Books and records"
 
     def ready(self):
-        from . import signals
+        # Loading the approvals services registers the records' kinds of change, which the reads of
+        # maker-checker (records.approvals.kinds, .selectors) find without importing the services.
+        import records.approvals.services  # noqa: F401
+        from records.audit import signals
 
         signals.connect()

@@ -24,10 +24,13 @@ from django.utils import timezone
 
 from backoffice.core.context import correlation
 from backoffice.core.fields import format_decimal
-
-from .models import Account, CashMovement, Counterparty, FxRate, Instrument, Position, Price, StockMovement
-from .services import cash, positions, reference
-from .services.reference import PriceInput
+from records.cash import services as cash
+from records.cash.models import CashMovement
+from records.positions import services as positions
+from records.positions.models import Position, StockMovement
+from records.reference.models import Account, Counterparty, FxRate, Instrument, Price
+from records.reference.services import reference
+from records.reference.services.reference import PriceInput
 
 DEMO_ACTOR = "job:load_demo"
 DEFAULT_SEED = 7
@@ -624,8 +627,8 @@ def demo_oms_user():
 
 def book_demo_trades(n: int, seed: int) -> BookingSummary:
     """Generate `n` demo trades and book them through trade capture, in batches of 10,000."""
-    from records.services.trades import CREATED, DUPLICATE, trade_submit_batch
-    from records.trade_input import parse_trade
+    from records.trades.input import parse_trade
+    from records.trades.services import CREATED, DUPLICATE, trade_submit_batch
 
     user = demo_oms_user()
     summary = BookingSummary()

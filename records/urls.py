@@ -2,31 +2,38 @@
 
 from django.urls import path
 
-from . import approval_views, audit_views, retention_views, views
+from records.approvals import views as approval_views
+from records.audit import views as audit_views
+from records.cash import views as cash_views
+from records.exports import views as export_views
+from records.positions import views as position_views
+from records.reference import views as reference_views
+from records.retention import views as retention_views
+from records.trades import views as trade_views
 
 app_name = "records"
 
 urlpatterns = [
-    path("instruments/", views.instrument_list, name="instruments"),
-    path("accounts/", views.account_list, name="accounts"),
-    path("counterparties/", views.counterparty_list, name="counterparties"),
-    path("prices/", views.price_list, name="prices"),
-    path("cash/", views.cash_balance_list, name="cash-balances"),
-    path("positions/", views.position_list, name="positions"),
-    path("trades/", views.trade_list, name="trades"),
-    path("trades/export.csv", views.trade_export, name="trades-export"),
-    path("trades/<int:trade_id>/", views.trade_detail, name="trade-detail"),
-    path("inventory/", views.inventory, name="inventory"),
+    path("instruments/", reference_views.instrument_list, name="instruments"),
+    path("accounts/", reference_views.account_list, name="accounts"),
+    path("counterparties/", reference_views.counterparty_list, name="counterparties"),
+    path("prices/", reference_views.price_list, name="prices"),
+    path("cash/", cash_views.cash_balance_list, name="cash-balances"),
+    path("positions/", position_views.position_list, name="positions"),
+    path("trades/", trade_views.trade_list, name="trades"),
+    path("trades/export.csv", trade_views.trade_export, name="trades-export"),
+    path("trades/<int:trade_id>/", trade_views.trade_detail, name="trade-detail"),
+    path("inventory/", position_views.inventory, name="inventory"),
 ]
 
 urlpatterns += [
     path("retention/", retention_views.retention_page, name="retention"),
     path("retention/holds/", retention_views.legal_hold_place, name="legal-hold-place"),
     path("retention/holds/<int:hold_id>/release/", retention_views.legal_hold_release, name="legal-hold-release"),
-    path("exports/", retention_views.exports_page, name="exports"),
-    path("exports/<str:kind>.csv", retention_views.export_download, name="export-download"),
-    path("exports/manifests/<str:business_date>/verify/", retention_views.manifest_verify, name="manifest-verify"),
-    path("exports/manifests/<str:business_date>/<str:name>", retention_views.manifest_file, name="manifest-file"),
+    path("exports/", export_views.exports_page, name="exports"),
+    path("exports/<str:kind>.csv", export_views.export_download, name="export-download"),
+    path("exports/manifests/<str:business_date>/verify/", export_views.manifest_verify, name="manifest-verify"),
+    path("exports/manifests/<str:business_date>/<str:name>", export_views.manifest_file, name="manifest-file"),
 ]
 
 urlpatterns += [

@@ -8,8 +8,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from backoffice.core.context import correlation
-from records.models import Account, Counterparty, Instrument, Market
-from records.services import reference
+from records.reference.models import Account, Counterparty, Instrument, Market
+from records.reference.services import reference
 
 
 def ensure_seed_data() -> None:

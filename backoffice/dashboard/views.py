@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from backoffice.health import system_summary
-from records.selectors import records_summary
+from records.summary import records_summary
 
 
 @login_required

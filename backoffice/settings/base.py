@@ -174,10 +174,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "AccountKindEnum": "records.models.Account.Kind",
-        "CashMovementKindEnum": "records.models.CashMovement.Kind",
-        "AccountStatusEnum": "records.models.Account.Status",
-        "TradeStatusEnum": "records.models.Trade.Status",
+        "AccountKindEnum": "records.reference.models.Account.Kind",
+        "CashMovementKindEnum": "records.cash.models.CashMovement.Kind",
+        "AccountStatusEnum": "records.reference.models.Account.Status",
+        "TradeStatusEnum": "records.trades.models.Trade.Status",
         "BulkItemStatusEnum": ["created", "duplicate", "rejected"],
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
@@ -216,7 +216,6 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_IMPORTS = ["records.audit_tasks"]
 # Synced into django-celery-beat's tables at beat start; operations staff tune them in the admin.
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-trail": {"task": "records.audit_seal", "schedule": env.float("AUDIT_SEAL_SECONDS", default=10.0)},
@@ -232,11 +231,11 @@ CELERY_BEAT_SCHEDULE = {
 # Pre-trade checks, in order (the way AUTH_PASSWORD_VALIDATORS works). Each is a dotted path
 # to a callable; records never imports compliance.
 PRETRADE_CHECKS = [
-    {"NAME": "records.pretrade.MaxNotionalCheck",
+    {"NAME": "records.trades.pretrade.MaxNotionalCheck",
      "OPTIONS": {"max_notional": env.str("PRETRADE_REJECT_NOTIONAL", default="250000000"), "action": "REJECT"}},
-    {"NAME": "records.pretrade.MaxNotionalCheck",
+    {"NAME": "records.trades.pretrade.MaxNotionalCheck",
      "OPTIONS": {"max_notional": env.str("PRETRADE_HOLD_NOTIONAL", default="50000000"), "action": "HOLD"}},
-    {"NAME": "records.pretrade.MaxQuantityCheck",
+    {"NAME": "records.trades.pretrade.MaxQuantityCheck",
      "OPTIONS": {"max_quantity": env.str("PRETRADE_REJECT_QUANTITY", default="50000000"), "action": "REJECT"}},
 ]
 

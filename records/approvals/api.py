@@ -15,9 +15,9 @@ from rest_framework.views import APIView
 from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ALL_ROLES
-from records import approval_selectors as selectors
-from records.models import ChangeRequest
-from records.services import approvals
+from records.approvals import kinds, selectors
+from records.approvals import services as approvals
+from records.approvals.models import ChangeRequest
 
 # Any role may propose or decide something; the service checks the roles of each kind.
 ApprovalRole = HasRole(*ALL_ROLES)
@@ -57,7 +57,7 @@ class ProposeInput(serializers.Serializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Later apps register kinds in their ready(): read the registry now, not at import.
-        self.fields["kind"].choices = [spec.kind for spec in approvals.change_kinds()]
+        self.fields["kind"].choices = [spec.kind for spec in kinds.change_kinds()]
 
 
 class ApprovalQuery(serializers.Serializer):

@@ -2,8 +2,8 @@
 
 from django.db.models import Q, QuerySet
 
-from .models import ChangeRequest
-from .services.approvals import kinds_decidable_by
+from records.approvals.kinds import kinds_decidable_by
+from records.approvals.models import ChangeRequest
 
 
 def change_request_list() -> QuerySet[ChangeRequest]:

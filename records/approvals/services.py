@@ -1,9 +1,10 @@
 """Maker-checker (four eyes): a manual change is proposed by one user and applied when another approves.
 
-Every kind of change is registered here once, with the function that applies it (the same service
-any direct write path would call), the roles that may approve it, and how to describe it and its
-target. Later apps plug in their kinds (manual journal entries, SSI changes, reopening a period)
-from their AppConfig.ready()::
+Every kind of change is registered once (records.approvals.kinds), with the function that applies
+it (the same service any direct write path would call), the roles that may approve it, and how to
+describe it and its target; the records' own kinds are registered at the end of this module. Later
+apps plug in their kinds (manual journal entries, SSI changes, reopening a period) from their
+AppConfig.ready()::
 
     register_change_kind("journal.manual", apply=..., approver_roles=(ACCOUNTING,), describe=..., target=...)
 
@@ -23,7 +24,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -32,105 +32,18 @@ from django.utils import timezone
 from backoffice.core import roles
 from backoffice.core.exceptions import BusinessRuleError, ConflictError, ForbiddenError
 from backoffice.core.fields import AMOUNT, QUANTITY, format_decimal
-
-from ..models import (
-    Account,
-    CashBalance,
-    CashMovement,
-    ChangeRequest,
-    Counterparty,
-    Instrument,
-    Position,
-    StockMovement,
-    Trade,
-)
-from ..validators import validate_currency
-from . import cash, positions, reference, trades
-from .audit import Actor, audit_log, snapshot
-
-Payload = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ChangeKind:
-    """One kind of change that goes through maker-checker."""
-
-    kind: str
-    label: str
-    # apply(payload, actor) -> result: make the change through the real service, as `actor` (the
-    # approver). Raises BusinessRuleError when the change can no longer be made.
-    apply: Callable[[Payload, Actor], dict]
-    approver_roles: tuple[str, ...]
-    proposer_roles: tuple[str, ...]
-    # describe(payload) -> one line for lists: "Change account ACC-001: status SUSPENDED".
-    describe: Callable[[Payload], str]
-    # target(payload) -> (record type, business key, the record as it is now or None).
-    target: Callable[[Payload], tuple[str, str, dict | None]]
-    # validate(payload) -> the canonical payload. Raises BusinessRuleError on bad input.
-    validate: Callable[[Payload], Payload]
-    # preview(payload, before) -> the target as it would be after the change (for the diff).
-    preview: Callable[[Payload, dict | None], dict]
-    # At most one pending proposal per target (false where changes add up, e.g. adjustments).
-    exclusive: bool = True
-
-
-_KINDS: dict[str, ChangeKind] = {}
-
-
-def register_change_kind(kind: str, *, apply: Callable[[Payload, Actor], dict], approver_roles: tuple[str, ...],
-                         describe: Callable[[Payload], str], target: Callable[[Payload], tuple[str, str, dict | None]],
-                         validate: Callable[[Payload], Payload] | None = None,
-                         proposer_roles: tuple[str, ...] | None = None,
-                         preview: Callable[[Payload, dict | None], dict] | None = None,
-                         label: str | None = None, exclusive: bool = True) -> ChangeKind:
-    """Register a kind of change. Superusers may always approve, but never their own proposals.
-
-    proposer_roles defaults to approver_roles; validate to accepting the payload as given; preview
-    to the record as before with the payload's ``changes`` (or the payload itself, for a creation).
-    """
-    if kind in _KINDS:
-        raise ValueError(f"Change kind {kind!r} is already registered.")
-    spec = ChangeKind(
-        kind=kind, label=label or kind, apply=apply, approver_roles=tuple(approver_roles),
-        proposer_roles=tuple(proposer_roles if proposer_roles is not None else approver_roles),
-        describe=describe, target=target, validate=validate or (lambda payload: payload),
-        preview=preview or _default_preview, exclusive=exclusive)
-    _KINDS[kind] = spec
-    return spec
-
-
-def change_kind_get(kind: str) -> ChangeKind:
-    spec = _KINDS.get(kind) if isinstance(kind, str) else None
-    if spec is None:
-        raise BusinessRuleError(f"Unknown kind of change {kind!r}.", field="kind")
-    return spec
-
-
-def change_kind_label(kind: str) -> str:
-    """Return the human name of a kind ("account change"), or the kind itself if unknown."""
-    spec = _KINDS.get(kind)
-    return spec.label if spec is not None else kind
-
-
-def change_kinds() -> list[ChangeKind]:
-    """Return every registered kind, by name."""
-    return [_KINDS[name] for name in sorted(_KINDS)]
-
-
-def may_propose(user, kind: str) -> bool:
-    spec = _KINDS.get(kind)
-    return spec is not None and _is_user(user) and roles.user_has_role(user, *spec.proposer_roles)
-
-
-def may_approve(user, kind: str) -> bool:
-    """Return True if the user's roles allow deciding this kind (whoever proposed it)."""
-    spec = _KINDS.get(kind)
-    return spec is not None and _is_user(user) and roles.user_has_role(user, *spec.approver_roles)
-
-
-def kinds_decidable_by(user) -> list[str]:
-    return [spec.kind for spec in change_kinds() if may_approve(user, spec.kind)]
-
+from records.approvals.kinds import ChangeKind, Payload, change_kind_get, is_user, register_change_kind
+from records.approvals.models import ChangeRequest
+from records.audit.services.audit import Actor, audit_log, snapshot
+from records.cash import services as cash
+from records.cash.models import CashBalance, CashMovement
+from records.positions import services as positions
+from records.positions.models import Position, StockMovement
+from records.reference.models import Account, Counterparty, Instrument
+from records.reference.services import reference
+from records.reference.validators import validate_currency
+from records.trades import services as trades
+from records.trades.models import Trade
 
 # The change being applied, for the audit reason of the services its kind calls.
 _applying: contextvars.ContextVar[ChangeRequest | None] = contextvars.ContextVar("applying_change", default=None)
@@ -172,7 +85,7 @@ def change_propose(*, actor: Actor, kind: str, payload: Payload, reason: str) ->
     would refuse is refused at once with the service's error.
     """
     spec = change_kind_get(kind)
-    if not _is_user(actor):
+    if not is_user(actor):
         raise ForbiddenError("Only a signed-in user may propose a change.")
     if not roles.user_has_role(actor, *spec.proposer_roles):
         raise ForbiddenError(f"Your role does not allow proposing a {spec.label}.")
@@ -247,7 +160,7 @@ def change_reject(*, actor: Actor, change_id: int, reason: str) -> ChangeRequest
 def change_withdraw(*, actor: Actor, change_id: int, reason: str = "") -> ChangeRequest:
     """Withdraw one's own pending proposal."""
     change = _lock(change_id)
-    if not _is_user(actor) or change.proposed_by_id != actor.pk:
+    if not is_user(actor) or change.proposed_by_id != actor.pk:
         raise ForbiddenError("Only the user who proposed a change may withdraw it.")
     _require_pending(change)
     before = snapshot(change)
@@ -275,7 +188,7 @@ def _require_pending(change: ChangeRequest) -> None:
 
 
 def _require_decider(change: ChangeRequest, spec: ChangeKind, actor: Actor, *, verb: str) -> None:
-    if not _is_user(actor):
+    if not is_user(actor):
         raise ForbiddenError(f"Only a signed-in user may {verb} a change.")
     if change.proposed_by_id == actor.pk:
         hint = " Withdraw it instead." if verb == "reject" else ""
@@ -310,44 +223,6 @@ def _dry_run(spec: ChangeKind, payload: Payload, actor: Actor) -> None:
             raise _DryRun
     except _DryRun:
         pass
-
-
-def _is_user(actor) -> bool:
-    return isinstance(actor, models.Model) and getattr(actor, "is_authenticated", False)
-
-
-# The diff an approver looks at ----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DiffRow:
-    field: str
-    before: Any
-    after: Any
-
-    @property
-    def changed(self) -> bool:
-        return self.before != self.after
-
-
-def change_diff(change: ChangeRequest) -> list[DiffRow]:
-    """Return the fields the change sets, with their values before (when proposed) and after.
-
-    For a change to an existing record only the fields that differ; for a creation every field.
-    """
-    spec = _KINDS.get(change.kind)
-    before = change.before if isinstance(change.before, dict) else None
-    if spec is None:
-        after = change.payload if isinstance(change.payload, dict) else {}
-    else:
-        after = spec.preview(change.payload, before)
-    rows = [DiffRow(name, (before or {}).get(name), value) for name, value in after.items()]
-    return rows if before is None else [row for row in rows if row.changed]
-
-
-def _default_preview(payload: Payload, before: dict | None) -> dict:
-    if before is not None and isinstance(payload.get("changes"), dict):
-        return {**before, **payload["changes"]}
-    return dict(payload)
 
 
 # Payloads: JSON in, typed values out ----------------------------------------------------------

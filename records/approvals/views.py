@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from backoffice.core.exceptions import BusinessRuleError
-
-from . import approval_selectors
-from .models import ChangeRequest
-from .services import approvals
+from records.approvals import kinds
+from records.approvals import selectors as approval_selectors
+from records.approvals import services as approvals
+from records.approvals.models import ChangeRequest
 
 PAGE_SIZE = 50
 TABS = ("decide", "mine")
@@ -46,8 +46,8 @@ def _with_diff(changes):
     for change in changes:
         change.diff = [{"field": row.field.replace("_", " "), "before": _shown(row.before),
                         "after": _shown(row.after), "changed": row.changed}
-                       for row in approvals.change_diff(change)]
-        change.kind_label = approvals.change_kind_label(change.kind)
+                       for row in kinds.change_diff(change)]
+        change.kind_label = kinds.change_kind_label(change.kind)
     return changes
 
 

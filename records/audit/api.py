@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ACCOUNTING, COMPLIANCE, OPERATIONS
-from records import selectors
-from records.models import AuditRecord
-from records.services.audit_chain import audit_verify
+from records.audit import selectors
+from records.audit.models import AuditRecord
+from records.audit.services.audit_chain import audit_verify
 
 AuditReaders = HasRole(COMPLIANCE, OPERATIONS, ACCOUNTING, read=(COMPLIANCE, OPERATIONS, ACCOUNTING))
 

@@ -1,4 +1,4 @@
-"""Reads of the audit trail for the dashboard: search, one record's diff, the chain's status."""
+"""Reads of the audit trail: the API's list, and the dashboard's search, one record's diff, the chain's status."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -6,9 +6,13 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import AuditBlock, AuditRecord, AuditVerification
-from .services.approvals import DiffRow
-from .services.retention import PURGE_ACTION, tombstone_verify
+from records.audit.diff import DiffRow
+from records.audit.models import AuditBlock, AuditRecord, AuditVerification
+from records.retention.rules import PURGE_ACTION, tombstone_verify
+
+
+def audit_list() -> QuerySet:
+    return AuditRecord.objects.select_related("seal").order_by("-id")
 
 
 def audit_search(*, record_type: str = "", record_id: str = "", actor: str = "", action: str = "",

@@ -14,8 +14,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from rest_framework.authtoken.models import Token
 
 from backoffice.core.context import correlation_id, current_user
-
-from .services.audit import audit_log
+from records.audit.services.audit import audit_log
 
 User = get_user_model()
 USER_FIELDS = ("username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser")

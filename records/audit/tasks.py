@@ -1,10 +1,9 @@
-"""Celery tasks of the audit trail (listed in CELERY_IMPORTS). Thin: call the service."""
+"""Celery tasks of the audit trail: sealing and verifying the chain. Thin: call the service."""
 
 from celery import shared_task
 
 from backoffice.core.context import correlation
-
-from .services.audit_chain import audit_seal, audit_verification_run
+from records.audit.services.audit_chain import audit_seal, audit_verification_run
 
 
 @shared_task(name="records.audit_seal", acks_late=True, ignore_result=True)

@@ -15,11 +15,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from backoffice.core import roles
-
-from . import audit_selectors
-from .audit_tasks import audit_verify_task
-from .models import AuditRecord
-from .views import DateInput, DateRangeMixin, keyset_page_of
+from backoffice.core.forms import DateInput, DateRangeMixin
+from backoffice.core.keyset import keyset_page_of
+from records.audit import selectors as audit_selectors
+from records.audit.models import AuditRecord
+from records.audit.tasks import audit_verify_task
 
 AUDIT_READERS = (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
-
-from ..models import Account, CashBalance, CashMovement
-from ..validators import currency_exponent
-from .audit import Actor, audit_log, snapshot
+from records.audit.services.audit import Actor, audit_log, snapshot
+from records.cash.models import CashBalance, CashMovement
+from records.reference.models import Account
+from records.reference.validators import currency_exponent
 
 
 @dataclass(frozen=True)

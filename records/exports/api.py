@@ -20,10 +20,10 @@ from rest_framework.views import APIView
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ACCOUNTING, COMPLIANCE, OPERATIONS
-from records import retention_selectors
-from records.models import ExportManifest
-from records.services import exports
-from records.tasks import daily_exports_task
+from records.exports import selectors
+from records.exports import services as exports
+from records.exports.models import ExportManifest
+from records.exports.tasks import daily_exports_task
 
 ExportRole = HasRole(OPERATIONS, COMPLIANCE, ACCOUNTING)
 
@@ -147,7 +147,7 @@ class ManifestListCreateApi(generics.ListAPIView):
     filterset_class = ManifestFilter
 
     def get_queryset(self):
-        return retention_selectors.export_manifest_list()
+        return selectors.export_manifest_list()
 
     @extend_schema(
         request=ManifestInput,
@@ -164,7 +164,7 @@ class ManifestListCreateApi(generics.ListAPIView):
         data = ManifestInput(data=request.data)
         data.is_valid(raise_exception=True)
         business_date, date_from, date_to = (data.validated_data[k] for k in ("business_date", "date_from", "date_to"))
-        existing = retention_selectors.export_manifest_get(business_date)
+        existing = selectors.export_manifest_get(business_date)
         if existing is not None:
             if (existing.date_from, existing.date_to) != (date_from, date_to):
                 raise ConflictError(f"The manifest of {business_date} covers {existing.date_from}..{existing.date_to}.")

@@ -12,7 +12,7 @@ them (CSV injection).
 Kinds are registered in EXPORTS; accounting adds the general ledger with export_register.
 
 The daily manifest lists each file with its row count, byte size and SHA-256, and is signed
-with HMAC-SHA256 (records.services.signing). It is created once per business date: a rerun
+with HMAC-SHA256 (records.exports.signing). It is created once per business date: a rerun
 returns the existing manifest, first regenerating any file that has gone missing, which must
 hash to what the manifest recorded (if the books changed since, it refuses: ConflictError).
 """
@@ -36,12 +36,14 @@ from django.utils import timezone
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import format_decimal
-
-from .. import selectors
-from ..models import AuditRecord, CashMovement, ExportManifest, Trade
-from ..validators import currency_exponent
-from .audit import Actor, actor_fields, audit_log, snapshot
-from .signing import sign, signature_valid
+from records.audit.models import AuditRecord
+from records.audit.services.audit import Actor, actor_fields, audit_log, snapshot
+from records.cash.models import CashMovement
+from records.exports.models import ExportManifest
+from records.exports.signing import sign, signature_valid
+from records.positions import selectors as positions_selectors
+from records.reference.validators import currency_exponent
+from records.trades.models import Trade
 
 ROW_CHUNK = 5000  # rows fetched per round trip
 BLOCK_BYTES = 64 * 1024  # text handed on per yield
@@ -100,7 +102,7 @@ POSITION_COLUMNS = ("as_of", "account", "isin", "symbol", "currency", "traded_qu
 
 
 def stock_record_rows(date_from: date, date_to: date) -> Iterator[tuple]:
-    rows = (selectors.inventory_list(as_of=date_to)
+    rows = (positions_selectors.inventory_list(as_of=date_to)
             .values_list("account__code", "instrument__isin", "instrument__symbol", "instrument__currency",
                          "traded_as_of", "settled_as_of", "receipt_as_of", "delivery_as_of", "price", "price_date")
             .iterator(chunk_size=ROW_CHUNK))

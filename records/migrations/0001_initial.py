@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import records.validators
+import records.reference.validators
 
 
 class Migration(migrations.Migration):
@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             name='Market',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mic', models.CharField(max_length=4, unique=True, validators=[records.validators.validate_exchange_calendar_mic], verbose_name='MIC')),
+                ('mic', models.CharField(max_length=4, unique=True, validators=[records.reference.validators.validate_exchange_calendar_mic], verbose_name='MIC')),
                 ('name', models.CharField(max_length=100)),
                 ('country', models.CharField(max_length=2)),
                 ('settlement_calendar', models.CharField(choices=[('DTC', 'DTC / Fedwire (United States)'), ('CREST', 'CREST (United Kingdom)'), ('T2S', 'T2S / TARGET (euro area)'), ('EXCHANGE', "The exchange's own calendar")], max_length=10)),
@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
                 ('code', models.CharField(max_length=30, unique=True)),
                 ('name', models.CharField(max_length=200)),
                 ('kind', models.CharField(choices=[('HOUSE', 'House'), ('CLIENT', 'Client')], max_length=10)),
-                ('base_currency', models.CharField(max_length=3, validators=[records.validators.validate_currency])),
+                ('base_currency', models.CharField(max_length=3, validators=[records.reference.validators.validate_currency])),
                 ('status', models.CharField(choices=[('ACTIVE', 'Active'), ('SUSPENDED', 'Suspended'), ('CLOSED', 'Closed')], default='ACTIVE', max_length=10)),
                 ('cost_method', models.CharField(choices=[('FIFO', 'First in, first out'), ('AVERAGE', 'Average cost')], default='FIFO', max_length=10)),
                 ('allow_partial_settlement', models.BooleanField(default=True)),
@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('code', models.CharField(max_length=30, unique=True)),
                 ('name', models.CharField(max_length=200)),
-                ('lei', models.CharField(max_length=20, unique=True, validators=[records.validators.validate_lei], verbose_name='LEI')),
+                ('lei', models.CharField(max_length=20, unique=True, validators=[records.reference.validators.validate_lei], verbose_name='LEI')),
                 ('is_ccp', models.BooleanField(default=False, verbose_name='CCP')),
                 ('requires_matching', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -71,8 +71,8 @@ class Migration(migrations.Migration):
             name='FxRate',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('base_currency', models.CharField(max_length=3, validators=[records.validators.validate_currency])),
-                ('quote_currency', models.CharField(max_length=3, validators=[records.validators.validate_currency])),
+                ('base_currency', models.CharField(max_length=3, validators=[records.reference.validators.validate_currency])),
+                ('quote_currency', models.CharField(max_length=3, validators=[records.reference.validators.validate_currency])),
                 ('rate_date', models.DateField()),
                 ('rate', models.DecimalField(decimal_places=10, max_digits=24)),
                 ('source', models.CharField(default='DEFAULT', max_length=30)),
@@ -88,11 +88,11 @@ class Migration(migrations.Migration):
             name='Instrument',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('isin', models.CharField(max_length=12, unique=True, validators=[records.validators.validate_isin], verbose_name='ISIN')),
+                ('isin', models.CharField(max_length=12, unique=True, validators=[records.reference.validators.validate_isin], verbose_name='ISIN')),
                 ('symbol', models.CharField(db_index=True, max_length=20)),
                 ('name', models.CharField(max_length=200)),
                 ('asset_class', models.CharField(choices=[('EQUITY', 'Equity'), ('ETF', 'Exchange-traded fund'), ('GOVT_BOND', 'Government bond'), ('CORP_BOND', 'Corporate bond'), ('FUND', 'Fund')], max_length=10)),
-                ('currency', models.CharField(max_length=3, validators=[records.validators.validate_currency])),
+                ('currency', models.CharField(max_length=3, validators=[records.reference.validators.validate_currency])),
                 ('settlement_cycle', models.PositiveSmallIntegerField(blank=True, null=True)),
                 ('is_active', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -123,7 +123,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('price_date', models.DateField()),
                 ('price', models.DecimalField(decimal_places=8, max_digits=24)),
-                ('currency', models.CharField(max_length=3, validators=[records.validators.validate_currency])),
+                ('currency', models.CharField(max_length=3, validators=[records.reference.validators.validate_currency])),
                 ('source', models.CharField(default='DEFAULT', max_length=30)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
@@ -175,7 +175,7 @@ class Migration(migrations.Migration):
             name='CashBalance',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(max_length=3, validators=[records.validators.validate_currency])),
+                ('currency', models.CharField(max_length=3, validators=[records.reference.validators.validate_currency])),
                 ('balance', models.DecimalField(decimal_places=4, default=0, max_digits=24)),
                 ('reserved', models.DecimalField(decimal_places=4, default=0, max_digits=24)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
@@ -190,7 +190,7 @@ class Migration(migrations.Migration):
             name='CashMovement',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(max_length=3, validators=[records.validators.validate_currency])),
+                ('currency', models.CharField(max_length=3, validators=[records.reference.validators.validate_currency])),
                 ('amount', models.DecimalField(decimal_places=4, max_digits=24)),
                 ('value_date', models.DateField()),
                 ('kind', models.CharField(choices=[('DEPOSIT', 'Deposit'), ('WITHDRAWAL', 'Withdrawal'), ('OPENING', 'Opening balance'), ('ADJUSTMENT', 'Adjustment'), ('SETTLEMENT', 'Settlement'), ('FEE', 'Fee or penalty')], max_length=12)),

@@ -9,9 +9,17 @@ from django.utils import timezone
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import format_decimal
-
-from ..models import Account, Instrument, Position, StockMovement
-from .audit import Actor, AuditEntry, CanonicalJSON, audit_log, audit_log_bulk, record_type_of, snapshot
+from records.audit.services.audit import (
+    Actor,
+    AuditEntry,
+    CanonicalJSON,
+    audit_log,
+    audit_log_bulk,
+    record_type_of,
+    snapshot,
+)
+from records.positions.models import Position, StockMovement
+from records.reference.models import Account, Instrument
 
 
 def position_lock(*, account: Account, instrument: Instrument) -> Position:

@@ -1,12 +1,13 @@
-"""Reads of records keeping: retention policies with their cutoffs, legal holds, purge tombstones, manifests."""
+"""Reads of retention: policies with their cutoffs, legal holds, purge tombstones."""
 
 from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import QuerySet
 
-from .models import AuditRecord, ExportManifest, LegalHold, RetentionPolicy
-from .services.retention import PURGE_ACTION, PURGE_REGISTRY, tombstone_verify, years_before
+from records.audit.models import AuditRecord
+from records.retention.models import LegalHold, RetentionPolicy
+from records.retention.rules import PURGE_ACTION, PURGE_REGISTRY, tombstone_verify, years_before
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,3 @@ def purge_tombstones(*, limit: int = 20) -> list[TombstoneRow]:
     """Return the latest purge tombstones, newest first, each with its signature checked."""
     records = AuditRecord.objects.filter(action=PURGE_ACTION).order_by("-id")[:limit]
     return [TombstoneRow(record, tombstone_verify(record)) for record in records]
-
-
-def export_manifest_list() -> QuerySet[ExportManifest]:
-    return ExportManifest.objects.order_by("-business_date")
-
-
-def export_manifest_get(business_date: date) -> ExportManifest | None:
-    return ExportManifest.objects.filter(business_date=business_date).first()

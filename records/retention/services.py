@@ -17,17 +17,17 @@ most one chunk and a rerun purges nothing more. Audit records are purged a whole
 at a time, so the hash chain still verifies after every committed chunk (the block header
 stays, marked pruned).
 
-Record types are registered in PURGE_REGISTRY; other apps add theirs with purge_register.
+Record types are registered in PURGE_REGISTRY (records.retention.rules); other apps add theirs
+with purge_register.
 """
 
 import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date
 
 from django.apps import apps
-from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import CharField, Exists, OuterRef, Q
 from django.db.models.deletion import ProtectedError, RestrictedError
@@ -35,31 +35,23 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from backoffice.core.exceptions import BusinessRuleError
-
-from ..models import (
-    Account,
-    AuditBlock,
-    AuditRecord,
-    AuditSeal,
-    CashMovement,
-    ChangeRequest,
-    FxRate,
-    Instrument,
-    LegalHold,
-    Price,
-    RetentionPolicy,
-    StockMovement,
-    Trade,
-    TradeEvent,
-    TradeVersion,
-    _maintenance,
+from records.audit.models import AuditBlock, AuditRecord, AuditSeal, _maintenance
+from records.audit.services.audit import Actor, audit_log, snapshot
+from records.exports.signing import sign
+from records.reference.models import Account, Instrument
+from records.retention.models import LegalHold, RetentionPolicy
+from records.retention.rules import (
+    AUDIT_RECORD_TYPE,
+    PURGE_ACTION,
+    PURGE_REGISTRY,
+    ActiveHolds,
+    any_of,
+    record_pk,
+    start_of_day,
+    years_before,
 )
-from .audit import Actor, audit_log, snapshot
-from .signing import sign, signature_valid
 
-PURGE_ACTION = "PURGE"
 PURGE_ACTOR = "job:retention-purge"
-AUDIT_RECORD_TYPE = "records.auditrecord"
 # Taken shared by each purge chunk and exclusively by whoever places a hold, so a hold placed
 # while a chunk runs applies from the next chunk on, never half-way through one.
 HOLDS_LOCK_KEY = 7_331_002
@@ -76,17 +68,6 @@ REGULATORY_MINIMUM_YEARS = {
 
 # Policies and cutoffs ---------------------------------------------------------------------------
 
-def years_before(day: date, years: int) -> date:
-    """Return the same month and day `years` earlier (29 February becomes the 28th)."""
-    year = day.year - years
-    if year < date.min.year:
-        return date.min
-    try:
-        return day.replace(year=year)
-    except ValueError:
-        return day.replace(year=year, day=28)
-
-
 def retention_policy_get(record_type: str) -> RetentionPolicy:
     policy = RetentionPolicy.objects.filter(record_type=record_type).first()
     if policy is None:
@@ -98,12 +79,6 @@ def retention_policy_get(record_type: str) -> RetentionPolicy:
 def retention_cutoff(record_type: str, today: date) -> date:
     """Return the first date still retained for record_type: records dated before it are past retention."""
     return years_before(today, retention_policy_get(record_type).retention_years)
-
-
-def _start_of_day(day: date) -> datetime:
-    if day == date.min:
-        return datetime.min.replace(tzinfo=UTC)  # nothing is older; no time zone arithmetic at the edge
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 @transaction.atomic
@@ -151,13 +126,6 @@ def _record_model(record_type: str) -> type[models.Model]:
                                 field="record_type") from None
 
 
-def _record_pk(model: type[models.Model], record_id) -> object | None:
-    try:
-        return model._meta.pk.to_python(str(record_id).strip())
-    except ValidationError:
-        return None
-
-
 @transaction.atomic
 def legal_hold_place(*, actor: Actor, scope: str, account: Account | None = None, instrument: Instrument | None = None,
                      record_type: str = "", record_id: str = "", reason: str, matter: str = "") -> LegalHold:
@@ -178,7 +146,7 @@ def legal_hold_place(*, actor: Actor, scope: str, account: Account | None = None
         if not record_type:
             raise BusinessRuleError("Name the record type to hold (e.g. records.trade).", field="record_type")
         model = _record_model(record_type)
-        pk = _record_pk(model, record_id) if record_id else None
+        pk = record_pk(model, record_id) if record_id else None
         if pk is None or not model._default_manager.filter(pk=pk).exists():
             raise BusinessRuleError(f"There is no {record_type} #{record_id or '?'} to hold.", field="record_id")
         account, instrument, record_id = None, None, str(pk)
@@ -211,18 +179,6 @@ def legal_hold_release(*, actor: Actor, hold_id: int, reason: str) -> LegalHold:
     return hold
 
 
-@dataclass(frozen=True)
-class ActiveHolds:
-    """What the active legal holds cover, read once per purge chunk."""
-
-    accounts: frozenset[int] = frozenset()
-    instruments: frozenset[int] = frozenset()
-    records: dict[str, frozenset[str]] = field(default_factory=dict)
-
-    def record_ids(self, record_type: str) -> frozenset[str]:
-        return self.records.get(record_type, frozenset())
-
-
 def active_holds() -> ActiveHolds:
     rows = LegalHold.objects.filter(released_at__isnull=True).values_list("scope", "account_id", "instrument_id",
                                                                          "record_type", "record_id")
@@ -236,111 +192,6 @@ def active_holds() -> ActiveHolds:
             records.setdefault(record_type, set()).add(record_id)
     return ActiveHolds(frozenset(accounts), frozenset(instruments),
                        {record_type: frozenset(ids) for record_type, ids in records.items()})
-
-
-# The purge registry -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Dependent:
-    """Rows removed together with their parent (fk points at it); age_field, if any, must be past the cutoff too."""
-
-    model: type[models.Model]
-    fk: str
-    age_field: str | None = None
-
-
-@dataclass(frozen=True)
-class PurgeSpec:
-    """How one record type is purged.
-
-    age_field (and every field in also_past) dates the record: all must be before the cutoff.
-    final: only rows in a final state. account_field / instrument_field: the columns account
-    and instrument holds look at (None: such holds do not apply to this type).
-    """
-
-    record_type: str
-    model: type[models.Model]
-    age_field: str
-    final: Q = field(default_factory=Q)
-    also_past: tuple[str, ...] = ()
-    account_field: str | None = None
-    instrument_field: str | None = None
-    dependents: tuple[Dependent, ...] = ()
-
-    def _bound(self, model: type[models.Model], field_name: str, cutoff: date):
-        is_datetime = isinstance(model._meta.get_field(field_name), models.DateTimeField)
-        return _start_of_day(cutoff) if is_datetime else cutoff
-
-    def held(self, holds: ActiveHolds) -> Q | None:
-        """Return the condition matching the rows the holds protect (None: no hold touches this type)."""
-        conditions = []
-        if self.account_field and holds.accounts:
-            conditions.append(Q(**{f"{self.account_field}__in": sorted(holds.accounts)}))
-        if self.instrument_field and holds.instruments:
-            conditions.append(Q(**{f"{self.instrument_field}__in": sorted(holds.instruments)}))
-        pks = [pk for pk in (_record_pk(self.model, rid) for rid in holds.record_ids(self.record_type))
-               if pk is not None]
-        if pks:
-            conditions.append(Q(pk__in=sorted(pks)))
-        return _any(conditions)
-
-    def eligible(self, *, cutoff: date, holds: ActiveHolds) -> models.QuerySet:
-        """Return the rows past retention at cutoff, in a final state and not held."""
-        rows = self.model._default_manager.filter(self.final)
-        for name in (self.age_field, *self.also_past):
-            rows = rows.filter(**{f"{name}__lt": self._bound(self.model, name, cutoff)})
-        for dependent in self.dependents:
-            if dependent.age_field:
-                younger = dependent.model._default_manager.filter(**{
-                    dependent.fk: OuterRef("pk"),
-                    f"{dependent.age_field}__gte": self._bound(dependent.model, dependent.age_field, cutoff)})
-                rows = rows.exclude(Exists(younger))
-        held = self.held(holds)
-        return rows if held is None else rows.exclude(held)
-
-    def delete(self, ids: list) -> dict[str, int]:
-        """Delete these rows and their dependents set-based; return the count per model label."""
-        deleted = {}
-        for dependent in self.dependents:
-            _total, per_model = dependent.model._default_manager.filter(**{f"{dependent.fk}__in": ids}).delete()
-            deleted[dependent.model._meta.label_lower] = per_model.get(dependent.model._meta.label, 0)
-        _total, per_model = self.model._default_manager.filter(pk__in=ids).delete()
-        deleted[self.record_type] = per_model.get(self.model._meta.label, 0)
-        return deleted
-
-
-def _any(conditions: list[Q]) -> Q | None:
-    if not conditions:
-        return None
-    combined = conditions[0]
-    for condition in conditions[1:]:
-        combined |= condition
-    return combined
-
-
-PURGE_REGISTRY: dict[str, PurgeSpec] = {}
-
-
-def purge_register(spec: PurgeSpec) -> PurgeSpec:
-    """Make a record type purgeable (other apps call this from their AppConfig.ready)."""
-    PURGE_REGISTRY[spec.record_type] = spec
-    return spec
-
-
-purge_register(PurgeSpec(
-    "records.trade", Trade, "trade_date", final=Q(status__in=(Trade.Status.SETTLED, Trade.Status.CANCELLED)),
-    also_past=("settlement_date",), account_field="account_id", instrument_field="instrument_id",
-    dependents=(Dependent(TradeVersion, "trade", "superseded_at"), Dependent(TradeEvent, "trade", "at"))))
-purge_register(PurgeSpec("records.price", Price, "price_date", instrument_field="instrument_id"))
-purge_register(PurgeSpec("records.fxrate", FxRate, "rate_date"))
-# A cash movement goes; the balance it moved stays (balances are running totals, not sums of what is kept).
-purge_register(PurgeSpec("records.cashmovement", CashMovement, "value_date", account_field="account_id"))
-purge_register(PurgeSpec("records.stockmovement", StockMovement, "value_date", account_field="account_id",
-                         instrument_field="instrument_id"))
-purge_register(PurgeSpec("records.changerequest", ChangeRequest, "decided_at",
-                         final=~Q(status=ChangeRequest.Status.PENDING) & Q(decided_at__isnull=False)))
-# Audit records: a PurgeSpec for the registry's sake; purged block by block (see _purge_audit_trail).
-purge_register(PurgeSpec(AUDIT_RECORD_TYPE, AuditRecord, "at"))
 
 
 # Tombstones -------------------------------------------------------------------------------------
@@ -376,15 +227,6 @@ def _tombstone(*, actor: Actor, record_type: str, ids: list, deleted: dict[str, 
     return audit_log(actor=actor, action=PURGE_ACTION, record_type=record_type, record_id=f"{ids[0]}-{ids[-1]}",
                      after=content,
                      reason=f"retention: past {policy.retention_years} years (before {cutoff.isoformat()})")
-
-
-def tombstone_verify(record: AuditRecord) -> bool:
-    """Return True if a purge tombstone's signature matches its content under the signing key."""
-    if record.action != PURGE_ACTION or not isinstance(record.after, dict):
-        return False
-    content = dict(record.after)
-    signature = content.pop("signature", "")
-    return signature_valid(content, signature)
 
 
 def tombstone_ids(record: AuditRecord) -> list:
@@ -508,14 +350,14 @@ def _audit_held(holds: ActiveHolds) -> Q | None:
                 about = (spec.model._default_manager.filter(**{f"{column}__in": sorted(targets)})
                          .annotate(record_key=Cast("pk", CharField())).values("record_key"))
                 conditions.append(Q(record_type=spec.record_type, record_id__in=about))
-    return _any(conditions)
+    return any_of(conditions)
 
 
 def audit_blocks_purgeable(*, cutoff: date, holds: ActiveHolds) -> models.QuerySet:
     """Sealed, unpruned blocks whose every record is dated before cutoff and none is held."""
     members = AuditRecord.objects.filter(seal__block=OuterRef("pk"))
     blocks = (AuditBlock.objects.filter(pruned_at__isnull=True).filter(Exists(members))
-              .exclude(Exists(members.filter(at__gte=_start_of_day(cutoff)))))
+              .exclude(Exists(members.filter(at__gte=start_of_day(cutoff)))))
     held = _audit_held(holds)
     if held is not None:
         blocks = blocks.exclude(Exists(members.filter(held)))

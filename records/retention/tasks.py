@@ -1,20 +1,14 @@
-"""Celery tasks of records keeping: the retention purge and the daily exports. Thin: call the service.
+"""Celery task of retention: the purge. Thin: call the service.
 
-Both are idempotent (a redelivered purge finds nothing more to purge; a redelivered export
-returns the date's manifest), so they are acknowledged late. Database hiccups are retried;
-a business rule (no policy, a clashing range) is final.
+Idempotent (a redelivered purge finds nothing more to purge), so it is acknowledged late.
+Database hiccups are retried; a business rule (no policy) is final.
 """
 
-from datetime import date, timedelta
-
 from celery import shared_task
-from django.contrib.auth import get_user_model
 from django.db import OperationalError
-from django.utils import timezone
 
 from backoffice.core.context import correlation
-
-from .services import exports, retention
+from records.retention import services as retention
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": 30, "retry_kwargs": {"max_retries": 5}}
 
@@ -26,17 +20,3 @@ def purge_task(*, dry_run: bool = False) -> list[dict]:
         results = retention.purge_all(dry_run=dry_run)
     return [{"record_type": r.record_type, "cutoff": r.cutoff.isoformat(), "purged": r.purged, "chunks": r.chunks,
              "dry_run": r.dry_run} for r in results]
-
-
-@shared_task(name="records.daily_exports", acks_late=True, **RETRY)
-def daily_exports_task(business_date: str | None = None, date_from: str | None = None, date_to: str | None = None,
-                       requested_by_id: int | None = None) -> int:
-    """Write and sign the exports of a business date (default: yesterday); returns the manifest id."""
-    actor = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
-    day = date.fromisoformat(business_date) if business_date else timezone.localdate() - timedelta(days=1)
-    with correlation(f"job:daily-exports:{daily_exports_task.request.id or 'local'}"):
-        manifest = exports.export_manifest_create(
-            business_date=day, date_from=date.fromisoformat(date_from) if date_from else None,
-            date_to=date.fromisoformat(date_to) if date_to else None,
-            actor=actor or exports.EXPORT_ACTOR)
-    return manifest.pk

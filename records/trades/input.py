@@ -12,8 +12,8 @@ from decimal import Decimal
 from rest_framework.exceptions import ValidationError
 
 from backoffice.core.fields import AMOUNT, PRICE, QUANTITY, StrictDecimalField
-from records.services.trades import TradeInput
-from records.validators import iso4217_codes
+from records.reference.validators import iso4217_codes
+from records.trades.services import TradeInput
 
 REQUIRED = "This field is required."
 NULL = "This field may not be null."

@@ -30,10 +30,8 @@ from backoffice.core.bulk import (
 )
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import format_decimal
-
-from ..models import Account, AuditRecord, Counterparty, Instrument, Market, Trade, TradeEvent, TradeVersion
-from ..pretrade import TradeCandidate, run_pretrade_checks
-from .audit import (
+from records.audit.models import AuditRecord
+from records.audit.services.audit import (
     AUDIT_COLUMNS,
     Actor,
     AuditEntry,
@@ -45,8 +43,11 @@ from .audit import (
     record_type_of,
     snapshot,
 )
-from .calendar import is_settlement_day, market_today, settlement_date_for
-from .positions import PositionDelta, positions_apply, trade_booking_delta
+from records.positions.services import PositionDelta, positions_apply, trade_booking_delta
+from records.reference.models import Account, Counterparty, Instrument, Market
+from records.reference.services.calendar import is_settlement_day, market_today, settlement_date_for
+from records.trades.models import Trade, TradeEvent, TradeVersion
+from records.trades.pretrade import TradeCandidate, run_pretrade_checks
 
 CREATED = "created"
 DUPLICATE = "duplicate"

@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from records.models import Account, ChangeRequest
-from records.services import approvals
+from records.approvals import services as approvals
+from records.approvals.models import ChangeRequest
+from records.reference.models import Account
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.browser

@@ -3,8 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from records.models import Account, AuditRecord
-from records.services import approvals
+from records.approvals import services as approvals
+from records.audit.models import AuditRecord
+from records.reference.models import Account
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.browser

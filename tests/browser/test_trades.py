@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from records.models import Trade
-from records.services import trades as svc
+from records.trades import services as svc
+from records.trades.models import Trade
 from tests.conftest import make_user
 from tests.dashboard.data import weekdays_before
 

@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from backoffice.core.bulk import RowLoader, in_list, insert_rows, pipelined, select_all
-from records.models import Account, Market
+from records.reference.models import Account, Market
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,8 @@ def test_insert_many_writes_rows_that_reference_each_other(accounts):
     from django.utils import timezone
 
     from backoffice.core.bulk import allocate_ids, insert_many
-    from records.models import Counterparty, Instrument, Trade, TradeEvent
+    from records.reference.models import Counterparty, Instrument
+    from records.trades.models import Trade, TradeEvent
     from tests.conftest import make_user
 
     account, counterparty = Account.objects.first(), Counterparty.objects.first()

@@ -53,7 +53,7 @@ def test_format_decimal_drops_trailing_zeros_only():
 def test_the_plain_decimal_fast_path_agrees_with_the_field(text):
     from rest_framework.exceptions import ValidationError
 
-    from records.trade_input import _commission, _plain_decimal, _price, _quantity
+    from records.trades.input import _commission, _plain_decimal, _price, _quantity
 
     for field in (_quantity, _price, _commission):
         fast = _plain_decimal(text, field)

@@ -10,8 +10,8 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import transaction
 
-from records.models import AuditRecord
-from records.services.audit import AuditEntry, audit_log, audit_log_bulk
+from records.audit.models import AuditRecord
+from records.audit.services.audit import AuditEntry, audit_log, audit_log_bulk
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from records.services import reference
+from records.reference.services import reference
 from tests.conftest import make_user
 from tests.dashboard.data import cash, price, stock
 

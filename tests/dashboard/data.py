@@ -8,10 +8,11 @@ from django.db.models import F
 from stdnum import isin as stdnum_isin
 from stdnum.iso7064 import mod_97_10
 
-from records.models import Instrument, Market, Position
-from records.services import reference
-from records.services.cash import cash_movement_create
-from records.services.positions import stock_movement_create
+from records.cash.services import cash_movement_create
+from records.positions.models import Position
+from records.positions.services import stock_movement_create
+from records.reference.models import Instrument, Market
+from records.reference.services import reference
 
 
 def price(instrument: Instrument, price_date: date, value: str, *, source: str = "DEFAULT") -> None:

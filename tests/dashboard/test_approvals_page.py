@@ -5,8 +5,10 @@ from decimal import Decimal
 import lxml.html
 import pytest
 
-from records.models import Account, CashBalance, ChangeRequest
-from records.services import approvals
+from records.approvals import services as approvals
+from records.approvals.models import ChangeRequest
+from records.cash.models import CashBalance
+from records.reference.models import Account
 from tests.conftest import make_user
 
 from .conftest import nav_links, table_rows

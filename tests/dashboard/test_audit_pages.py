@@ -9,10 +9,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from backoffice.core.context import correlation
-from records.models import AuditRecord, AuditVerification
-from records.services import reference
-from records.services.audit import AuditEntry, audit_log, audit_log_bulk
-from records.services.audit_chain import audit_seal
+from records.audit.models import AuditRecord, AuditVerification
+from records.audit.services.audit import AuditEntry, audit_log, audit_log_bulk
+from records.audit.services.audit_chain import audit_seal
+from records.reference.services import reference
 from tests.conftest import make_user
 
 from .conftest import figures, table_rows

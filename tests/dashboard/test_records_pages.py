@@ -6,9 +6,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from records.models import LegalHold
-from records.services.exports import export_manifest_create
-from records.services.retention import legal_hold_place, purge_run, years_before
+from records.exports.services import export_manifest_create
+from records.retention.models import LegalHold
+from records.retention.rules import years_before
+from records.retention.services import legal_hold_place, purge_run
 from tests.conftest import make_user
 from tests.records.retention_data import trade
 

@@ -7,7 +7,7 @@ import lxml.html
 import pytest
 from django.db import transaction
 
-from records.services import reference
+from records.reference.services import reference
 from tests.conftest import APPLE, MICROSOFT, SAP, VODAFONE
 
 from .conftest import column, table_rows

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from backoffice import navigation
 from backoffice.navigation import Entry, Section, navigation_for
-from records.models import AuditRecord
-from records.services.audit import content_hash
+from records.audit.models import AuditRecord
+from records.audit.services.audit import content_hash
 from tests.conftest import make_user
 
 from .conftest import figures, nav_links, table_rows
@@ -107,8 +107,9 @@ def test_home_shows_todays_figures_from_the_books(signed_in, book):
 def test_home_counts_todays_trades_held_trades_and_pending_approvals(signed_in, book, instruments):
     from decimal import Decimal
 
-    from records.services import approvals, trades
-    from records.services.trades import TradeInput
+    from records.approvals import services as approvals
+    from records.trades import services as trades
+    from records.trades.services import TradeInput
     from tests.conftest import VODAFONE, make_user
 
     oms = make_user("oms", "front_office", "operations")

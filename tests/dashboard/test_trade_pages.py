@@ -12,9 +12,11 @@ from django.db import connection, transaction
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
-from records import selectors
-from records.models import Trade
-from records.services import trades as svc
+from backoffice.core.keyset import keyset_page
+from records.positions import selectors as positions_selectors
+from records.trades import selectors
+from records.trades import services as svc
+from records.trades.models import Trade
 from tests.conftest import APPLE, MICROSOFT, SAP, VODAFONE, make_user
 
 from .conftest import column, nav_links, table_rows
@@ -229,7 +231,7 @@ def test_totals_are_capped_beyond_the_limit_and_say_so(signed_in, blotter, many_
 
 def test_a_single_page_is_its_own_total_without_counting(blotter, django_assert_num_queries):
     trades = selectors.trade_blotter(side="SELL")
-    page = selectors.keyset_page(trades)
+    page = keyset_page(trades)
     with django_assert_num_queries(0):
         totals = selectors.trade_blotter_totals(trades, page=page, cap=1)
     assert (totals.count, totals.capped, [t.currency for t in totals.by_currency]) == (3, False, ["GBP", "USD"])
@@ -361,7 +363,7 @@ def test_csv_export_defuses_spreadsheet_formulas_in_text_but_not_numbers(signed_
 
 
 def test_csv_export_is_sent_in_chunks_of_lines(signed_in, blotter, monkeypatch):
-    from records import views
+    from records.trades import views
 
     monkeypatch.setattr(views, "CSV_LINES_PER_CHUNK", 4)
     response = signed_in.get("/records/trades/export.csv")
@@ -529,11 +531,11 @@ def test_inventory_market_value_rounds_half_even_to_the_minor_unit_like_the_api(
             self.settled_as_of, self.delivery_as_of = D(5), D(8)
             self.instrument = type("I", (), {"currency": currency})
 
-    assert selectors.inventory_market_value(Row("3", "0.125", "USD")) == D("0.38")
-    assert selectors.inventory_market_value(Row("1", "0.125", "USD")) == D("0.12")
-    assert selectors.inventory_market_value(Row("3", "101.5", "JPY")) == D("304")
-    assert selectors.inventory_market_value(Row("3", None, "USD")) is None
-    assert selectors.inventory_available(Row("3", None, "USD")) == 0
+    assert positions_selectors.inventory_market_value(Row("3", "0.125", "USD")) == D("0.38")
+    assert positions_selectors.inventory_market_value(Row("1", "0.125", "USD")) == D("0.12")
+    assert positions_selectors.inventory_market_value(Row("3", "101.5", "JPY")) == D("304")
+    assert positions_selectors.inventory_market_value(Row("3", None, "USD")) is None
+    assert positions_selectors.inventory_available(Row("3", None, "USD")) == 0
 
 
 # Admin -----------------------------------------------------------------------------------------
@@ -594,7 +596,7 @@ def test_position_admin_shows_pending_receipt_and_delivery(admin_signed_in, blot
 @pytest.mark.parametrize("ref", ["BULK-0001", "BULK*"])
 def test_an_external_ref_search_walks_an_index_exact_or_prefix(book, ref):
     """LIKE 'BULK%' uses a btree only with pattern ops (the database's collation is C.UTF-8, not C)."""
-    from records import selectors
+    from records.trades import selectors
 
     sql, params = selectors.trade_blotter(external_ref=ref).query.sql_with_params()
     with connection.cursor() as cursor:

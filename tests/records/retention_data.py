@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice.core.bulk import insert_rows
-from records.models import AuditRecord, Trade, TradeEvent, TradeVersion
-from records.services.audit import AUDIT_COLUMNS, hash_fields
+from records.audit.models import AuditRecord
+from records.audit.services.audit import AUDIT_COLUMNS, hash_fields
+from records.trades.models import Trade, TradeEvent, TradeVersion
 
 _refs = itertools.count(1)
 

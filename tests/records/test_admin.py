@@ -10,23 +10,14 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from backoffice.core.exceptions import ConflictError
-from records.models import (
-    Account,
-    AuditRecord,
-    CashBalance,
-    CashMovement,
-    ChangeRequest,
-    Counterparty,
-    FxRate,
-    Instrument,
-    Market,
-    Position,
-    Price,
-    StockMovement,
-    Trade,
-)
-from records.services import reference
-from records.services.trades import trade_amend
+from records.approvals.models import ChangeRequest
+from records.audit.models import AuditRecord
+from records.cash.models import CashBalance, CashMovement
+from records.positions.models import Position, StockMovement
+from records.reference.models import Account, Counterparty, FxRate, Instrument, Market, Price
+from records.reference.services import reference
+from records.trades.models import Trade
+from records.trades.services import trade_amend
 
 from ..conftest import LEI_A
 
@@ -71,13 +62,13 @@ def account_form(**overrides):
 # Every page opens --------------------------------------------------------------------------------
 
 def test_every_records_admin_page_opens_for_a_superuser_with_demo_data(web, demo_data):
-    from records.services.audit_chain import audit_seal
+    from records.audit.services.audit_chain import audit_seal
 
     call_command("load_demo", "--trades", "20", stdout=StringIO())
     trade = Trade.objects.order_by("id").first()
     trade_amend(actor=trade.submitted_by, trade_id=trade.pk, changes={"commission": Decimal("7")}, reason="admin test")
     audit_seal()
-    from records.services.audit_chain import audit_verification_run
+    from records.audit.services.audit_chain import audit_verification_run
 
     audit_verification_run(actor="job:test")
     registered = [model for model in admin.site._registry if model._meta.app_label == "records"]
@@ -165,7 +156,7 @@ def test_adding_an_instrument_goes_through_the_service_and_is_audited(web, super
 
 def approve_as_another_user(change_id):
     """Approve a change proposed in the admin as a second user (maker-checker)."""
-    from records.services.approvals import change_approve
+    from records.approvals.services import change_approve
 
     from ..conftest import make_user
 
@@ -380,8 +371,8 @@ def test_a_rule_broken_between_the_trial_and_the_save_is_a_message_not_a_500(web
 def test_an_audit_record_of_a_deleted_user_still_opens_in_the_admin(web):
     from django.db import transaction
 
-    from records.models import AuditRecord
-    from records.services.audit import audit_log
+    from records.audit.models import AuditRecord
+    from records.audit.services.audit import audit_log
     from tests.conftest import make_user
 
     gone = make_user("leaver", "operations")

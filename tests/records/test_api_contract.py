@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.settings import api_settings
 
-from records.api.trade_serializers import TradeInputSchema
-from records.trade_input import FIELDS
+from records.trades.api.serializers import TradeInputSchema
+from records.trades.input import FIELDS
 
 pytestmark = pytest.mark.django_db
 

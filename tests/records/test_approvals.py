@@ -15,20 +15,17 @@ from django.db import transaction
 from django.urls import reverse
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError, ForbiddenError
-from records.models import (
-    Account,
-    AuditRecord,
-    CashBalance,
-    CashMovement,
-    ChangeRequest,
-    Counterparty,
-    Instrument,
-    Position,
-    StockMovement,
-    Trade,
-    TradeEvent,
-)
-from records.services import approvals, cash, reference, trades
+from records.approvals import kinds
+from records.approvals import services as approvals
+from records.approvals.models import ChangeRequest
+from records.audit.models import AuditRecord
+from records.cash import services as cash
+from records.cash.models import CashBalance, CashMovement
+from records.positions.models import Position, StockMovement
+from records.reference.models import Account, Counterparty, Instrument
+from records.reference.services import reference
+from records.trades import services as trades
+from records.trades.models import Trade, TradeEvent
 from tests.conftest import APPLE, client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +175,7 @@ CASES = [
 
 
 def test_every_registered_kind_has_a_case():
-    assert {case.kind for case in CASES} == {spec.kind for spec in approvals.change_kinds()}
+    assert {case.kind for case in CASES} == {spec.kind for spec in kinds.change_kinds()}
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -440,7 +437,7 @@ def test_an_adjustment_gets_a_reference_and_today_as_value_date_when_not_given(w
     assert change.payload["value_date"] == timezone.localdate().isoformat()
     assert change.payload["amount"] == "5.5"
     assert change.before == {"balance": "1000", "available": "1000"}
-    assert [(r.field, r.before, r.after) for r in approvals.change_diff(change)] == [
+    assert [(r.field, r.before, r.after) for r in kinds.change_diff(change)] == [
         ("amount", None, "5.5"), ("balance", "1000", "1005.5"), ("available", "1000", "1005.5")]
 
 
@@ -450,7 +447,7 @@ def test_the_diff_of_an_update_shows_only_the_fields_it_changes(world):
                                                                              "requires_matching": True}})
     # requires_matching is already true: dropped from the proposal.
     assert change.payload == {"code": "BRKR-A", "changes": {"clears_through": None}}
-    assert [(r.field, r.before, r.after) for r in approvals.change_diff(change)] == [("clears_through", "NSCC", None)]
+    assert [(r.field, r.before, r.after) for r in kinds.change_diff(change)] == [("clears_through", "NSCC", None)]
     assert change.summary == "Change counterparty BRKR-A: clears_through none"
 
 

@@ -9,9 +9,9 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.utils import timezone
 
-from records.models import AuditBlock, AuditRecord, AuditSeal
-from records.services.audit import AuditEntry, audit_log, audit_log_bulk, content_hash
-from records.services.audit_chain import audit_seal, audit_verify
+from records.audit.models import AuditBlock, AuditRecord, AuditSeal
+from records.audit.services.audit import AuditEntry, audit_log, audit_log_bulk, content_hash
+from records.audit.services.audit_chain import audit_seal, audit_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -232,7 +232,7 @@ def test_audit_api_search_and_verify(compliance_client, fo_client, ops_client, i
 def test_verify_command_and_seal_task(db, capsys):
     from django.core.management import CommandError, call_command
 
-    from records.audit_tasks import audit_seal_task
+    from records.audit.tasks import audit_seal_task
 
     write(3)
     audit_seal_task.delay()

@@ -1,9 +1,10 @@
 """Every write path leaves an audit record: a walk over every service of every app.
 
-The walk lists every public function of every ``<app>.services`` module. Each is either a
-writer, called here with real input while the SQL it runs is watched, or declared as not writing
-(a read, a computation, a helper that only runs inside a writer's transaction). A new service
-that is neither fails the first test, so nobody adds a write path without walking it.
+The walk lists every public function of every ``<app>.services`` and ``<app>.<sub-domain>.services``
+module (or package of modules). Each is either a writer, called here with real input while the
+SQL it runs is watched, or declared as not writing (a read, a computation, a helper that only runs
+inside a writer's transaction). A new service that is neither fails the first test, so nobody adds
+a write path without walking it.
 
 For each writer, every table the call inserts into, updates or deletes from must be named by an
 audit record written during the call (its record type is the model's ``app_label.modelname``),
@@ -22,11 +23,20 @@ import pytest
 from django.apps import apps
 from django.db import connection, transaction
 
-from records.models import AuditRecord, LegalHold, RetentionPolicy, Trade
-from records.services import approvals, audit_chain, cash, exports, positions, reference, retention, trades
-from records.services.audit import content_hash
-from records.services.reference import PriceInput
-from records.services.trades import TradeInput
+from records.approvals import services as approvals
+from records.audit.models import AuditRecord
+from records.audit.services import audit_chain
+from records.audit.services.audit import content_hash
+from records.cash import services as cash
+from records.exports import services as exports
+from records.positions import services as positions
+from records.reference.services import reference
+from records.reference.services.reference import PriceInput
+from records.retention import services as retention
+from records.retention.models import LegalHold, RetentionPolicy
+from records.trades import services as trades
+from records.trades.models import Trade
+from records.trades.services import TradeInput
 from tests.conftest import APPLE, make_user
 from tests.records import retention_data
 
@@ -45,104 +55,108 @@ AUDITED_WITH_PARENT = {"records.tradeevent": "records.trade", "records.tradevers
 # a writer's transaction (covered by walking that writer). Keep each reason honest.
 NOT_WRITERS = {
     # the audit service itself and its hashing
-    "records.services.audit.snapshot": "read",
-    "records.services.audit.record_type_of": "computation",
-    "records.services.audit.actor_fields": "computation",
-    "records.services.audit.audit_log": "the audit write itself",
-    "records.services.audit.audit_log_bulk": "the audit write itself",
-    "records.services.audit.audit_rows": "computation: the audit rows a batch writer inserts with its own",
-    "records.services.audit.hash_fields": "computation",
-    "records.services.audit.canonical_json_text": "computation",
-    "records.services.audit.content_hash": "computation",
-    "records.services.audit.changed_fields": "computation",
-    "records.services.audit_chain.members_digest": "computation",
-    "records.services.audit_chain.block_hash": "computation",
-    "records.services.audit_chain.audit_seal": "writes only audit tables (sealed blocks)",
-    "records.services.audit_chain.audit_verify": "read",
+    "records.audit.services.audit.snapshot": "read",
+    "records.audit.services.audit.record_type_of": "computation",
+    "records.audit.services.audit.actor_fields": "computation",
+    "records.audit.services.audit.audit_log": "the audit write itself",
+    "records.audit.services.audit.audit_log_bulk": "the audit write itself",
+    "records.audit.services.audit.audit_rows": "computation: the audit rows a batch writer inserts with its own",
+    "records.audit.services.audit.hash_fields": "computation",
+    "records.audit.services.audit.canonical_json_text": "computation",
+    "records.audit.services.audit.content_hash": "computation",
+    "records.audit.services.audit.changed_fields": "computation",
+    "records.audit.services.audit_chain.members_digest": "computation",
+    "records.audit.services.audit_chain.block_hash": "computation",
+    "records.audit.services.audit_chain.audit_seal": "writes only audit tables (sealed blocks)",
+    "records.audit.services.audit_chain.audit_verify": "read",
     # calendar
-    "records.services.calendar.is_settlement_day": "computation",
-    "records.services.calendar.add_settlement_days": "computation",
-    "records.services.calendar.standard_settlement_cycle": "computation",
-    "records.services.calendar.settlement_cycle_for": "computation",
-    "records.services.calendar.settlement_date_for": "computation",
-    "records.services.calendar.market_today": "computation",
-    "records.services.calendar.calendars_warm": "read: builds the calendars in memory",
+    "records.reference.services.calendar.is_settlement_day": "computation",
+    "records.reference.services.calendar.add_settlement_days": "computation",
+    "records.reference.services.calendar.standard_settlement_cycle": "computation",
+    "records.reference.services.calendar.settlement_cycle_for": "computation",
+    "records.reference.services.calendar.settlement_date_for": "computation",
+    "records.reference.services.calendar.market_today": "computation",
+    "records.reference.services.calendar.calendars_warm": "read: builds the calendars in memory",
     # locks and set-based helpers of writers
-    "records.services.cash.cash_balance_lock": "helper: locks (creating if absent) inside cash_movement_create",
-    "records.services.positions.position_lock": "helper: locks (creating if absent) inside movement and trade writers",
-    "records.services.positions.trade_booking_delta": "computation",
-    "records.services.positions.positions_apply": "helper: applies deltas inside trade writers, audited by them",
-    "records.services.reference.market_get": "read",
-    # maker-checker registry (configuration, not records)
-    "records.services.approvals.register_change_kind": "registry",
-    "records.services.approvals.change_kind_get": "read",
-    "records.services.approvals.change_kind_label": "read",
-    "records.services.approvals.change_kinds": "read",
-    "records.services.approvals.may_propose": "read",
-    "records.services.approvals.may_approve": "read",
-    "records.services.approvals.kinds_decidable_by": "read",
-    "records.services.approvals.change_being_applied": "read",
-    "records.services.approvals.applied_reason": "read",
-    "records.services.approvals.change_diff": "computation",
-    "records.services.approvals.to_payload": "computation",
+    "records.cash.services.cash_balance_lock": "helper: locks (creating if absent) inside cash_movement_create",
+    "records.positions.services.position_lock": "helper: locks (creating if absent) inside movement and trade writers",
+    "records.positions.services.trade_booking_delta": "computation",
+    "records.positions.services.positions_apply": "helper: applies deltas inside trade writers, audited by them",
+    "records.reference.services.reference.market_get": "read",
+    # maker-checker (its registry of kinds is records.approvals.kinds, not a service)
+    "records.approvals.services.change_being_applied": "read",
+    "records.approvals.services.applied_reason": "read",
+    "records.approvals.services.to_payload": "computation",
     # exports: files on disk; export_manifest_create is walked below
-    "records.services.exports.export_register": "registry",
-    "records.services.exports.trade_blotter_rows": "read",
-    "records.services.exports.stock_record_rows": "read",
-    "records.services.exports.cash_movement_rows": "read",
-    "records.services.exports.audit_trail_rows": "read",
-    "records.services.exports.csv_cell": "computation",
-    "records.services.exports.csv_lines": "computation",
-    "records.services.exports.export_range_check": "computation",
-    "records.services.exports.export_kind_get": "read",
-    "records.services.exports.export_csv": "read",
-    "records.services.exports.export_filename": "computation",
-    "records.services.exports.export_dir": "computation",
-    "records.services.exports.manifest_dir": "computation",
-    "records.services.exports.export_write": "writes a file, no record (its manifest is the record)",
-    "records.services.exports.file_sha256": "read",
-    "records.services.exports.manifest_content": "computation",
-    "records.services.exports.export_manifest_verify": "read",
-    "records.services.exports.manifest_file_path": "read",
+    "records.exports.services.export_register": "registry",
+    "records.exports.services.trade_blotter_rows": "read",
+    "records.exports.services.stock_record_rows": "read",
+    "records.exports.services.cash_movement_rows": "read",
+    "records.exports.services.audit_trail_rows": "read",
+    "records.exports.services.csv_cell": "computation",
+    "records.exports.services.csv_lines": "computation",
+    "records.exports.services.export_range_check": "computation",
+    "records.exports.services.export_kind_get": "read",
+    "records.exports.services.export_csv": "read",
+    "records.exports.services.export_filename": "computation",
+    "records.exports.services.export_dir": "computation",
+    "records.exports.services.manifest_dir": "computation",
+    "records.exports.services.export_write": "writes a file, no record (its manifest is the record)",
+    "records.exports.services.file_sha256": "read",
+    "records.exports.services.manifest_content": "computation",
+    "records.exports.services.export_manifest_verify": "read",
+    "records.exports.services.manifest_file_path": "read",
     # retention
-    "records.services.retention.years_before": "computation",
-    "records.services.retention.retention_policy_get": "read",
-    "records.services.retention.retention_cutoff": "computation",
-    "records.services.retention.active_holds": "read",
-    "records.services.retention.purge_register": "registry",
-    "records.services.retention.id_ranges": "computation",
-    "records.services.retention.ids_digest": "computation",
-    "records.services.retention.tombstone_verify": "computation",
-    "records.services.retention.tombstone_ids": "computation",
-    "records.services.retention.audit_maintenance": "helper: opens the purge's maintenance window",
-    "records.services.retention.audit_blocks_purgeable": "read",
-    "records.services.retention.audit_block_purge": "helper: one block of purge_run, walked through it",
-    # signing
-    "records.services.signing.signing_key": "read",
-    "records.services.signing.canonical_json": "computation",
-    "records.services.signing.sign": "computation",
-    "records.services.signing.signature_valid": "computation",
+    "records.retention.services.retention_policy_get": "read",
+    "records.retention.services.retention_cutoff": "computation",
+    "records.retention.services.active_holds": "read",
+    "records.retention.services.id_ranges": "computation",
+    "records.retention.services.ids_digest": "computation",
+    "records.retention.services.tombstone_ids": "computation",
+    "records.retention.services.audit_maintenance": "helper: opens the purge's maintenance window",
+    "records.retention.services.audit_blocks_purgeable": "read",
+    "records.retention.services.audit_block_purge": "helper: one block of purge_run, walked through it",
 }
+
+
+def service_modules(app: str) -> list:
+    """Every services module of an app: ``<app>.services`` and each sub-domain's ``<app>.<sub>.services``,
+    a module or a package of modules."""
+    package = importlib.import_module(app)
+    owners = [app, *(f"{app}.{info.name}" for info in pkgutil.iter_modules(package.__path__) if info.ispkg)]
+    modules = []
+    for owner in owners:
+        try:
+            services = importlib.import_module(f"{owner}.services")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{owner}.services":
+                raise
+            continue
+        modules.append(services)
+        if hasattr(services, "__path__"):
+            modules += [importlib.import_module(f"{services.__name__}.{info.name}")
+                        for info in pkgutil.iter_modules(services.__path__)]
+    return modules
 
 
 def service_functions() -> set[str]:
     """Every public function defined in a services module of a project app."""
     found = set()
     for app in APPS:
-        try:
-            package = importlib.import_module(f"{app}.services")
-        except ModuleNotFoundError:
-            continue
-        modules = [package]
-        if hasattr(package, "__path__"):
-            modules += [importlib.import_module(f"{package.__name__}.{info.name}")
-                        for info in pkgutil.iter_modules(package.__path__)]
-        for module in modules:
+        for module in service_modules(app):
             for name, value in vars(module).items():
                 if (not name.startswith("_") and inspect.isfunction(value)
                         and value.__module__ == module.__name__):
                     found.add(f"{module.__name__}.{name}")
     return found
+
+
+def test_the_walk_finds_the_services_of_every_sub_domain():
+    assert {module.__name__ for module in service_modules("records")} == {
+        "records.approvals.services", "records.audit.services", "records.audit.services.audit",
+        "records.audit.services.audit_chain", "records.cash.services", "records.exports.services",
+        "records.positions.services", "records.reference.services", "records.reference.services.calendar",
+        "records.reference.services.reference", "records.retention.services", "records.trades.services"}
 
 
 # The writers, each with a scenario that makes it write ---------------------------------------------
@@ -184,64 +198,64 @@ def _held_trade(w):
 
 # name -> (setup(world) returning context, call(world, context))
 WRITERS = {
-    "records.services.reference.instrument_create": (None, lambda w, _: reference.instrument_create(
+    "records.reference.services.reference.instrument_create": (None, lambda w, _: reference.instrument_create(
         actor=w.maker, isin="US88160R1014", symbol="TSLA", name="Tesla", asset_class="EQUITY", currency="USD",
         market="XNAS")),
-    "records.services.reference.instrument_update": (None, lambda w, _: reference.instrument_update(
+    "records.reference.services.reference.instrument_update": (None, lambda w, _: reference.instrument_update(
         actor=w.maker, instrument=w.instruments["AAPL"], changes={"name": "Apple Inc. (renamed)"}, reason="r")),
-    "records.services.reference.account_create": (None, lambda w, _: reference.account_create(
+    "records.reference.services.reference.account_create": (None, lambda w, _: reference.account_create(
         actor=w.maker, code="ACC-WALK", name="Walk", kind="CLIENT", base_currency="USD")),
-    "records.services.reference.account_update": (None, lambda w, _: reference.account_update(
+    "records.reference.services.reference.account_update": (None, lambda w, _: reference.account_update(
         actor=w.maker, account=w.accounts["ACC-001"], changes={"status": "SUSPENDED"}, reason="r")),
-    "records.services.reference.counterparty_create": (None, lambda w, _: reference.counterparty_create(
+    "records.reference.services.reference.counterparty_create": (None, lambda w, _: reference.counterparty_create(
         actor=w.maker, code="BRKR-W", name="Broker W", lei="529900T8BM49AURSDO55")),
-    "records.services.reference.counterparty_update": (None, lambda w, _: reference.counterparty_update(
+    "records.reference.services.reference.counterparty_update": (None, lambda w, _: reference.counterparty_update(
         actor=w.maker, counterparty=w.counterparties["BRKR-A"], changes={"name": "Broker A Ltd"}, reason="r")),
-    "records.services.reference.price_upsert": (None, lambda w, _: reference.price_upsert(
+    "records.reference.services.reference.price_upsert": (None, lambda w, _: reference.price_upsert(
         actor=w.maker, prices=[PriceInput(instrument=w.instruments["AAPL"], price_date=TRADE_DATE,
                                           price=Decimal("190.10"), currency="USD")])),
-    "records.services.reference.fx_rate_upsert": (None, lambda w, _: reference.fx_rate_upsert(
+    "records.reference.services.reference.fx_rate_upsert": (None, lambda w, _: reference.fx_rate_upsert(
         actor=w.maker, base_currency="EUR", quote_currency="USD", rate_date=TRADE_DATE, rate=Decimal("1.0812"))),
-    "records.services.cash.cash_movement_create": (None, lambda w, _: cash.cash_movement_create(
+    "records.cash.services.cash_movement_create": (None, lambda w, _: cash.cash_movement_create(
         actor=w.maker, account=w.accounts["ACC-001"], currency="USD", amount=Decimal("1000"),
         value_date=TRADE_DATE, reference="WALK-CASH")),
-    "records.services.positions.stock_movement_create": (None, lambda w, _: positions.stock_movement_create(
+    "records.positions.services.stock_movement_create": (None, lambda w, _: positions.stock_movement_create(
         actor=w.maker, account=w.accounts["ACC-001"], instrument=w.instruments["AAPL"], quantity=Decimal("50"),
         value_date=TRADE_DATE, reference="WALK-STOCK")),
-    "records.services.trades.trade_submit": (None, lambda w, _: w.trade()),
-    "records.services.trades.trade_submit_batch": (None, lambda w, _: trades.trade_submit_batch(
+    "records.trades.services.trade_submit": (None, lambda w, _: w.trade()),
+    "records.trades.services.trade_submit_batch": (None, lambda w, _: trades.trade_submit_batch(
         submitted_by=w.maker, items=[(n, TradeInput(
             external_ref=f"WALK-B{n}", account="ACC-001", counterparty="BRKR-A", instrument=APPLE,
             side="BUY" if n % 2 else "SELL", quantity=Decimal(10 + n), price=Decimal("189.25"),
             trade_date=TRADE_DATE)) for n in range(5)])),
-    "records.services.trades.trade_amend": (lambda w: w.trade(), lambda w, trade_id: trades.trade_amend(
+    "records.trades.services.trade_amend": (lambda w: w.trade(), lambda w, trade_id: trades.trade_amend(
         actor=w.maker, trade_id=trade_id, changes={"quantity": Decimal("150")}, reason="wrong quantity")),
-    "records.services.trades.trade_cancel": (lambda w: w.trade(), lambda w, trade_id: trades.trade_cancel(
+    "records.trades.services.trade_cancel": (lambda w: w.trade(), lambda w, trade_id: trades.trade_cancel(
         actor=w.maker, trade_id=trade_id, reason="booked in error")),
-    "records.services.trades.trade_release": (_held_trade, lambda w, trade_id: trades.trade_release(
+    "records.trades.services.trade_release": (_held_trade, lambda w, trade_id: trades.trade_release(
         actor=w.checker, trade_id=trade_id, reason="client confirmed")),
-    "records.services.approvals.change_propose": (None, lambda w, _: w.cash_change()),
-    "records.services.approvals.change_approve": (lambda w: w.cash_change().pk, lambda w, pk: approvals.change_approve(
+    "records.approvals.services.change_propose": (None, lambda w, _: w.cash_change()),
+    "records.approvals.services.change_approve": (lambda w: w.cash_change().pk, lambda w, pk: approvals.change_approve(
         actor=w.checker, change_id=pk, reason="checked")),
-    "records.services.approvals.change_reject": (lambda w: w.cash_change().pk, lambda w, pk: approvals.change_reject(
+    "records.approvals.services.change_reject": (lambda w: w.cash_change().pk, lambda w, pk: approvals.change_reject(
         actor=w.checker, change_id=pk, reason="no statement")),
-    "records.services.approvals.change_withdraw": (
+    "records.approvals.services.change_withdraw": (
         lambda w: w.cash_change().pk, lambda w, pk: approvals.change_withdraw(actor=w.maker, change_id=pk)),
-    "records.services.retention.retention_policy_update": (None, lambda w, _: retention.retention_policy_update(
+    "records.retention.services.retention_policy_update": (None, lambda w, _: retention.retention_policy_update(
         actor=w.checker, policy=RetentionPolicy.objects.get(record_type="records.price"), retention_years=5,
         reason="longer")),
-    "records.services.retention.legal_hold_place": (None, lambda w, _: retention.legal_hold_place(
+    "records.retention.services.legal_hold_place": (None, lambda w, _: retention.legal_hold_place(
         actor=w.checker, scope=LegalHold.Scope.ACCOUNT, account=w.accounts["ACC-001"], reason="subpoena")),
-    "records.services.retention.legal_hold_release": (
+    "records.retention.services.legal_hold_release": (
         lambda w: retention.legal_hold_place(actor=w.checker, scope=LegalHold.Scope.ACCOUNT,
                                              account=w.accounts["ACC-001"], reason="subpoena").pk,
         lambda w, pk: retention.legal_hold_release(actor=w.checker, hold_id=pk, reason="matter closed")),
-    "records.services.retention.purge_run": (lambda w: w.old_trade().pk, lambda w, pk: retention.purge_run(
+    "records.retention.services.purge_run": (lambda w: w.old_trade().pk, lambda w, pk: retention.purge_run(
         record_type="records.trade")),
-    "records.services.retention.purge_all": (lambda w: w.old_trade().pk, lambda w, pk: retention.purge_all()),
-    "records.services.audit_chain.audit_verification_run": (None, lambda w, _: audit_chain.audit_verification_run(
+    "records.retention.services.purge_all": (lambda w: w.old_trade().pk, lambda w, pk: retention.purge_all()),
+    "records.audit.services.audit_chain.audit_verification_run": (None, lambda w, _: audit_chain.audit_verification_run(
         actor=w.checker)),
-    "records.services.exports.export_manifest_create": (None, lambda w, _: exports.export_manifest_create(
+    "records.exports.services.export_manifest_create": (None, lambda w, _: exports.export_manifest_create(
         business_date=TRADE_DATE)),
 }
 
@@ -346,7 +360,7 @@ def test_the_writer_leaves_an_audit_record_for_every_table_it_changes(name, worl
 
 
 def test_position_moves_are_audited_with_exact_before_and_after_values(world):
-    from records.models import Position
+    from records.positions.models import Position
 
     world.trade(ref="POS-1", side="BUY", quantity="100")
     trades.trade_submit_batch(submitted_by=world.maker, items=[

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from records.models import Instrument, Market
-from records.services.calendar import (
+from records.reference.models import Instrument, Market
+from records.reference.services.calendar import (
     add_settlement_days,
     is_settlement_day,
     settlement_date_for,
@@ -152,8 +152,8 @@ def test_settlement_date_is_a_business_day_exactly_cycle_business_days_after_tra
 
 @pytest.mark.django_db
 def test_calendars_warm_builds_every_market_calendar_once():
-    from records.models import Market
-    from records.services import calendar
+    from records.reference.models import Market
+    from records.reference.services import calendar
 
     assert calendar.calendars_warm() == Market.objects.count() > 0
     built = calendar._busday_calendar.cache_info().currsize

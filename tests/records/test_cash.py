@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backoffice.core.exceptions import BusinessRuleError
-from records.models import AuditRecord, CashBalance, CashMovement
-from records.services.cash import cash_movement_create
-from records.services.reference import account_create
+from records.audit.models import AuditRecord
+from records.cash.models import CashBalance, CashMovement
+from records.cash.services import cash_movement_create
+from records.reference.services.reference import account_create
 
 pytestmark = pytest.mark.django_db
 

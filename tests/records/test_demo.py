@@ -16,19 +16,11 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 
 from records import demo
-from records.models import (
-    Account,
-    AuditRecord,
-    CashBalance,
-    CashMovement,
-    Counterparty,
-    FxRate,
-    Instrument,
-    Position,
-    Price,
-    StockMovement,
-    Trade,
-)
+from records.audit.models import AuditRecord
+from records.cash.models import CashBalance, CashMovement
+from records.positions.models import Position, StockMovement
+from records.reference.models import Account, Counterparty, FxRate, Instrument, Price
+from records.trades.models import Trade
 
 pytestmark = pytest.mark.django_db
 

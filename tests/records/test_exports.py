@@ -13,12 +13,14 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
-from records.models import AuditRecord, ExportManifest, Trade
-from records.services import exports
-from records.services.cash import cash_movement_create
-from records.services.exports import export_csv, export_manifest_create, export_manifest_verify
-from records.services.positions import stock_movement_create
-from records.services.reference import PriceInput, price_upsert
+from records.audit.models import AuditRecord
+from records.cash.services import cash_movement_create
+from records.exports import services as exports
+from records.exports.models import ExportManifest
+from records.exports.services import export_csv, export_manifest_create, export_manifest_verify
+from records.positions.services import stock_movement_create
+from records.reference.services.reference import PriceInput, price_upsert
+from records.trades.models import Trade
 from tests.conftest import APPLE, make_user
 
 from .retention_data import trade

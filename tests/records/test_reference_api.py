@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from records.models import AuditRecord, Counterparty, Instrument, Price
+from records.audit.models import AuditRecord
+from records.reference.models import Counterparty, Instrument, Price
 from tests.conftest import APPLE, LEI_A, SAP, VODAFONE, client_for, make_user
 
 pytestmark = pytest.mark.django_db

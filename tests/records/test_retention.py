@@ -12,37 +12,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backoffice.core.exceptions import BusinessRuleError
-from records.models import (
-    AuditBlock,
-    AuditRecord,
-    AuditSeal,
-    CashBalance,
-    CashMovement,
-    ChangeRequest,
-    FxRate,
-    LegalHold,
-    Position,
-    Price,
-    RetentionPolicy,
-    StockMovement,
-    Trade,
-    TradeEvent,
-    TradeVersion,
-)
-from records.services import retention
-from records.services.audit_chain import audit_seal, audit_verify
-from records.services.cash import cash_movement_create
-from records.services.positions import stock_movement_create
-from records.services.reference import PriceInput, fx_rate_upsert, price_upsert
-from records.services.retention import (
+from records.approvals.models import ChangeRequest
+from records.audit.models import AuditBlock, AuditRecord, AuditSeal
+from records.audit.services.audit_chain import audit_seal, audit_verify
+from records.cash.models import CashBalance, CashMovement
+from records.cash.services import cash_movement_create
+from records.positions.models import Position, StockMovement
+from records.positions.services import stock_movement_create
+from records.reference.models import FxRate, Price
+from records.reference.services.reference import PriceInput, fx_rate_upsert, price_upsert
+from records.retention import services as retention
+from records.retention.models import LegalHold, RetentionPolicy
+from records.retention.rules import tombstone_verify, years_before
+from records.retention.services import (
     legal_hold_place,
     legal_hold_release,
     purge_run,
     retention_cutoff,
     tombstone_ids,
-    tombstone_verify,
-    years_before,
 )
+from records.trades.models import Trade, TradeEvent, TradeVersion
 from tests.conftest import make_user
 
 from .retention_data import amend, at, old_audit_records, trade
@@ -464,7 +453,7 @@ def test_purge_records_command_dry_run_then_for_real(book, today, capsys):
 
 
 def test_purge_task_runs_every_registered_type(book, today):
-    from records.tasks import purge_task
+    from records.retention.tasks import purge_task
 
     old_trade(book, years_before(today, 6) - timedelta(days=5))
     results = purge_task.delay().get()

@@ -7,9 +7,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from records.models import AuditRecord, ExportManifest, LegalHold, RetentionPolicy
-from records.services.exports import export_manifest_create
-from records.services.retention import legal_hold_place
+from records.audit.models import AuditRecord
+from records.exports.models import ExportManifest
+from records.exports.services import export_manifest_create
+from records.retention.models import LegalHold, RetentionPolicy
+from records.retention.services import legal_hold_place
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from records.services.audit import _canonical_json
-from records.services.trades import TradeInput, _trade_audit_json
+from records.audit.services.audit import _canonical_json
+from records.trades.services import TradeInput, _trade_audit_json
 
 text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=20)
 decimals = st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("999999999999"), places=6,

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backoffice.core.exceptions import BusinessRuleError
-from records.models import Position, StockMovement, Trade, TradeEvent
-from records.services import trades as svc
+from records.positions.models import Position, StockMovement
+from records.trades import services as svc
+from records.trades.models import Trade, TradeEvent
 from tests.conftest import APPLE, MICROSOFT, make_user
 
 D = Decimal

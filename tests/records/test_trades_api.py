@@ -6,7 +6,9 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from records.models import AuditRecord, Position, Trade, TradeEvent, TradeVersion
+from records.audit.models import AuditRecord
+from records.positions.models import Position
+from records.trades.models import Trade, TradeEvent, TradeVersion
 from tests.conftest import APPLE, SAP, client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -60,8 +62,8 @@ def test_submit_books_the_trade_computes_settlement_date_and_moves_the_position(
 def test_the_answer_to_a_submission_is_the_trade_as_stored(fo_client, refdata):
     """The fast rendering of a booked trade (built in memory, shared serializer) is the serializer's
     output for the trade read back: booked, held, and after an amendment."""
-    from records import selectors
-    from records.api.trade_serializers import TradeOutput, trade_representation
+    from records.trades import selectors
+    from records.trades.api.serializers import TradeOutput, trade_representation
 
     booked = submit(fo_client).json()
     held = submit(fo_client, external_ref="OMS-HELD", quantity="300000", price="200").json()
@@ -377,7 +379,8 @@ def test_inventory_without_a_price_has_null_market_value(fo_client, refdata):
 
 
 def test_lone_surrogates_are_refused_before_anything_is_written(fo_client, refdata):
-    from records.models import AuditRecord, Trade
+    from records.audit.models import AuditRecord
+    from records.trades.models import Trade
 
     booked = submit(fo_client)
     assert booked.status_code == 201

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
-from records.models import AuditRecord
+from records.audit.models import AuditRecord
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

@@ -8,17 +8,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.utils import timezone
 
 from backoffice.core.bulk import batch_value, insert_rows
 from backoffice.core.context import correlation_id
 from backoffice.core.fields import format_decimal
+from records.audit.models import Actor, AuditRecord
 
-from ..models import AuditRecord
-
-Actor = AbstractBaseUser | str | None
 SYSTEM_ACTOR = "system"
 
 

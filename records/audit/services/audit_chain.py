@@ -31,9 +31,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from backoffice.core.bulk import insert_rows
-
-from ..models import AuditBlock, AuditRecord, AuditSeal, AuditVerification
-from .audit import Actor, actor_fields, audit_log, content_hash, snapshot
+from records.audit.models import AuditBlock, AuditRecord, AuditSeal, AuditVerification
+from records.audit.services.audit import Actor, actor_fields, audit_log, content_hash, snapshot
 
 GENESIS = "0" * 64
 SEAL_LOCK_KEY = 7_331_001  # pg_advisory_xact_lock key of the sealers

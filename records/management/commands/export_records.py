@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from backoffice.core.context import correlation
 from backoffice.core.exceptions import BusinessRuleError
-from records.models import ExportManifest
-from records.services import exports
+from records.exports import services as exports
+from records.exports.models import ExportManifest
 
 
 class Command(BaseCommand):

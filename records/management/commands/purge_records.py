@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from backoffice.core.context import correlation
 from backoffice.core.exceptions import BusinessRuleError
-from records.services import retention
+from records.retention import services as retention
 
 
 class Command(BaseCommand):

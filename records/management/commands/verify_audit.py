@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from records.services.audit_chain import audit_seal, audit_verify
+from records.audit.services.audit_chain import audit_seal, audit_verify
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 
-from records.models import Account, CashBalance, CashMovement, Counterparty, Instrument, Price
+from records.reference.models import Account, Counterparty, Instrument, Price
 
 
 class InstrumentFilter(django_filters.FilterSet):
@@ -46,25 +46,3 @@ class PriceFilter(django_filters.FilterSet):
     class Meta:
         model = Price
         fields = ["instrument", "date_from", "date_to", "source"]
-
-
-class CashBalanceFilter(django_filters.FilterSet):
-    account = django_filters.CharFilter(field_name="account__code")
-    currency = django_filters.CharFilter()
-
-    class Meta:
-        model = CashBalance
-        fields = ["account", "currency"]
-
-
-class CashMovementFilter(django_filters.FilterSet):
-    account = django_filters.CharFilter(field_name="account__code")
-    currency = django_filters.CharFilter()
-    kind = django_filters.ChoiceFilter(choices=CashMovement.Kind.choices)
-    date_from = django_filters.DateFilter(field_name="value_date", lookup_expr="gte")
-    date_to = django_filters.DateFilter(field_name="value_date", lookup_expr="lte")
-    reference = django_filters.CharFilter()
-
-    class Meta:
-        model = CashMovement
-        fields = ["account", "currency", "kind", "date_from", "date_to", "reference"]

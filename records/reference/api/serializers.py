@@ -4,12 +4,8 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from backoffice.core.fields import AMOUNT, PRICE, RATE, StrictDecimalField
-from records.models import Account, CashMovement, Counterparty, Instrument
-from records.validators import (
-    validate_currency,
-    validate_isin,
-    validate_lei,
-)
+from records.reference.models import Account, Counterparty, Instrument
+from records.reference.validators import validate_currency, validate_isin, validate_lei
 
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
 
@@ -41,7 +37,7 @@ class InstrumentOutput(serializers.ModelSerializer):
     def get_settlement_cycle(self, obj) -> int:
         from django.utils import timezone
 
-        from records.services.calendar import settlement_cycle_for
+        from records.reference.services.calendar import settlement_cycle_for
 
         return settlement_cycle_for(instrument=obj, trade_date=timezone.localdate())
 
@@ -175,35 +171,6 @@ class SettlementDateOutput(serializers.Serializer):
     settlement_date = serializers.DateField()
     settlement_cycle = serializers.IntegerField()
     calendar = serializers.CharField(help_text="The settlement system whose business days were counted.")
-
-
-# Cash -----------------------------------------------------------------------------------------
-
-class CashMovementInput(serializers.Serializer):
-    account = serializers.CharField(max_length=30)
-    currency = CurrencyField()
-    amount = StrictDecimalField(kind=AMOUNT, help_text="Deposit positive, withdrawal negative.")
-    value_date = serializers.DateField()
-    reference = serializers.RegexField(r"^\S(.*\S)?$", max_length=100,
-                                       error_messages={"invalid": "Must not start or end with spaces."})
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-
-
-class CashMovementOutput(serializers.ModelSerializer):
-    account = serializers.CharField(source="account.code")
-    amount = StrictDecimalField(kind=AMOUNT)
-
-    class Meta:
-        model = CashMovement
-        fields = ["id", "account", "currency", "amount", "value_date", "reference", "kind", "description",
-                  "created_at"]
-
-
-class CashBalanceOutput(serializers.Serializer):
-    account = serializers.CharField(source="account.code")
-    currency = serializers.CharField()
-    balance = StrictDecimalField(kind=AMOUNT)
-    available = StrictDecimalField(kind=AMOUNT, source="available_amount")
 
 
 class MarketOutput(serializers.Serializer):

@@ -1,9 +1,8 @@
-"""Reference data, prices, cash and the settlement-date API (API.md, "Reference data").
+"""Reference data, prices and the settlement-date API (API.md, "Reference data").
 
 Views parse input, call one service or selector, and shape the output.
 """
 
-from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -15,23 +14,22 @@ from backoffice.core.api import validate_items
 from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ALL_ROLES, FRONT_OFFICE, OPERATIONS
-from records import selectors
-from records.services import approvals, calendar, cash, reference
-
-from . import filters
-from . import serializers as s
-from .approval_views import ChangeRequestOutput
+from records.approvals import services as approvals
+from records.approvals.api import ChangeRequestOutput
+from records.reference import selectors
+from records.reference.api import filters
+from records.reference.api import serializers as s
+from records.reference.services import calendar, reference
 
 # Every role reads reference data; front office and operations maintain it.
 ReferenceData = HasRole(FRONT_OFFICE, OPERATIONS, read=ALL_ROLES)
-CashRole = HasRole(FRONT_OFFICE, OPERATIONS, read=ALL_ROLES)
 
 
 def _reason(data: dict) -> str:
     return data.pop("reason", "") or ""
 
 
-# Changes to reference data go through maker-checker (records.services.approvals).
+# Changes to reference data go through maker-checker (records.approvals.services).
 PROPOSED_THROUGH_API = "proposed through the API"
 
 
@@ -59,13 +57,6 @@ def _instrument_or_error(isin: str, field: str = "instrument"):
     if instrument is None:
         raise BusinessRuleError(f"Unknown instrument {isin!r}.", field=field)
     return instrument
-
-
-def _account_or_error(code: str, field: str = "account"):
-    account = selectors.account_get(code)
-    if account is None:
-        raise BusinessRuleError(f"Unknown account {code!r}.", field=field)
-    return account
 
 
 # Instruments ----------------------------------------------------------------------------------
@@ -293,42 +284,3 @@ class SettlementDateApi(APIView):
         instrument = _instrument_or_error(query.validated_data["instrument"])
         result = calendar.settlement_date_for(instrument=instrument, trade_date=query.validated_data["trade_date"])
         return Response(s.SettlementDateOutput(result).data)
-
-
-# Cash -----------------------------------------------------------------------------------------
-
-class CashMovementApi(generics.ListAPIView):
-    permission_classes = [CashRole]
-    serializer_class = s.CashMovementOutput
-    filterset_class = filters.CashMovementFilter
-
-    def get_queryset(self):
-        from records.models import CashMovement
-
-        return CashMovement.objects.select_related("account").order_by("-value_date", "-id")
-
-    @extend_schema(
-        request=s.CashMovementInput,
-        responses={201: s.CashMovementOutput,
-                   200: OpenApiResponse(s.CashMovementOutput, description="Same reference and content: "
-                                        "the existing movement, nothing booked.")},
-        description="Book a cash movement, idempotent by `reference` (a different body with a used reference: 409).",
-    )
-    def post(self, request):
-        data = s.CashMovementInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        account = _account_or_error(values.pop("account"))
-        with transaction.atomic():
-            result = cash.cash_movement_create(actor=request.user, account=account, **values)
-        return Response(s.CashMovementOutput(result.movement).data,
-                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
-
-
-class CashBalanceListApi(generics.ListAPIView):
-    permission_classes = [CashRole]
-    serializer_class = s.CashBalanceOutput
-    filterset_class = filters.CashBalanceFilter
-
-    def get_queryset(self):
-        return selectors.cash_balance_list()

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.holiday import Easter, Holiday
 
-from ..models import Instrument, Market, SettlementCalendar
+from records.reference.models import Instrument, Market, SettlementCalendar
 
 CALENDAR_START = "1970-01-01"
 CALENDAR_END = "2075-12-31"

@@ -14,9 +14,8 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
-
-from ..models import Account, Counterparty, FxRate, Instrument, Market, Price
-from .audit import Actor, AuditEntry, audit_log, audit_log_bulk, record_type_of, snapshot
+from records.audit.services.audit import Actor, AuditEntry, audit_log, audit_log_bulk, record_type_of, snapshot
+from records.reference.models import Account, Counterparty, FxRate, Instrument, Market, Price
 
 
 def _full_clean(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:

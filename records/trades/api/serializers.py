@@ -1,17 +1,14 @@
-"""Trade, bulk and inventory serializers: output shaping and OpenAPI documentation."""
+"""Trade and bulk serializers: output shaping and OpenAPI documentation."""
 
-from decimal import ROUND_HALF_EVEN, Decimal
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backoffice.core.fields import AMOUNT, DECIMAL_SCHEMA, PRICE, QUANTITY, StrictDecimalField, format_decimal
-from records.models import Trade
-from records.validators import currency_exponent
+from backoffice.core.fields import AMOUNT, PRICE, QUANTITY, StrictDecimalField
+from records.trades.models import Trade
 
 
 class TradeInputSchema(serializers.Serializer):
-    """The trade body of POST /api/v1/trades/ (parsed by records.api.trade_input.parse_trade)."""
+    """The trade body of POST /api/v1/trades/ (parsed by records.trades.input.parse_trade)."""
 
     external_ref = serializers.CharField(max_length=64, help_text="Your reference; idempotency key per user.")
     account = serializers.CharField(max_length=30, help_text="Account code.")
@@ -131,37 +128,3 @@ class AmendInput(serializers.Serializer):
         if not set(attrs) - {"reason"}:
             raise serializers.ValidationError("Give at least one of quantity, price, settlement_date, commission.")
         return attrs
-
-
-class InventoryQuery(serializers.Serializer):
-    account = serializers.CharField(max_length=30, required=False)
-    instrument = serializers.CharField(max_length=12, required=False, help_text="ISIN")
-    as_of = serializers.DateField(required=False, help_text="Default: today.")
-
-
-class InventoryOutput(serializers.Serializer):
-    account = serializers.CharField(source="account.code")
-    instrument = serializers.CharField(source="instrument.isin")
-    traded_quantity = StrictDecimalField(kind=QUANTITY, source="traded_as_of")
-    settled_quantity = StrictDecimalField(kind=QUANTITY, source="settled_as_of")
-    pending_receipt = StrictDecimalField(kind=QUANTITY, source="receipt_as_of")
-    pending_delivery = StrictDecimalField(kind=QUANTITY, source="delivery_as_of")
-    available_quantity = serializers.SerializerMethodField()
-    price = StrictDecimalField(kind=PRICE, allow_null=True)
-    price_date = serializers.DateField(allow_null=True)
-    market_value = serializers.SerializerMethodField()
-    currency = serializers.CharField(source="instrument.currency")
-
-    @extend_schema_field(DECIMAL_SCHEMA)
-    def get_available_quantity(self, obj) -> str:
-        """Settled holding not already promised to a pending delivery (never below zero)."""
-        return format_decimal(max(obj.settled_as_of - obj.delivery_as_of, Decimal(0)))
-
-    @extend_schema_field({**DECIMAL_SCHEMA, "nullable": True})
-    def get_market_value(self, obj) -> str | None:
-        """Trade-date quantity at the price, rounded to the currency's minor unit."""
-        if obj.price is None:
-            return None
-        unit = Decimal(1).scaleb(-currency_exponent(obj.instrument.currency))
-        return format_decimal((obj.traded_as_of * obj.price).quantize(unit, rounding=ROUND_HALF_EVEN))
-

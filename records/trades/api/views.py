@@ -1,31 +1,27 @@
-"""Trades and inventory API (API.md, "Trades" and "Inventory"). Thin: parse, call a service, shape."""
+"""Trades API (API.md, "Trades"). Thin: parse, call a service, shape."""
 
 import django_filters
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ALL_ROLES, COMPLIANCE, FRONT_OFFICE, OPERATIONS
-from records import selectors
-from records.models import Trade
-from records.services import approvals
-from records.services import trades as trade_services
-from records.trade_input import parse_trade
-
-from . import trade_serializers as s
-from .approval_views import ChangeRequestOutput
+from records.approvals import services as approvals
+from records.approvals.api import ChangeRequestOutput
+from records.trades import selectors
+from records.trades import services as trade_services
+from records.trades.api import serializers as s
+from records.trades.input import parse_trade
+from records.trades.models import Trade
 
 MAX_BULK = 10_000
 
 TradeRole = HasRole(FRONT_OFFICE, OPERATIONS, read=ALL_ROLES)
 ReleaseRole = HasRole(OPERATIONS, COMPLIANCE)
-InventoryRole = HasRole(FRONT_OFFICE, OPERATIONS, read=ALL_ROLES)
 
 
 class TradeFilter(django_filters.FilterSet):
@@ -181,23 +177,3 @@ class TradeReleaseApi(APIView):
         change = approvals.change_propose(actor=request.user, kind="trade.release", payload={"trade_id": trade_id},
                                           reason=data.validated_data["reason"])
         return Response(ChangeRequestOutput(change).data, status=status.HTTP_202_ACCEPTED)
-
-
-class InventoryApi(generics.ListAPIView):
-    permission_classes = [InventoryRole]
-    serializer_class = s.InventoryOutput
-
-    @extend_schema(parameters=[s.InventoryQuery])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self):
-        query = s.InventoryQuery(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        if params.get("account") and selectors.account_get(params["account"]) is None:
-            raise BusinessRuleError(f"Unknown account {params['account']!r}.", field="account")
-        if params.get("instrument") and selectors.instrument_get(params["instrument"]) is None:
-            raise BusinessRuleError(f"Unknown instrument {params['instrument']!r}.", field="instrument")
-        return selectors.inventory_list(as_of=params.get("as_of") or timezone.localdate(),
-                                        account_code=params.get("account"), isin=params.get("instrument"))

@@ -1,0 +1,45 @@
+"""Reads of cash: balances per account and currency, and their totals per currency."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, F, QuerySet, Sum
+
+from records.cash.models import CashBalance
+
+
+def cash_balance_list() -> QuerySet[CashBalance]:
+    return (CashBalance.objects.select_related("account")
+            .annotate(available_amount=F("balance") - F("reserved"))
+            .order_by("account__code", "currency"))
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    currency: str
+    balance: Decimal
+    reserved: Decimal
+    available: Decimal
+    accounts: int
+
+def cash_balance_search(*, account: str | None = None, currency: str | None = None) -> QuerySet[CashBalance]:
+    """Return cash balances per account and currency; account is an account code."""
+    balances = cash_balance_list()
+    if account:
+        balances = balances.filter(account__code__iexact=account)
+    if currency:
+        balances = balances.filter(currency__iexact=currency)
+    return balances
+
+def cash_totals_by_currency(balances: QuerySet[CashBalance]) -> list[CurrencyTotal]:
+    """Sum a set of balances per currency (amounts in different currencies are never added)."""
+    rows = (balances.order_by().values("currency")
+            .annotate(total_balance=Sum("balance"), total_reserved=Sum("reserved"), accounts=Count("account"))
+            .order_by("currency"))
+    zero = Decimal("0")
+    return [
+        CurrencyTotal(currency=row["currency"], balance=row["total_balance"] or zero,
+                      reserved=row["total_reserved"] or zero,
+                      available=(row["total_balance"] or zero) - (row["total_reserved"] or zero),
+                      accounts=row["accounts"])
+        for row in rows
+    ]
