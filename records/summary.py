@@ -36,6 +36,7 @@ class RecordsSummary:
     trades_held: int = 0  # held by pre-trade checks, any date: awaiting release
     approvals_pending: int = 0
 
+
 def records_summary(*, today: date) -> RecordsSummary:
     """Return the key figures of the books and records as of today (in the current time zone)."""
     instruments = Instrument.objects.aggregate(total=Count("id"), active=Count("id", filter=Q(is_active=True)))
@@ -61,6 +62,7 @@ def records_summary(*, today: date) -> RecordsSummary:
         audit_records_today=AuditRecord.objects.filter(at__gte=start_of_day).count(),
         **_trade_figures(today=today),
     )
+
 
 def _trade_figures(*, today: date) -> dict:
     today_counts = Trade.objects.filter(trade_date=today).aggregate(

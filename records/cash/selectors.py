@@ -13,6 +13,7 @@ def cash_balance_list() -> QuerySet[CashBalance]:
             .annotate(available_amount=F("balance") - F("reserved"))
             .order_by("account__code", "currency"))
 
+
 @dataclass(frozen=True)
 class CurrencyTotal:
     currency: str
@@ -20,6 +21,7 @@ class CurrencyTotal:
     reserved: Decimal
     available: Decimal
     accounts: int
+
 
 def cash_balance_search(*, account: str | None = None, currency: str | None = None) -> QuerySet[CashBalance]:
     """Return cash balances per account and currency; account is an account code."""
@@ -29,6 +31,7 @@ def cash_balance_search(*, account: str | None = None, currency: str | None = No
     if currency:
         balances = balances.filter(currency__iexact=currency)
     return balances
+
 
 def cash_totals_by_currency(balances: QuerySet[CashBalance]) -> list[CurrencyTotal]:
     """Sum a set of balances per currency (amounts in different currencies are never added)."""

@@ -37,12 +37,14 @@ def position_search(*, as_of: date, account: str | None = None, instrument: str 
         positions = positions.filter(instrument_key("instrument__", instrument))
     return with_latest_price(positions, as_of=as_of, instrument_ref="instrument_id")
 
+
 def _tail(model, as_of_field: str, as_of: date, value, **filters):
     """Sum of `value` over rows of `model` for the outer position dated after as_of."""
     rows = (model.objects.filter(account_id=OuterRef("account_id"), instrument_id=OuterRef("instrument_id"),
                                  **{f"{as_of_field}__gt": as_of}, **filters)
             .order_by().values("account_id").annotate(total=Sum(value)).values("total")[:1])
     return Coalesce(Subquery(rows), Value(0), output_field=DecimalField(max_digits=24, decimal_places=6))
+
 
 def inventory_list(*, as_of: date, account_code: str | None = None, isin: str | None = None) -> QuerySet:
     """Positions as of a date, valued at the latest price on or before it.
@@ -79,18 +81,22 @@ def inventory_list(*, as_of: date, account_code: str | None = None, isin: str | 
     nonzero = ~Q(traded_as_of=0) | ~Q(settled_as_of=0) | ~Q(receipt_as_of=0) | ~Q(delivery_as_of=0)
     return qs.filter(nonzero).order_by("account__code", "instrument__isin")
 
+
 def inventory_available(position) -> Decimal:
     """Settled holding not already promised to a pending delivery, never below zero (API: available_quantity)."""
     return max(position.settled_as_of - position.delivery_as_of, Decimal(0))
+
 
 def inventory_market_value(position) -> Decimal | None:
     """Trade-date quantity at the price, rounded half-even to the currency's minor unit; None without a price."""
     return _market_value(position.traded_as_of, position.price, position.instrument.currency)
 
+
 def _market_value(quantity: Decimal, price: Decimal | None, currency: str) -> Decimal | None:
     if price is None:
         return None
     return (quantity * price).quantize(Decimal(1).scaleb(-currency_exponent(currency)), rounding=ROUND_HALF_EVEN)
+
 
 @dataclass(frozen=True)
 class InventoryTotal:
@@ -100,6 +106,7 @@ class InventoryTotal:
     market_value: Decimal
     positions: int
     unpriced: int
+
 
 def inventory_totals(positions) -> list[InventoryTotal]:
     """Sum the market values of inventory_list rows per currency, as rounded on each row.

@@ -317,7 +317,7 @@ def audit_maintenance() -> Iterator[None]:
     """Let this transaction delete audit records and seals and mark blocks pruned; for the purge only.
 
     Call inside an atomic block. Opens both locks: the PostgreSQL triggers (a transaction-local
-    setting) and the append-only querysets (records.models._maintenance).
+    setting) and the append-only querysets (records.audit.models._maintenance).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("audit maintenance must run inside the purge's transaction")

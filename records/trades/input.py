@@ -2,7 +2,7 @@
 
 A DRF serializer per item costs far more than the booking itself, so trade input is parsed by
 hand with the same rules and messages the serializer fields would give; `TradeInputSchema` in
-trade_serializers documents the same body for OpenAPI (a test keeps the two in step).
+records.trades.api.serializers documents the same body for OpenAPI (a test keeps the two in step).
 """
 
 import re

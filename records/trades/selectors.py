@@ -25,11 +25,14 @@ BLOTTER_COUNT_CAP = 10_000
 def trade_list() -> QuerySet:
     return Trade.objects.select_related("account", "counterparty", "instrument").order_by("-id")
 
+
 def trade_get(trade_id: int):
     return trade_list().filter(pk=trade_id).first()
 
+
 def trade_history(trade) -> QuerySet:
     return trade.events.order_by("at", "id")
+
 
 def trade_blotter(*, trade_date: date | None = None, date_from: date | None = None, date_to: date | None = None,
                   account: Account | None = None, instruments: Sequence[Instrument] | None = None,
@@ -68,6 +71,7 @@ def trade_blotter(*, trade_date: date | None = None, date_from: date | None = No
                   else trades.filter(external_ref=external_ref))
     return trades
 
+
 def trade_search(trades: QuerySet[Trade], term: str) -> QuerySet[Trade]:
     """Narrow trades to those whose external ref, account code or ISIN is term (for the admin's search box).
 
@@ -85,6 +89,7 @@ def trade_search(trades: QuerySet[Trade], term: str) -> QuerySet[Trade]:
         match |= Q(instrument_id__in=instrument_ids)
     return trades.filter(match)
 
+
 @dataclass(frozen=True)
 class GrossByCurrency:
     """Trades and gross notional (quantity times price, unrounded) of one currency."""
@@ -98,6 +103,7 @@ class GrossByCurrency:
     def gross(self) -> Decimal:
         return self.buy_gross + self.sell_gross
 
+
 @dataclass(frozen=True)
 class BlotterTotals:
     """How many trades match, up to the cap; and, when not capped, their gross notional per currency."""
@@ -105,6 +111,7 @@ class BlotterTotals:
     count: int
     capped: bool
     by_currency: list[GrossByCurrency]
+
 
 def trade_blotter_totals(trades: QuerySet[Trade], *, page: KeysetPage | None = None,
                          cap: int | None = None) -> BlotterTotals:
@@ -153,11 +160,13 @@ def trade_export_rows(trades: QuerySet[Trade], *, chunk_size: int = 2000) -> Ite
     """
     return trades.values_list(*(path for _header, path in TRADE_EXPORT_COLUMNS)).iterator(chunk_size=chunk_size)
 
+
 def trade_detail_get(trade_id: int) -> Trade | None:
     """Return the trade with everything its detail page shows, or None."""
     return (Trade.objects.select_related("account", "counterparty__clears_through", "instrument__market",
                                          "submitted_by")
             .filter(pk=trade_id).first())
+
 
 def trade_timeline(trade: Trade) -> QuerySet[TradeEvent]:
     """Return the trade's lifecycle events, oldest first."""
@@ -190,6 +199,7 @@ class TradeVersionRow:
     @property
     def gross_amount(self) -> Decimal:
         return self.quantity * self.price
+
 
 def trade_version_rows(trade: Trade) -> list[TradeVersionRow]:
     """Return every version of the trade, the current one last, each marked with what changed.
