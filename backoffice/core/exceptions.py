@@ -10,19 +10,22 @@ from rest_framework.views import exception_handler
 class BusinessRuleError(Exception):
     """A request that breaks a business rule. The API answers 400 with field messages.
 
-    `field` names the input it concerns (``non_field_errors`` when none does).
+    `field` names the input it concerns (``non_field_errors`` when none does). Several reasons
+    under one field (every failed pre-trade check, say) go as `messages`; `message` joins them.
     """
 
     status_code = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str = "", *, field: str | None = None, code: str = "invalid",
+                 messages: list[str] | None = None):
+        self.messages = list(messages) if messages else [message]
+        self.message = "; ".join(self.messages)
+        super().__init__(self.message)
         self.field = field or "non_field_errors"
         self.code = code
 
     def as_dict(self) -> dict:
-        return {self.field: [self.message]}
+        return {self.field: self.messages}
 
 
 class ConflictError(BusinessRuleError):

@@ -229,13 +229,15 @@ CELERY_BEAT_SCHEDULE = {
 
 # Back-office settings ----------------------------------------------------------------------
 # Pre-trade checks, in order (the way AUTH_PASSWORD_VALIDATORS works). Each is a dotted path
-# to a callable; records never imports compliance.
+# to a check class (compliance.pretrade) with its OPTIONS; records never imports compliance.
 PRETRADE_CHECKS = [
-    {"NAME": "records.trades.pretrade.MaxNotionalCheck",
+    {"NAME": "compliance.pretrade.AccountStatusCheck", "OPTIONS": {"action": "REJECT"}},
+    {"NAME": "compliance.pretrade.CurrencyCheck", "OPTIONS": {"action": "REJECT"}},
+    {"NAME": "compliance.pretrade.MaxNotionalCheck",
      "OPTIONS": {"max_notional": env.str("PRETRADE_REJECT_NOTIONAL", default="250000000"), "action": "REJECT"}},
-    {"NAME": "records.trades.pretrade.MaxNotionalCheck",
+    {"NAME": "compliance.pretrade.MaxNotionalCheck",
      "OPTIONS": {"max_notional": env.str("PRETRADE_HOLD_NOTIONAL", default="50000000"), "action": "HOLD"}},
-    {"NAME": "records.trades.pretrade.MaxQuantityCheck",
+    {"NAME": "compliance.pretrade.MaxQuantityCheck",
      "OPTIONS": {"max_quantity": env.str("PRETRADE_REJECT_QUANTITY", default="50000000"), "action": "REJECT"}},
 ]
 

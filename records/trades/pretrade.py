@@ -4,8 +4,9 @@ Each entry is ``{"NAME": "dotted.path.Class", "OPTIONS": {...}}``. The class is 
 its OPTIONS and called with a whole batch of candidate trades, so a check that needs data (limits,
 restricted lists, positions) can load it for the batch in a query or two. It returns one outcome
 per candidate it objects to; trade capture rejects (400, reasons under "compliance") or holds
-(status HELD) accordingly. Records never imports the compliance app: compliance plugs its
-checks in here through the setting.
+(status HELD) accordingly. Records never imports the compliance app: the checks themselves
+(account status, currency, fat-finger limits) are compliance.pretrade's, plugged in through the
+setting.
 """
 
 from collections.abc import Sequence
@@ -84,43 +85,6 @@ class PreTradeCheck:
 
     def outcome(self, candidate: TradeCandidate, reason: str) -> CheckOutcome:
         return CheckOutcome(index=candidate.index, action=self.action, check=self.code, reason=reason)
-
-
-class MaxNotionalCheck(PreTradeCheck):
-    """Fat-finger limit on notional (quantity x price) per trade, in the trade's currency.
-
-    OPTIONS: ``max_notional`` (default limit), ``per_currency`` ({"JPY": "5000000000"}), ``action``.
-    """
-
-    code = "max_notional"
-
-    def __init__(self, max_notional="100000000", per_currency=None, **options):
-        super().__init__(**options)
-        self.max_notional = Decimal(str(max_notional))
-        self.per_currency = {k: Decimal(str(v)) for k, v in (per_currency or {}).items()}
-
-    def check_batch(self, candidates):
-        outcomes = []
-        for c in candidates:
-            limit = self.per_currency.get(c.currency, self.max_notional)
-            if c.notional > limit:
-                outcomes.append(self.outcome(c, f"Notional {c.notional:,.2f} {c.currency} exceeds the "
-                                                f"limit of {limit:,.2f} {c.currency} per trade."))
-        return outcomes
-
-
-class MaxQuantityCheck(PreTradeCheck):
-    """Fat-finger limit on quantity per trade. OPTIONS: ``max_quantity``, ``action``."""
-
-    code = "max_quantity"
-
-    def __init__(self, max_quantity="10000000", **options):
-        super().__init__(**options)
-        self.max_quantity = Decimal(str(max_quantity))
-
-    def check_batch(self, candidates):
-        return [self.outcome(c, f"Quantity {c.quantity:,} exceeds the limit of {self.max_quantity:,} per trade.")
-                for c in candidates if c.quantity > self.max_quantity]
 
 
 @cache

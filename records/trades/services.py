@@ -181,8 +181,6 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
         instrument = instruments.get(item.instrument)
         if account is None:
             errors["account"] = [f"Unknown account {item.account!r}."]
-        elif account.status != Account.Status.ACTIVE:
-            errors["account"] = [f"Account {account.code} is {account.get_status_display().lower()}."]
         if counterparty is None:
             errors["counterparty"] = [f"Unknown counterparty {item.counterparty!r}."]
         if instrument is None:
@@ -191,9 +189,6 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
             errors["instrument"] = [f"Instrument {instrument.isin} is not active."]
         settlement_date = item.settlement_date
         if instrument is not None and not errors.get("instrument"):
-            if item.currency is not None and item.currency != instrument.currency:
-                errors["currency"] = [f"Instrument {instrument.isin} trades in {instrument.currency}, "
-                                      f"not {item.currency}."]
             mic = instrument.market_id
             if mic not in today_cache:
                 today_cache[mic] = market_today(market=instrument.market)
@@ -213,8 +208,9 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
         if errors:
             results[index] = SubmitResult(index, REJECTED, errors=errors)
             continue
+        # The currency asked for, else the instrument's (compliance.pretrade.CurrencyCheck refuses a mismatch).
         resolved.append(_Resolved(index, item, hashes[index], account, counterparty, instrument,
-                                  instrument.currency, settlement_date))
+                                  item.currency or instrument.currency, settlement_date))
 
     # 3. Pre-trade checks over the whole batch.
     checks = run_pretrade_checks([
@@ -495,7 +491,7 @@ def trade_amend(*, actor: Actor, trade_id: int, changes: dict, reason: str) -> T
         commission=changes.get("commission", trade.commission), external_ref=trade.external_ref, trade_id=trade.pk)
     checks = run_pretrade_checks([candidate])
     if checks.rejections(0):
-        raise BusinessRuleError("; ".join(o.reason for o in checks.rejections(0)), field="compliance")
+        raise BusinessRuleError(messages=[o.reason for o in checks.rejections(0)], field="compliance")
 
     before = snapshot(trade)
     from_status = trade.status
