@@ -7,9 +7,10 @@ verification, which is what an auditor should see.
 
 import hashlib
 import hmac
-import json
 
 from django.conf import settings
+
+from backoffice.core.canonical import canonical_json_bytes
 
 
 def signing_key() -> bytes:
@@ -17,14 +18,9 @@ def signing_key() -> bytes:
     return str(getattr(settings, "RECORDS_SIGNING_KEY", settings.SECRET_KEY)).encode()
 
 
-def canonical_json(content) -> bytes:
-    """Serialize content canonically: keys sorted, no whitespace, UTF-8. The bytes that are signed."""
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def sign(content) -> str:
-    """Return the hex HMAC-SHA256 of content's canonical JSON."""
-    return hmac.new(signing_key(), canonical_json(content), hashlib.sha256).hexdigest()
+    """Return the hex HMAC-SHA256 of content's canonical JSON (backoffice.core.canonical)."""
+    return hmac.new(signing_key(), canonical_json_bytes(content), hashlib.sha256).hexdigest()
 
 
 def signature_valid(content, signature: str) -> bool:

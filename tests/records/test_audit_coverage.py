@@ -62,7 +62,6 @@ NOT_WRITERS = {
     "records.audit.services.audit.audit_log_bulk": "the audit write itself",
     "records.audit.services.audit.audit_rows": "computation: the audit rows a batch writer inserts with its own",
     "records.audit.services.audit.hash_fields": "computation",
-    "records.audit.services.audit.canonical_json_text": "computation",
     "records.audit.services.audit.content_hash": "computation",
     "records.audit.services.audit.changed_fields": "computation",
     "records.audit.services.audit_chain.members_digest": "computation",

@@ -5,34 +5,38 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
 
 from backoffice.core.bulk import batch_value, insert_rows
+from backoffice.core.canonical import canonical_json, json_default
 from backoffice.core.context import correlation_id
-from backoffice.core.fields import format_decimal
 from records.audit.models import Actor, AuditRecord
 
 SYSTEM_ACTOR = "system"
 
 
+# The name records.trades.services imports; the rule itself is the kernel's.
+canonical_json_text = canonical_json
+
+
 def _json_default(value):
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
+    """The kernel's JSON forms (decimals, dates), plus what a snapshot may hold: a model instance as its
+    primary key, anything else (UUIDs, durations, files) as its text."""
     if isinstance(value, models.Model):
         return value.pk
-    return str(value)
+    try:
+        return json_default(value)
+    except TypeError:
+        return str(value)
 
 
 def _jsonable(data: dict | None) -> dict | None:
     if data is None:
         return None
-    return json.loads(json.dumps(data, default=_json_default, sort_keys=True))
+    return json.loads(canonical_json(data, default=_json_default))
 
 
 def snapshot(instance: models.Model, *, exclude: Iterable[str] = ("created_at", "updated_at")) -> dict:
@@ -129,9 +133,9 @@ def audit_rows(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reas
     reason = reason or ""
     # The canonical serialization (see hash_fields) is built from pieces: the fields every record
     # of the batch shares are serialized once, before and after once each, in canonical form.
-    head = canonical_json_text([now.astimezone(dt.UTC).isoformat(timespec="microseconds"), user_id, label, action])[:-1]
+    head = canonical_json([now.astimezone(dt.UTC).isoformat(timespec="microseconds"), user_id, label, action])[:-1]
     stamp = batch_value(now)
-    tail = canonical_json_text([reason, corr])[1:]
+    tail = canonical_json([reason, corr])[1:]
     rows = []
     record_types: dict[str, str] = {}
     for e in entries:
@@ -139,20 +143,15 @@ def audit_rows(*, actor: Actor, action: str, entries: Iterable[AuditEntry], reas
         record_id = str(e.record_id)
         record_type = record_types.get(e.record_type)
         if record_type is None:
-            record_type = record_types[e.record_type] = canonical_json_text(e.record_type)
+            record_type = record_types[e.record_type] = canonical_json(e.record_type)
         # Ids are digits almost always: their JSON is the digits in quotes.
         canonical_id = (f'"{record_id}"' if record_id.isdigit() and record_id.isascii()
-                        else canonical_json_text(record_id))
+                        else canonical_json(record_id))
         canonical = f"{head},{record_type},{canonical_id},{before},{after},{tail}"
         rows.append((stamp, user_id, label, action, e.record_type, record_id,
                      None if e.before is None else before, None if e.after is None else after, reason, corr,
                      hashlib.sha256(canonical.encode()).hexdigest()))
     return rows
-
-
-def canonical_json_text(value) -> str:
-    """A JSON value as the audit hash serializes it: keys sorted, compact, UTF-8 (see hash_fields)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _canonical_json(data: dict | None) -> str:
@@ -162,9 +161,9 @@ def _canonical_json(data: dict | None) -> str:
     if isinstance(data, CanonicalJSON):
         return data
     if all(type(key) is str for key in data):
-        return json.dumps(data, default=_json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return canonical_json(data, default=_json_default)
     # Non-string keys become strings in JSON and would sort differently: take the round trip.
-    return canonical_json_text(json.loads(json.dumps(data, default=_json_default)))
+    return canonical_json(json.loads(json.dumps(data, default=_json_default)))
 
 
 AUDIT_COLUMNS = ("at", "actor_id", "actor_label", "action", "record_type", "record_id", "before", "after", "reason",
@@ -174,13 +173,13 @@ AUDIT_COLUMNS = ("at", "actor_id", "actor_label", "action", "record_type", "reco
 def hash_fields(at, actor_id, actor_label, action, record_type, record_id, before, after, reason, corr) -> str:
     """SHA-256 of an audit record's canonical serialization.
 
-    Canonical: a JSON array of the fields in this order, keys sorted, no whitespace, UTF-8;
-    the time in UTC with microseconds; before/after as JSON values (strings, numbers, booleans,
-    null, lists, objects - never floats: decimals are strings). The same bytes come out of a
+    Canonical (backoffice.core.canonical): a JSON array of the fields in this order, keys sorted,
+    no whitespace, UTF-8; the time in UTC with microseconds; before/after as JSON values (strings,
+    numbers, booleans, null, lists, objects - never floats: decimals are strings). The same bytes come out of a
     row read back from the database, so verification can recompute it.
     """
-    canonical = canonical_json_text([at.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor_id,
-                                     actor_label, action, record_type, str(record_id), before, after, reason, corr])
+    canonical = canonical_json([at.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor_id, actor_label,
+                                action, record_type, str(record_id), before, after, reason, corr])
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from backoffice.core.bulk import insert_rows
+from backoffice.core.canonical import canonical_json_bytes
 from records.audit.models import AuditBlock, AuditRecord, AuditSeal, AuditVerification
 from records.audit.services.audit import Actor, actor_fields, audit_log, content_hash, snapshot
 
@@ -57,7 +58,9 @@ def block_hash(*, first_record_id, last_record_id, record_count, records_hash, p
         "records_hash": records_hash, "prev_hash": prev_hash,
         "sealed_at": sealed_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
     }
-    return hashlib.sha256(json.dumps(header, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    # Every value of the header is ASCII (ids, counts, hex digests, an ISO timestamp), so these are the
+    # bytes the chain was sealed with when this used json.dumps's default ASCII escaping.
+    return hashlib.sha256(canonical_json_bytes(header)).hexdigest()
 
 
 def _lock_sealers() -> None:
