@@ -1,7 +1,5 @@
 """The inventory API (API.md, "Inventory"): positions as of a date, valued. Thin: parse, call a selector, shape."""
 
-from decimal import ROUND_HALF_EVEN, Decimal
-
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -12,7 +10,6 @@ from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ALL_ROLES, FRONT_OFFICE, OPERATIONS
 from records.positions import selectors
 from records.reference import selectors as reference_selectors
-from records.reference.validators import currency_exponent
 
 InventoryRole = HasRole(FRONT_OFFICE, OPERATIONS, read=ALL_ROLES)
 
@@ -36,18 +33,17 @@ class InventoryOutput(serializers.Serializer):
     market_value = serializers.SerializerMethodField()
     currency = serializers.CharField(source="instrument.currency")
 
+    # The figures derived from the position are the selector's (the inventory page shows the same).
+
     @extend_schema_field(DECIMAL_SCHEMA)
     def get_available_quantity(self, obj) -> str:
         """Settled holding not already promised to a pending delivery (never below zero)."""
-        return format_decimal(max(obj.settled_as_of - obj.delivery_as_of, Decimal(0)))
+        return format_decimal(selectors.inventory_available(obj))
 
     @extend_schema_field({**DECIMAL_SCHEMA, "nullable": True})
     def get_market_value(self, obj) -> str | None:
-        """Trade-date quantity at the price, rounded to the currency's minor unit."""
-        if obj.price is None:
-            return None
-        unit = Decimal(1).scaleb(-currency_exponent(obj.instrument.currency))
-        return format_decimal((obj.traded_as_of * obj.price).quantize(unit, rounding=ROUND_HALF_EVEN))
+        """Trade-date quantity at the price, rounded half-even to the currency's minor unit."""
+        return format_decimal(selectors.inventory_market_value(obj))
 
 
 class InventoryApi(generics.ListAPIView):

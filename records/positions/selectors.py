@@ -89,10 +89,12 @@ def inventory_available(position) -> Decimal:
 
 def inventory_market_value(position) -> Decimal | None:
     """Trade-date quantity at the price, rounded half-even to the currency's minor unit; None without a price."""
-    return _market_value(position.traded_as_of, position.price, position.instrument.currency)
+    return inventory_value(position.traded_as_of, position.price, position.instrument.currency)
 
 
-def _market_value(quantity: Decimal, price: Decimal | None, currency: str) -> Decimal | None:
+def inventory_value(quantity: Decimal, price: Decimal | None, currency: str) -> Decimal | None:
+    """The valuation rule of inventory (page, API, stock-record export, totals): quantity at the price,
+    rounded half-even to the currency's minor unit; None without a price."""
     if price is None:
         return None
     return (quantity * price).quantize(Decimal(1).scaleb(-currency_exponent(currency)), rounding=ROUND_HALF_EVEN)
@@ -121,7 +123,7 @@ def inventory_totals(positions) -> list[InventoryTotal]:
     for currency, traded, price in figures:
         entry = sums.setdefault(currency, [Decimal(0), 0, 0])
         entry[1] += 1
-        value = _market_value(traded, price, currency)
+        value = inventory_value(traded, price, currency)
         if value is None:
             entry[2] += 1
         else:
