@@ -4,10 +4,11 @@ Every export is a generator of CSV text built from ``values_list(...).iterator()
 instances, a server-side cursor on PostgreSQL, and output handed on in blocks of about 64 KiB,
 so memory stays flat whatever the row count (bench/export_memory.py measures it).
 
-Cells: decimals as plain strings (``189.25``, never ``1.8925E+2``), dates ISO 8601, timestamps
-ISO 8601 in UTC, JSON compact with sorted keys. Text cells starting with ``= + - @``, a tab or
-a carriage return get a leading apostrophe, so a spreadsheet shows them instead of evaluating
-them (CSV injection).
+Cells and lines are backoffice.core.csv_export's, the one CSV rule of the platform (the trade
+blotter's download uses it too): decimals as plain strings (``189.25``, never ``1.8925E+2``),
+dates ISO 8601, timestamps ISO 8601 in UTC, JSON canonical. Text cells starting with ``= + - @``,
+a tab or a carriage return get a leading apostrophe, so a spreadsheet shows them instead of
+evaluating them (CSV injection).
 
 Kinds are registered in EXPORTS; accounting adds the general ledger with export_register.
 
@@ -18,37 +19,32 @@ hash to what the manifest recorded (if the books changed since, it refuses: Conf
 """
 
 import contextlib
-import csv
 import hashlib
-import json
 import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from backoffice.core.csv_export import csv_blocks, csv_lines
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
-from backoffice.core.fields import format_decimal
 from records.audit.models import AuditRecord
 from records.audit.services.audit import Actor, actor_fields, audit_log, snapshot
 from records.cash.models import CashMovement
 from records.exports.models import ExportManifest
 from records.exports.signing import sign, signature_valid
 from records.positions import selectors as positions_selectors
-from records.reference.validators import currency_exponent
+from records.trades import selectors as trades_selectors
 from records.trades.models import Trade
 
 ROW_CHUNK = 5000  # rows fetched per round trip
-BLOCK_BYTES = 64 * 1024  # text handed on per yield
 MAX_RANGE_DAYS = 366
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_ACTOR = "job:daily-exports"
 
 
@@ -80,15 +76,10 @@ def _day_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-# The trade blotter: every trade with a trade date in the range, by trade date then id.
-TRADE_COLUMNS = (
-    ("id", "id"), ("external_ref", "external_ref"), ("trade_date", "trade_date"),
-    ("settlement_date", "settlement_date"), ("account", "account__code"), ("counterparty", "counterparty__code"),
-    ("isin", "instrument__isin"), ("symbol", "instrument__symbol"), ("side", "side"), ("quantity", "quantity"),
-    ("price", "price"), ("currency", "currency"), ("commission", "commission"), ("status", "status"),
-    ("match_status", "match_status"), ("version", "version"), ("settled_quantity", "settled_quantity"),
-    ("submitted_by", "submitted_by__username"), ("created_at", "created_at"), ("updated_at", "updated_at"),
-)
+# The trade blotter: every trade with a trade date in the range, by trade date then id. Its columns
+# are declared with the blotter's download (records.trades.selectors), which differs only as that
+# module explains.
+TRADE_COLUMNS = trades_selectors.TRADE_RECORD_COLUMNS
 
 
 def trade_blotter_rows(date_from: date, date_to: date) -> Iterator[tuple]:
@@ -107,9 +98,7 @@ def stock_record_rows(date_from: date, date_to: date) -> Iterator[tuple]:
                          "traded_as_of", "settled_as_of", "receipt_as_of", "delivery_as_of", "price", "price_date")
             .iterator(chunk_size=ROW_CHUNK))
     for account, isin, symbol, currency, traded, settled, receipt, delivery, price, price_date in rows:
-        value = None
-        if price is not None:
-            value = (traded * price).quantize(Decimal(1).scaleb(-currency_exponent(currency)), ROUND_HALF_EVEN)
+        value = positions_selectors.inventory_value(traded, price, currency)
         yield (date_to, account, isin, symbol, currency, traded, settled, receipt, delivery, price, price_date, value)
 
 
@@ -146,82 +135,6 @@ export_register(ExportKind("cash", "Cash movements", tuple(name for name, _path 
 export_register(ExportKind("audit", "Audit trail", AUDIT_COLUMNS, audit_trail_rows))
 
 
-# CSV --------------------------------------------------------------------------------------------
-
-def csv_cell(value) -> str:
-    """Format one value for the CSV: plain decimals, ISO dates, UTC timestamps, guarded text."""
-    formatter = _FORMATTERS.get(value.__class__)
-    if formatter is not None:  # the exact types the database hands back: one lookup per cell
-        return formatter(value)
-    if isinstance(value, str):
-        return _text(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    if isinstance(value, datetime):
-        return _timestamp(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        return _json(value)
-    return str(value)
-
-
-def _text(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
-def _timestamp(value: datetime) -> str:
-    if value.tzinfo is None:
-        return value.isoformat()
-    return (value if value.utcoffset() == timedelta(0) else value.astimezone(UTC)).isoformat()
-
-
-def _json(value) -> str:
-    return _text(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default))
-
-
-_FORMATTERS = {
-    type(None): lambda value: "", str: _text, int: str, bool: lambda value: "true" if value else "false",
-    Decimal: format_decimal, date: date.isoformat, datetime: _timestamp, dict: _json, list: _json,
-}
-
-
-def _json_default(value):
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    return str(value)
-
-
-class _Line:
-    """A file-like object whose write returns what was written: csv.writer producing lines."""
-
-    def write(self, text: str) -> str:
-        return text
-
-
-def csv_lines(columns: Iterable[str], rows: Iterable[tuple]) -> Iterator[str]:
-    """Yield the header line, then one CSV line per row (RFC 4180: CRLF, quoted as needed)."""
-    writer = csv.writer(_Line())
-    yield writer.writerow(list(columns))
-    formatter = _FORMATTERS.get
-    for row in rows:
-        yield writer.writerow([(formatter(value.__class__) or csv_cell)(value) for value in row])
-
-
-def _blocks(lines: Iterable[str], size: int = BLOCK_BYTES) -> Iterator[str]:
-    buffer, length = [], 0
-    for line in lines:
-        buffer.append(line)
-        length += len(line)
-        if length >= size:
-            yield "".join(buffer)
-            buffer, length = [], 0
-    if buffer:
-        yield "".join(buffer)
-
-
 def export_range_check(date_from: date, date_to: date) -> None:
     """Refuse a reversed range or one longer than MAX_RANGE_DAYS days."""
     if date_from > date_to:
@@ -241,7 +154,7 @@ def export_csv(name: str, *, date_from: date, date_to: date) -> Iterator[str]:
     """Return a generator of the export's CSV text in blocks of about 64 KiB. Nothing is read until iterated."""
     kind = export_kind_get(name)
     export_range_check(date_from, date_to)
-    return _blocks(csv_lines(kind.columns, kind.rows(date_from, date_to)))
+    return csv_blocks(csv_lines(kind.columns, kind.rows(date_from, date_to)))
 
 
 def export_filename(name: str, *, date_from: date, date_to: date) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet
 
 from backoffice.core.keyset import KeysetPage
 from records.reference.models import Account, Counterparty, Instrument
@@ -28,10 +28,6 @@ def trade_list() -> QuerySet:
 
 def trade_get(trade_id: int):
     return trade_list().filter(pk=trade_id).first()
-
-
-def trade_history(trade) -> QuerySet:
-    return trade.events.order_by("at", "id")
 
 
 def trade_blotter(*, trade_date: date | None = None, date_from: date | None = None, date_to: date | None = None,
@@ -142,23 +138,46 @@ def trade_blotter_totals(trades: QuerySet[Trade], *, page: KeysetPage | None = N
         GrossByCurrency(currency, n, buy, sell) for currency, (n, buy, sell) in sorted(sums.items())])
 
 
-# The columns of the CSV export, in order: (header, values_list path).
-TRADE_EXPORT_COLUMNS = (
+# The columns of a trade in its two CSV files, in order: (header, values_list path), declared once.
+# Both files hold these terms of the trade, split where the blotter's download adds gross_amount.
+_TERMS_TO_PRICE = (
     ("id", "id"), ("external_ref", "external_ref"), ("trade_date", "trade_date"),
     ("settlement_date", "settlement_date"), ("account", "account__code"), ("counterparty", "counterparty__code"),
     ("isin", "instrument__isin"), ("symbol", "instrument__symbol"), ("side", "side"), ("quantity", "quantity"),
-    ("price", "price"), ("currency", "currency"), ("commission", "commission"), ("status", "status"),
-    ("match_status", "match_status"), ("version", "version"), ("settled_quantity", "settled_quantity"),
-    ("created_at", "created_at"),
+    ("price", "price"),
 )
+_TERMS_AFTER_PRICE = (
+    ("currency", "currency"), ("commission", "commission"), ("status", "status"),
+    ("match_status", "match_status"), ("version", "version"), ("settled_quantity", "settled_quantity"),
+)
+
+# The blotter's download (the dashboard's "Export CSV", trade_export_rows): the terms, the gross
+# amount after the price, and when the trade was booked.
+TRADE_EXPORT_COLUMNS = (
+    *_TERMS_TO_PRICE, ("gross_amount", "gross_amount"), *_TERMS_AFTER_PRICE, ("created_at", "created_at"),
+)
+
+# The books-and-records file (records.exports, kind "trades"): the terms, who submitted the trade
+# and when it was booked and last changed; no gross amount, which is derived, not a record. It
+# differs from the download because its bytes are signed in the daily manifest and a missing file
+# is regenerated from the books to the signed hash: its columns stay as they were signed (its test
+# pins the header), so a column added to the terms for the download must not land here unnoticed.
+TRADE_RECORD_COLUMNS = (
+    *_TERMS_TO_PRICE, *_TERMS_AFTER_PRICE, ("submitted_by", "submitted_by__username"),
+    ("created_at", "created_at"), ("updated_at", "updated_at"),
+)
+
+# Quantity times price, computed by the database: exact whatever the digits (numeric), unrounded.
+_GROSS_AMOUNT = ExpressionWrapper(F("quantity") * F("price"), output_field=DecimalField())
 
 
 def trade_export_rows(trades: QuerySet[Trade], *, chunk_size: int = 2000) -> Iterator[tuple]:
-    """Yield the trades as tuples in TRADE_EXPORT_COLUMNS order, newest first, chunk by chunk.
+    """Yield the trades as tuples in TRADE_EXPORT_COLUMNS order, in the queryset's order, chunk by chunk.
 
     No model instances and a server-side cursor on PostgreSQL: memory stays flat for a million rows.
     """
-    return trades.values_list(*(path for _header, path in TRADE_EXPORT_COLUMNS)).iterator(chunk_size=chunk_size)
+    return (trades.annotate(gross_amount=_GROSS_AMOUNT)
+            .values_list(*(path for _header, path in TRADE_EXPORT_COLUMNS)).iterator(chunk_size=chunk_size))
 
 
 def trade_detail_get(trade_id: int) -> Trade | None:
@@ -171,10 +190,6 @@ def trade_detail_get(trade_id: int) -> Trade | None:
 def trade_timeline(trade: Trade) -> QuerySet[TradeEvent]:
     """Return the trade's lifecycle events, oldest first."""
     return TradeEvent.objects.filter(trade=trade).order_by("at", "id")
-
-
-# What an amendment may change (records.trades.services.AMENDABLE_FIELDS): compared version to version.
-VERSIONED_FIELDS = ("quantity", "price", "settlement_date", "commission")
 
 
 @dataclass(frozen=True)
@@ -210,8 +225,9 @@ def trade_version_rows(trade: Trade) -> list[TradeVersionRow]:
     superseded = list(TradeVersion.objects.filter(trade=trade).select_related("superseded_by").order_by("version"))
     rows, previous, amendment = [], None, None
     for source in [*superseded, trade]:
-        values = {name: getattr(source, name) for name in VERSIONED_FIELDS}
-        was = {name: previous[name] for name in VERSIONED_FIELDS if previous and values[name] != previous[name]}
+        # What an amendment may change, compared version to version.
+        values = {name: getattr(source, name) for name in Trade.AMENDABLE_FIELDS}
+        was = {name: previous[name] for name in Trade.AMENDABLE_FIELDS if previous and values[name] != previous[name]}
         if amendment is None:
             made = ("Submitted", trade.created_at, trade.submitted_by.get_username(), "")
         else:

@@ -4,17 +4,13 @@ The blotter parses its GET filters with a form and pages by keyset, 50 trades to
 naming an account, instrument or counterparty that does not exist matches nothing.
 """
 
-import csv
-from datetime import date, datetime
-from decimal import Decimal
-
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from backoffice.core.fields import format_decimal
+from backoffice.core.csv_export import csv_blocks, csv_lines
 from backoffice.core.forms import DateInput, DateRangeMixin, ReferenceFilterForm, with_all
 from backoffice.core.keyset import keyset_page_of
 from records.reference import selectors as reference_selectors
@@ -75,64 +71,13 @@ def trade_list(request):
     })
 
 
-# Cells that could start with a spreadsheet formula: free text from front-office systems.
-CSV_TEXT_COLUMNS = frozenset({"external_ref", "account", "counterparty", "symbol"})
-
-
-CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Echo:
-    """A file-like object whose write returns the line: csv.writer for a streamed response."""
-
-    def write(self, value):
-        return value
-
-
-def _csv_cell(header: str, value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format_decimal(value)  # plain digits, no exponent, never through float
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    text = str(value)
-    if header in CSV_TEXT_COLUMNS and text.startswith(CSV_FORMULA_STARTS):
-        return "'" + text  # shown as text, never evaluated (CSV injection)
-    return text
-
-
-CSV_LINES_PER_CHUNK = 500
-
-
-def _csv_lines(rows):
-    """The header, then a line per trade, with gross_amount (quantity times price, exact) after price.
-
-    Lines are sent in chunks of CSV_LINES_PER_CHUNK: one write per line would cost a million
-    socket writes for a million trades.
-    """
-    writer = csv.writer(_Echo())
-    headers = [header for header, _path in selectors.TRADE_EXPORT_COLUMNS]
-    quantity, price = headers.index("quantity"), headers.index("price")
-    yield writer.writerow([*headers[:price + 1], "gross_amount", *headers[price + 1:]])
-    chunk = []
-    for row in rows:
-        cells = [_csv_cell(header, value) for header, value in zip(headers, row, strict=True)]
-        cells.insert(price + 1, format_decimal(row[quantity] * row[price]))
-        chunk.append(writer.writerow(cells))
-        if len(chunk) == CSV_LINES_PER_CHUNK:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
-
-
 @login_required
 def trade_export(request):
-    """Stream the filtered blotter (every page of it) as CSV."""
+    """Stream the filtered blotter (every page of it) as CSV, in the platform's one CSV format (core.csv_export)."""
     form = TradeFilterForm(request.GET)
-    rows = selectors.trade_export_rows(_blotter_trades(form))
-    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    headers = [header for header, _path in selectors.TRADE_EXPORT_COLUMNS]
+    lines = csv_lines(headers, selectors.trade_export_rows(_blotter_trades(form)))
+    response = StreamingHttpResponse(csv_blocks(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="trades-{timezone.localtime():%Y%m%d-%H%M%S}.csv"'
     return response
 

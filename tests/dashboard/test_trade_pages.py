@@ -362,13 +362,15 @@ def test_csv_export_defuses_spreadsheet_formulas_in_text_but_not_numbers(signed_
     assert {row[9] for row in rows[1:]} == {"1"} and {row[11] for row in rows[1:]} == {"190"}
 
 
-def test_csv_export_is_sent_in_chunks_of_lines(signed_in, blotter, monkeypatch):
-    from records.trades import views
+def test_csv_export_is_sent_in_blocks_of_whole_lines(signed_in, blotter, monkeypatch):
+    from backoffice.core import csv_export
 
-    monkeypatch.setattr(views, "CSV_LINES_PER_CHUNK", 4)
-    response = signed_in.get("/records/trades/export.csv")
-    chunks = [chunk.decode().count("\n") for chunk in response.streaming_content]
-    assert chunks == [1, 4, 2]  # the header, then six trades by four
+    whole = b"".join(signed_in.get("/records/trades/export.csv").streaming_content)
+    assert whole.count(b"\r\n") == 7  # under a block: the header and six trades in one
+    monkeypatch.setattr(csv_export, "BLOCK_BYTES", len(whole) // 2)
+    blocks = list(signed_in.get("/records/trades/export.csv").streaming_content)
+    assert len(blocks) == 2 and b"".join(blocks) == whole
+    assert all(block.endswith(b"\r\n") for block in blocks)
 
 
 def test_csv_export_streams_a_values_query_in_chunks(blotter, django_assert_num_queries):

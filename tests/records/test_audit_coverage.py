@@ -92,8 +92,6 @@ NOT_WRITERS = {
     "records.exports.services.stock_record_rows": "read",
     "records.exports.services.cash_movement_rows": "read",
     "records.exports.services.audit_trail_rows": "read",
-    "records.exports.services.csv_cell": "computation",
-    "records.exports.services.csv_lines": "computation",
     "records.exports.services.export_range_check": "computation",
     "records.exports.services.export_kind_get": "read",
     "records.exports.services.export_csv": "read",
