@@ -1,5 +1,6 @@
 """The audit trail is tamper-evident: every edit, deletion and insertion behind its back is detected."""
 
+import datetime as dt
 import json
 from contextlib import contextmanager
 from datetime import timedelta
@@ -10,8 +11,8 @@ from django.db.utils import DatabaseError
 from django.utils import timezone
 
 from records.audit.models import AuditBlock, AuditRecord, AuditSeal
-from records.audit.services.audit import AuditEntry, audit_log, audit_log_bulk, content_hash
-from records.audit.services.audit_chain import audit_seal, audit_verify
+from records.audit.services.audit import AuditEntry, audit_log, audit_log_bulk, content_hash, hash_fields
+from records.audit.services.audit_chain import GENESIS, audit_seal, audit_verify, block_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +48,21 @@ def test_sealed_trail_verifies(db):
 
 def test_content_hash_survives_the_round_trip_through_the_database(db):
     write(1, bulk=3)
-    for record in AuditRecord.objects.all():
+    records = list(AuditRecord.objects.all())
+    assert len(records) == 4
+    for record in records:
         assert record.content_hash and content_hash(record) == record.content_hash
+
+
+def test_hashes_of_records_and_block_headers_are_the_bytes_they_were_sealed_with():
+    # Digests pinned when the serialization moved to the kernel (backoffice.core.canonical): a change
+    # to the canonical form would break the verification of every record and block already written.
+    at = dt.datetime(2026, 11, 20, 17, 30, 0, 5, tzinfo=dt.UTC)
+    assert hash_fields(at, 7, "zoë", "UPDATE", "records.trade", 42, {"price": "189.25", "b": [1, None, True]}, None,
+                       "Prix corrigé", "req:1") == "f91b32629125da077fabe81dec96934ed630f3364c6cbddddc2b43515529b749"
+    assert block_hash(first_record_id=1, last_record_id=3, record_count=3, records_hash="ab" * 32, prev_hash=GENESIS,
+                      sealed_at=dt.datetime(2026, 11, 20, 17, 30, 0, 123456, tzinfo=dt.UTC)) == (
+        "94275b8a10b6a2c1e4e847fb9073657a739c3717de6ed538a346a86695a74cfe")
 
 
 def test_bulk_hashes_match_what_verification_recomputes_for_awkward_values(db):
@@ -73,7 +87,9 @@ def test_bulk_hashes_match_what_verification_recomputes_for_awkward_values(db):
             audit_log_bulk(actor="job:tést", action="UPDATE", reason=reason,
                            entries=[AuditEntry(record_type, record_id, before, after),
                                     AuditEntry("records.trade", record_id, before, after)])
-            for record in AuditRecord.objects.filter(id__gt=last):
+            written = list(AuditRecord.objects.filter(id__gt=last))
+            assert len(written) == 2
+            for record in written:
                 assert content_hash(record) == record.content_hash, (before, after, reason)
 
     check()
