@@ -23,8 +23,12 @@ def position_list(request):
     form = PositionFilterForm(request.GET)
     today = timezone.localdate()
     rows = selectors.position_search(as_of=today, **form_filters(form))
+    page = page_of(request, rows)
+    page.object_list = list(page.object_list)
+    for row in page.object_list:  # valued as inventory is (half-even to the minor unit), not in the template
+        row.market_value = selectors.inventory_value(row.traded_quantity, row.latest_price, row.instrument.currency)
     return render(request, "records/position_list.html", {
-        "form": form, "page": page_of(request, rows), "today": today,
+        "form": form, "page": page, "today": today,
         "latest_price_date": reference_selectors.price_latest_date(as_of=today),
     })
 

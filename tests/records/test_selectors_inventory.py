@@ -85,3 +85,10 @@ def test_the_stock_record_export_values_positions_as_the_selector_does(house):
     rows = list(csv.DictReader(io.StringIO("".join(export_csv("positions", date_from=today, date_to=today)),
                                            newline="")))
     assert {row["isin"]: row["market_value"] for row in rows} == {APPLE: "8.64", VODAFONE: ""}
+
+
+def test_the_positions_page_values_positions_as_the_selector_does(client, house):
+    client.force_login(make_user("ops-dash", "operations"))
+    rows = table_rows(client.get("/records/positions/?account=HOUSE"), "positions")
+    # Account, ISIN, symbol, name, traded, settled, unsettled, price, price date, market value, currency.
+    assert {row[1]: row[9] for row in rows} == {APPLE: "8.64", VODAFONE: "—"}  # 8.645 half-even, not 8.65
