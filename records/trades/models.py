@@ -39,6 +39,8 @@ class Trade(models.Model):
     POSITION_STATUSES = ("BOOKED", "CLEARED", "SETTLED", "PARTIALLY_SETTLED", "FAILED")
     # Statuses in which a trade may still be amended or cancelled.
     AMENDABLE_STATUSES = ("BOOKED", "HELD")
+    # What an amendment may change; each is kept per version in TradeVersion.
+    AMENDABLE_FIELDS = ("quantity", "price", "settlement_date", "commission")
 
     external_ref = models.CharField(max_length=64)
     # No single-column indexes on the foreign keys: the composite indexes below lead with each of
