@@ -19,19 +19,27 @@ import contextlib
 import contextvars
 import datetime as dt
 import hashlib
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
 from backoffice.core import roles
 from backoffice.core.exceptions import BusinessRuleError, ConflictError, ForbiddenError
-from backoffice.core.fields import AMOUNT, QUANTITY, format_decimal
+from backoffice.core.fields import (
+    AMOUNT,
+    NULL,
+    QUANTITY,
+    REQUIRED,
+    InputError,
+    format_decimal,
+    parse_date,
+    parse_decimal,
+    parse_text,
+)
 from records.approvals.kinds import ChangeKind, Payload, change_kind_get, is_user, register_change_kind
 from records.approvals.models import ChangeRequest
 from records.audit.services.audit import Actor, audit_log, snapshot
@@ -41,7 +49,7 @@ from records.positions import services as positions
 from records.positions.models import Position, StockMovement
 from records.reference.models import Account, Counterparty, Instrument
 from records.reference.services import reference
-from records.reference.validators import validate_currency
+from records.reference.validators import parse_code, parse_currency
 from records.trades import services as trades
 from records.trades.models import Trade
 
@@ -251,9 +259,6 @@ def _jsonable(data):
 
 
 _MISSING = object()
-REQUIRED = "This field is required."
-# Business codes of accounts and counterparties, as the API takes them.
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 
 
 def _get(data: dict, name: str, *, required: bool, default=None):
@@ -265,27 +270,27 @@ def _get(data: dict, name: str, *, required: bool, default=None):
     return value
 
 
-def _text(data: dict, name: str, *, max_length: int, required: bool = True, default=None, blank: bool = False):
+def _parsed(data: dict, name: str, parse, *, required: bool, default):
+    """The field parsed by its rule (the kernel's, as the trade parser and the serializers apply them), or
+    default when absent; a refusal is a BusinessRuleError on the field."""
     value = _get(data, name, required=required, default=_MISSING)
     if value is _MISSING:
         return default
-    if not isinstance(value, str):
-        raise BusinessRuleError("Not a valid string.", field=name)
-    value = value.strip()
-    if not value and not blank:
-        raise BusinessRuleError("This field may not be blank.", field=name)
-    if len(value) > max_length:
-        raise BusinessRuleError(f"Ensure this field has no more than {max_length} characters.", field=name)
-    if not value.isprintable():
-        raise BusinessRuleError("Must not contain control characters.", field=name)
-    return value
+    if value is None:
+        raise BusinessRuleError(NULL, field=name)
+    try:
+        return parse(value)
+    except InputError as exc:
+        raise BusinessRuleError(exc.message, field=name) from None
+
+
+def _text(data: dict, name: str, *, max_length: int, required: bool = True, default=None, blank: bool = False):
+    return _parsed(data, name, lambda value: parse_text(value, max_length=max_length, allow_blank=blank),
+                   required=required, default=default)
 
 
 def _code(data: dict, name: str, *, required: bool = True):
-    value = _text(data, name, max_length=30, required=required)
-    if value is not None and not CODE_RE.match(value):
-        raise BusinessRuleError("Use letters, digits and . _ / - only, starting with a letter or digit.", field=name)
-    return value
+    return _parsed(data, name, parse_code, required=required, default=None)
 
 
 def _choice(data: dict, name: str, choices, *, required: bool = True, default=None):
@@ -308,57 +313,20 @@ def _boolean(data: dict, name: str, *, required: bool = False, default=None):
 
 
 def _currency(data: dict, name: str, *, required: bool = True):
-    value = _text(data, name, max_length=3, required=required)
-    if value is not None:
-        try:
-            validate_currency(value)
-        except ValidationError as exc:
-            raise BusinessRuleError(exc.messages[0], field=name) from None
-    return value
+    return _parsed(data, name, parse_currency, required=required, default=None)
 
 
 def _decimal(data: dict, name: str, *, kind=AMOUNT, required: bool = True, default=None,
              non_negative: bool = False, nonzero: bool = False):
-    value = _get(data, name, required=required, default=_MISSING)
-    if value is _MISSING:
-        return default
-    # Strings or integers only: a JSON float may already have lost digits.
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise BusinessRuleError("A decimal, given as a string (e.g. \"50.25\").", field=name)
-    text = str(value).strip()
-    if not text or text.startswith("+") or not text.isascii():
-        raise BusinessRuleError("A valid number is required.", field=name)
-    try:
-        number = Decimal(text)
-    except (InvalidOperation, ValueError):
-        raise BusinessRuleError("A valid number is required.", field=name) from None
-    if not number.is_finite():
-        raise BusinessRuleError("A valid number is required.", field=name)
-    max_digits, places = kind
-    normalized = number.normalize()
-    exponent = normalized.as_tuple().exponent
-    if -exponent > places:
-        raise BusinessRuleError(f"Ensure that there are no more than {places} decimal places.", field=name)
-    if abs(number) >= Decimal(10) ** (max_digits - places):
-        raise BusinessRuleError(f"Ensure that there are no more than {max_digits - places} digits before the "
-                                "decimal point.", field=name)
-    if non_negative and number < 0:
-        raise BusinessRuleError("Must not be negative.", field=name)
-    if nonzero and number == 0:
-        raise BusinessRuleError("Must not be zero.", field=name)
-    return number
+    return _parsed(data, name, lambda value: parse_decimal(value, kind=kind, non_negative=non_negative,
+                                                           nonzero=nonzero),
+                   required=required, default=default)
 
 
 def _date(data: dict, name: str, *, required: bool = False, default=None):
-    value = _get(data, name, required=required, default=_MISSING)
-    if value is _MISSING or value is None:
+    if data.get(name) is None and not required:
         return default
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise BusinessRuleError("Date has wrong format. Use one of these formats instead: YYYY-MM-DD.", field=name)
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise BusinessRuleError("Not a valid date.", field=name) from None
+    return _parsed(data, name, parse_date, required=required, default=default)
 
 
 def _cycle(data: dict, name: str, *, required: bool = False, default=None):

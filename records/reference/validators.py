@@ -1,5 +1,6 @@
 """Validators for business identifiers, built on python-stdnum, iso4217 and exchange-calendars."""
 
+import re
 from functools import cache
 
 import iso4217
@@ -7,6 +8,8 @@ from django.core.exceptions import ValidationError
 from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
+
+from backoffice.core.fields import InputError, parse_text
 
 
 def validate_isin(value: str) -> None:
@@ -39,6 +42,30 @@ def validate_currency(value: str) -> None:
     """Refuse anything but an active ISO 4217 currency code."""
     if value not in iso4217_codes():
         raise ValidationError(f"Unknown ISO 4217 currency code: {value!r}.", code="invalid_currency")
+
+
+# Business codes of accounts, counterparties and price sources, as the API takes them.
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+CODE_MESSAGE = "Use letters, digits and . _ / - only, starting with a letter or digit."
+_CODE = re.compile(CODE_PATTERN)
+
+
+def parse_code(value) -> str:
+    """Return the business code a client sent (text, stripped, as parse_text, up to 30 characters) if it
+    is made of letters, digits and . _ / -, starting with a letter or digit. Raises InputError."""
+    code = parse_text(value, max_length=30)
+    if not _CODE.match(code):
+        raise InputError(CODE_MESSAGE)
+    return code
+
+
+def parse_currency(value) -> str:
+    """Return the currency code a client sent (text, stripped, as parse_text), if it is an active ISO 4217
+    code ("USD", never "usd" or "XYZ"). Raises InputError."""
+    code = parse_text(value, max_length=3)
+    if code not in iso4217_codes():
+        raise InputError(f"Unknown ISO 4217 currency code: {code!r}.", "invalid_currency")
+    return code
 
 
 def currency_exponent(code: str) -> int:

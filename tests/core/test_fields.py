@@ -47,20 +47,24 @@ def test_format_decimal_drops_trailing_zeros_only():
         "100", "189.25", "0", "-0.5", "100"]
 
 
+class _NotPlainStr(str):
+    """Text that is not exactly a str: parse_decimal takes it through its full rule, never its fast path."""
+
+
 @settings(max_examples=500)
 @given(text=st.one_of(st.from_regex(r"\A-?[0-9]{0,22}(\.[0-9]{0,10})?\Z"), st.text(max_size=30),
                       st.decimals(allow_nan=False, allow_infinity=False).map(str)))
-def test_the_plain_decimal_fast_path_agrees_with_the_field(text):
-    from rest_framework.exceptions import ValidationError
+def test_the_plain_decimal_fast_path_agrees_with_the_full_rule(text):
+    from backoffice.core.fields import AMOUNT, InputError, parse_decimal
 
-    from records.trades.input import _commission, _plain_decimal, _price, _quantity
-
-    for field in (_quantity, _price, _commission):
-        fast = _plain_decimal(text, field)
-        if fast is None:
-            continue  # the field decides, as before
+    for options in ({"kind": QUANTITY, "positive": True}, {"kind": PRICE, "positive": True},
+                    {"kind": AMOUNT, "non_negative": True}, {"kind": AMOUNT, "nonzero": True}):
         try:
-            slow = field.to_internal_value(text)
-        except ValidationError as exc:
-            raise AssertionError(f"fast path accepted {text!r}, which the field refuses: {exc.detail}") from None
-        assert fast == slow and str(fast) == str(slow)
+            fast = parse_decimal(text, **options)
+        except InputError as exc:
+            fast = exc.message
+        try:
+            full = parse_decimal(_NotPlainStr(text), **options)
+        except InputError as exc:
+            full = exc.message
+        assert fast == full and str(fast) == str(full), (text, options)

@@ -1,25 +1,52 @@
 """Input and output serializers of the reference-data API. Thin: validation of shape only."""
 from decimal import Decimal
 
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backoffice.core.fields import AMOUNT, PRICE, RATE, StrictDecimalField
+from backoffice.core.fields import AMOUNT, PRICE, RATE, InputError, StrictCharField, StrictDecimalField
 from records.reference.models import Account, Counterparty, Instrument
-from records.reference.validators import validate_currency, validate_isin, validate_lei
+from records.reference.validators import (
+    CODE_MESSAGE,
+    CODE_PATTERN,
+    iso4217_codes,
+    parse_code,
+    parse_currency,
+    validate_isin,
+    validate_lei,
+)
 
-CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
 
+class CodeField(StrictCharField):
+    """A business code (account, counterparty, price source), as parse_code reads it (maker-checker too)."""
 
-def _code_field(**kwargs):
-    return serializers.RegexField(CODE_RE, max_length=30, error_messages={
-        "invalid": "Use letters, digits and . _ / - only, starting with a letter or digit."}, **kwargs)
-
-
-class CurrencyField(serializers.CharField):
     def __init__(self, **kwargs):
-        kwargs.setdefault("min_length", 3)
+        kwargs.setdefault("max_length", 30)
+        # The validator is the OpenAPI schema's pattern; parse_code has applied the rule already.
+        super().__init__(validators=[RegexValidator(CODE_PATTERN, CODE_MESSAGE)], **kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return parse_code(data)
+        except InputError as exc:
+            raise serializers.ValidationError(exc.message, code=exc.code) from None
+
+
+@extend_schema_field({"type": "string", "enum": sorted(iso4217_codes()), "description": "ISO 4217 code."},
+                     component_name="Currency")
+class CurrencyField(serializers.CharField):
+    """An active ISO 4217 code, as parse_currency reads it (the trade parser and maker-checker too)."""
+
+    def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 3)
-        super().__init__(validators=[validate_currency], **kwargs)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return parse_currency(data)
+        except InputError as exc:
+            raise serializers.ValidationError(exc.message, code=exc.code) from None
 
 
 # Instruments ----------------------------------------------------------------------------------
@@ -76,7 +103,7 @@ class AccountOutput(serializers.ModelSerializer):
 
 
 class AccountInput(serializers.Serializer):
-    code = _code_field()
+    code = CodeField()
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=Account.Kind.choices)
     base_currency = CurrencyField()
@@ -108,7 +135,7 @@ class CounterpartyOutput(serializers.ModelSerializer):
 
 
 class CounterpartyInput(serializers.Serializer):
-    code = _code_field()
+    code = CodeField()
     name = serializers.CharField(max_length=200)
     lei = serializers.CharField(max_length=20, validators=[validate_lei])
     is_ccp = serializers.BooleanField(default=False)
@@ -141,7 +168,7 @@ class PriceInput(serializers.Serializer):
     price_date = serializers.DateField()
     price = StrictDecimalField(kind=PRICE, positive=True)
     currency = CurrencyField(required=False, help_text="Defaults to the instrument's currency; must equal it.")
-    source = serializers.RegexField(CODE_RE, max_length=30, default="DEFAULT")
+    source = CodeField(default="DEFAULT")
 
 
 class LatestPriceQuery(serializers.Serializer):
@@ -155,7 +182,7 @@ class FxRateSerializer(serializers.Serializer):
     quote_currency = CurrencyField()
     rate_date = serializers.DateField()
     rate = StrictDecimalField(kind=RATE, positive=True)
-    source = serializers.RegexField(CODE_RE, max_length=30, default="DEFAULT")
+    source = CodeField(default="DEFAULT")
 
 
 # Settlement date ------------------------------------------------------------------------------

@@ -3,26 +3,33 @@
 
 from rest_framework import serializers
 
-from backoffice.core.fields import AMOUNT, PRICE, QUANTITY, StrictDecimalField
+from backoffice.core.fields import AMOUNT, PRICE, QUANTITY, StrictCharField, StrictDateField, StrictDecimalField
+from records.reference.api.serializers import CurrencyField
 from records.trades.models import Trade
 
 
 class TradeInputSchema(serializers.Serializer):
-    """The trade body of POST /api/v1/trades/ (parsed by records.trades.input.parse_trade)."""
+    """The trade body of POST /api/v1/trades/, for the OpenAPI schema.
 
-    external_ref = serializers.CharField(max_length=64, help_text="Your reference; idempotency key per user.")
-    account = serializers.CharField(max_length=30, help_text="Account code.")
-    counterparty = serializers.CharField(max_length=30, help_text="Counterparty code.")
-    instrument = serializers.CharField(max_length=12, help_text="ISIN.")
+    The endpoints parse it with records.trades.input.parse_trade (a serializer per item costs more
+    than booking the trade); both apply the same rules (backoffice.core.fields, parse_currency),
+    and a property test holds them to the same verdicts.
+    """
+
+    external_ref = StrictCharField(max_length=64, help_text="Your reference; idempotency key per user.")
+    account = StrictCharField(max_length=30, help_text="Account code.")
+    counterparty = StrictCharField(max_length=30, help_text="Counterparty code.")
+    instrument = StrictCharField(max_length=12, help_text="ISIN.")
     side = serializers.ChoiceField(choices=Trade.Side.choices)
     quantity = StrictDecimalField(kind=QUANTITY, positive=True)
     price = StrictDecimalField(kind=PRICE, positive=True)
-    currency = serializers.CharField(max_length=3, required=False, allow_null=True,
-                                     help_text="Defaults to the instrument's currency; must equal it.")
-    trade_date = serializers.DateField()
-    settlement_date = serializers.DateField(required=False, allow_null=True,
-                                            help_text="Computed from the settlement calendar when absent.")
-    commission = StrictDecimalField(kind=AMOUNT, non_negative=True, required=False)
+    currency = CurrencyField(required=False, allow_null=True,
+                             help_text="Defaults to the instrument's currency; must equal it.")
+    trade_date = StrictDateField()
+    settlement_date = StrictDateField(required=False, allow_null=True,
+                                      help_text="Computed from the settlement calendar when absent.")
+    commission = StrictDecimalField(kind=AMOUNT, non_negative=True, required=False, allow_null=True,
+                                    help_text="Default 0.")
 
 
 class TradeOutput(serializers.Serializer):
@@ -118,13 +125,14 @@ class CancelInput(serializers.Serializer):
 
 
 class AmendInput(serializers.Serializer):
+    # Trade.AMENDABLE_FIELDS, with the rules of a submission.
     quantity = StrictDecimalField(kind=QUANTITY, positive=True, required=False)
     price = StrictDecimalField(kind=PRICE, positive=True, required=False)
-    settlement_date = serializers.DateField(required=False)
+    settlement_date = StrictDateField(required=False)
     commission = StrictDecimalField(kind=AMOUNT, non_negative=True, required=False)
     reason = serializers.CharField(max_length=1000)
 
     def validate(self, attrs):
         if not set(attrs) - {"reason"}:
-            raise serializers.ValidationError("Give at least one of quantity, price, settlement_date, commission.")
+            raise serializers.ValidationError(f"Give at least one of {', '.join(Trade.AMENDABLE_FIELDS)}.")
         return attrs
