@@ -100,10 +100,6 @@ class Trade(models.Model):
     def gross_amount(self):
         return self.quantity * self.price
 
-    @property
-    def signed_quantity(self):
-        return self.quantity if self.side == self.Side.BUY else -self.quantity
-
 
 class TradeVersion(models.Model):
     """A superseded version of a trade, kept when an amendment replaces it."""

@@ -7,14 +7,17 @@ per table), whether N is 1 or 10,000. Positions move in the same transaction.
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from json.encoder import encode_basestring as _json_str
+from operator import itemgetter
+from typing import NamedTuple
 
-from django.db import IntegrityError, connection, transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from backoffice.core.bulk import (
@@ -28,6 +31,7 @@ from backoffice.core.bulk import (
     select_all,
     sequence_sql,
 )
+from backoffice.core.canonical import canonical_json
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import format_decimal
 from records.audit.models import AuditRecord
@@ -39,7 +43,6 @@ from records.audit.services.audit import (
     actor_fields,
     audit_log,
     audit_rows,
-    canonical_json_text,
     record_type_of,
     snapshot,
 )
@@ -75,7 +78,7 @@ class TradeInput:
 
     @cached_property
     def canonical_decimals(self) -> tuple[str, str, str]:
-        """Quantity, price and commission as format_decimal writes them (hash and audit both use them)."""
+        """Quantity, price and commission as format_decimal writes them (the request hash and the trade row)."""
         return format_decimal(self.quantity), format_decimal(self.price), format_decimal(self.commission)
 
     def request_hash(self) -> str:
@@ -307,10 +310,99 @@ def _conflict(index: int, item: TradeInput) -> SubmitResult:
         "external_ref": [f"external_ref {item.external_ref!r} was already used for a different trade."]})
 
 
-_TRADE_COLUMNS = ("id", "external_ref", "submitted_by_id", "account_id", "counterparty_id", "instrument_id", "side",
-                  "quantity", "price", "currency", "trade_date", "settlement_date", "commission", "status",
-                  "match_status", "version", "settled_quantity", "request_hash", "hold_reasons", "created_at",
-                  "updated_at")
+class TradeRow(NamedTuple):
+    """A records_trade row as bulk booking writes it: one field per column, in Trade's field order.
+
+    The one declaration of a booked trade's values: the insert's columns, the audit record's
+    `after` (_trade_audit_json) and the in-memory Trade (_LazyTrade) all derive from it and from
+    Trade's fields, and tests hold it to Trade's concrete fields and to audit.snapshot(trade).
+    Values are ready for the database and canonical at once: decimals as format_decimal text,
+    dates and times as ISO text (batch_value), hold_reasons as canonical JSON text.
+    """
+
+    id: int
+    external_ref: str
+    submitted_by_id: int
+    account_id: int
+    counterparty_id: int
+    instrument_id: int
+    side: str
+    quantity: str
+    price: str
+    currency: str
+    trade_date: str
+    settlement_date: str
+    commission: str
+    status: str
+    match_status: str
+    version: int
+    settled_quantity: str
+    request_hash: str
+    hold_reasons: str
+    created_at: str
+    updated_at: str
+
+
+_TRADE_COLUMNS = TradeRow._fields
+_TRADE_FIELDS = tuple({f.column: f for f in Trade._meta.concrete_fields}[column] for column in _TRADE_COLUMNS)
+# What audit.snapshot leaves out of a record's before and after.
+_NOT_AUDITED = ("created_at", "updated_at")
+
+
+def _audit_json_plan(fields: Sequence[models.Field]) -> tuple[str, Callable, tuple[tuple[int, Callable], ...]]:
+    """How a row becomes its audit `after`, what snapshot() and the canonical serializer make of the
+    model's values: a %-template with the keys in sorted order, a getter of the row's values in that
+    order, and the (place, conversion) of those whose text needs one."""
+    parts, positions, conversions = [], [], []
+    for position, f in sorted(enumerate(fields), key=lambda pair: pair[1].attname):
+        if f.name in _NOT_AUDITED:
+            continue
+        kind = f.get_internal_type()
+        convert = None
+        if kind in ("AutoField", "BigAutoField", "ForeignKey", "IntegerField", "BigIntegerField",
+                    "PositiveIntegerField", "PositiveBigIntegerField", "SmallIntegerField"):
+            placeholder, convert = ("%s", _json_int_or_null) if f.null else ("%d", None)
+        elif kind in ("CharField", "TextField"):
+            placeholder, convert = "%s", _json_str
+        elif kind in ("DecimalField", "DateField"):
+            placeholder = '"%s"'  # canonical text already, nothing to escape
+        elif kind == "JSONField":
+            placeholder = "%s"  # canonical JSON text already
+        else:
+            raise ImproperlyConfigured(f"TradeRow: no audit form for {f.name} ({kind}).")
+        if convert is not None:
+            conversions.append((len(parts), convert))
+        parts.append(f"{_json_str(f.attname)}:{placeholder}")
+        positions.append(position)
+    return "{" + ",".join(parts) + "}", itemgetter(*positions), tuple(conversions)
+
+
+def _json_int_or_null(value: int | None) -> str:
+    return "null" if value is None else f"{value:d}"
+
+
+_AUDIT_TEMPLATE, _AUDIT_VALUES, _AUDIT_CONVERSIONS = _audit_json_plan(_TRADE_FIELDS)
+
+
+def _trade_audit_json(row: TradeRow) -> CanonicalJSON:
+    """The audit `after` of a booked trade, serialized canonically (see audit.hash_fields) straight from its
+    row: the canonical serializer's output for snapshot(trade), byte for byte, without a dict per trade."""
+    values = list(_AUDIT_VALUES(row))
+    for place, convert in _AUDIT_CONVERSIONS:
+        values[place] = convert(values[place])
+    return CanonicalJSON(_AUDIT_TEMPLATE % tuple(values))
+
+
+def _python_value(f: models.Field) -> Callable:
+    """The value of a field as a model instance holds it, from the row's text (as a read would give it)."""
+    if f.get_internal_type() == "JSONField":
+        return json.loads
+    return f.to_python
+
+
+_TRADE_PYTHON = tuple((f.attname, _python_value(f)) for f in _TRADE_FIELDS)
+
+
 _EVENT_COLUMNS = ("trade_id", "at", "actor_id", "actor_label", "action", "from_status", "to_status", "reason")
 
 
@@ -331,30 +423,31 @@ def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> lis
     booked, held = Trade.Status.BOOKED, Trade.Status.HELD
     unmatched, new = Trade.MatchStatus.UNMATCHED, Trade.Status.NEW
     book_action, hold_action = TradeEvent.Action.BOOK, TradeEvent.Action.HOLD
-    zero = Decimal(0)
     stamp = batch_value(now)
     for r, trade_id in zip(to_book, trade_ids, strict=True):
         item = r.item
         hold_reasons = [o.reason for o in checks.holds(r.index)]
         status = held if hold_reasons else booked
-        account_id, counterparty_id, instrument_id = r.account.pk, r.counterparty.pk, r.instrument.pk
-        trade_date, settlement_date = item.trade_date.isoformat(), r.settlement_date.isoformat()
-        row = (trade_id, item.external_ref, user_id, account_id, counterparty_id, instrument_id, item.side,
-               item.quantity, item.price, r.currency, trade_date,
-               settlement_date, item.commission, status, unmatched, 1,
-               zero, r.request_hash, json.dumps(hold_reasons) if hold_reasons else "[]", stamp, stamp)
+        account_id, instrument_id = r.account.pk, r.instrument.pk
+        quantity, price, commission = item.canonical_decimals
+        row = TradeRow(
+            id=trade_id, external_ref=item.external_ref, submitted_by_id=user_id, account_id=account_id,
+            counterparty_id=r.counterparty.pk, instrument_id=instrument_id, side=item.side, quantity=quantity,
+            price=price, currency=r.currency, trade_date=item.trade_date.isoformat(),
+            settlement_date=r.settlement_date.isoformat(), commission=commission, status=status,
+            match_status=unmatched, version=1, settled_quantity="0", request_hash=r.request_hash,
+            hold_reasons=canonical_json(hold_reasons) if hold_reasons else "[]", created_at=stamp, updated_at=stamp)
         trade_rows.append(row)
         event_rows.append((trade_id, stamp, user_id, label, hold_action if hold_reasons else book_action,
                            new, status, "; ".join(hold_reasons)))
-        audit_entries.append(AuditEntry(_TRADE, trade_id, None,
-                                        _trade_audit_json(row, item, trade_date, settlement_date, hold_reasons)))
+        audit_entries.append(AuditEntry(_TRADE, trade_id, None, _trade_audit_json(row)))
         if status == booked:
             key = (account_id, instrument_id)
             delta = deltas.get(key)
             if delta is None:
                 delta = deltas[key] = PositionDelta()
             delta.add_booking(item.side, item.quantity)
-        trades.append(_LazyTrade(row, hold_reasons, r, now))
+        trades.append(_LazyTrade(row, r))
     # Small batches: the inserts go out without waiting, answered with the position upsert's rows.
     with pipelined(len(trade_rows) < COPY_THRESHOLD):
         insert_many([(Trade, _TRADE_COLUMNS, trade_rows), (TradeEvent, _EVENT_COLUMNS, event_rows),
@@ -367,47 +460,23 @@ def _book(submitted_by, to_book: list[_Resolved], checks, ids: list[int]) -> lis
 class _LazyTrade:
     """A booked trade's row; the Trade instance is built only if someone asks for it."""
 
-    __slots__ = ("_hold_reasons", "_now", "_resolved", "_row", "_trade", "pk")
+    __slots__ = ("_resolved", "_row", "_trade", "pk")
 
-    def __init__(self, row: tuple, hold_reasons: list[str], resolved: _Resolved, now):
-        self._row, self._hold_reasons, self._resolved, self._now = row, hold_reasons, resolved, now
-        self.pk = row[0]
+    def __init__(self, row: TradeRow, resolved: _Resolved):
+        self._row, self._resolved = row, resolved
+        self.pk = row.id
         self._trade = None
 
     def instance(self) -> Trade:
+        """The trade as a read of its row would give it, with its account, counterparty and instrument."""
         if self._trade is None:
-            values = dict(zip(_TRADE_COLUMNS, self._row, strict=True))
-            for name in ("account_id", "counterparty_id", "instrument_id"):
-                del values[name]
-            # The typed values where the row may carry their text (batch_value).
-            values.update(hold_reasons=self._hold_reasons, trade_date=self._resolved.item.trade_date,
-                          settlement_date=self._resolved.settlement_date, created_at=self._now,
-                          updated_at=self._now)
-            trade = Trade(**values, account=self._resolved.account, counterparty=self._resolved.counterparty,
-                          instrument=self._resolved.instrument)
+            trade = Trade(**{name: python(value) for (name, python), value in zip(_TRADE_PYTHON, self._row,
+                                                                                   strict=True)})
+            trade.account, trade.counterparty = self._resolved.account, self._resolved.counterparty
+            trade.instrument = self._resolved.instrument
             trade._state.adding = False
             self._trade = trade
         return self._trade
-
-
-def _trade_audit_json(row: tuple, item: TradeInput, trade_date: str, settlement_date: str,
-                      hold_reasons: list[str]) -> CanonicalJSON:
-    """The audit `after` of a booked trade, serialized canonically (see audit.hash_fields) straight
-    from its row and the dates' ISO text: keys in sorted order, strings JSON-escaped, decimals as plain strings, no
-    created/updated times. A property test holds it to the generic serializer's output."""
-    (trade_id, external_ref, submitted_by_id, account_id, counterparty_id, instrument_id, side, _, _, currency,
-     _, _, _, status, match_status, version, _, request_hash, _, _, _) = row
-    quantity, price, commission = item.canonical_decimals
-    holds = canonical_json_text(hold_reasons) if hold_reasons else "[]"
-    submitter = "null" if submitted_by_id is None else f"{submitted_by_id:d}"
-    return CanonicalJSON(
-        f'{{"account_id":{account_id:d},"commission":"{commission}","counterparty_id":{counterparty_id:d},'
-        f'"currency":{_json_str(currency)},"external_ref":{_json_str(external_ref)},"hold_reasons":{holds},'
-        f'"id":{trade_id:d},"instrument_id":{instrument_id:d},"match_status":{_json_str(match_status)},'
-        f'"price":"{price}","quantity":"{quantity}","request_hash":{_json_str(request_hash)},'
-        f'"settled_quantity":"0","settlement_date":"{settlement_date}","side":{_json_str(side)},'
-        f'"status":{_json_str(status)},"submitted_by_id":{submitter},"trade_date":"{trade_date}",'
-        f'"version":{version:d}}}')
 
 
 def _trade_queryset():
@@ -458,9 +527,6 @@ def trade_cancel(*, actor: Actor, trade_id: int, reason: str) -> Trade:
     return trade
 
 
-AMENDABLE_FIELDS = ("quantity", "price", "settlement_date", "commission")
-
-
 @transaction.atomic
 def trade_amend(*, actor: Actor, trade_id: int, changes: dict, reason: str) -> Trade:
     """Amend quantity, price, settlement date or commission, keeping the old version.
@@ -472,7 +538,7 @@ def trade_amend(*, actor: Actor, trade_id: int, changes: dict, reason: str) -> T
     _require_amendable(trade, "amended")
     if not reason.strip():
         raise BusinessRuleError("A reason is required.", field="reason")
-    unknown = set(changes) - set(AMENDABLE_FIELDS)
+    unknown = set(changes) - set(Trade.AMENDABLE_FIELDS)
     if unknown:
         raise BusinessRuleError(f"Cannot amend {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
     changes = {k: v for k, v in changes.items() if getattr(trade, k) != v}
@@ -497,9 +563,8 @@ def trade_amend(*, actor: Actor, trade_id: int, changes: dict, reason: str) -> T
     from_status = trade.status
     user, _ = actor_fields(actor)
     TradeVersion.objects.create(
-        trade=trade, version=trade.version, quantity=trade.quantity, price=trade.price,
-        settlement_date=trade.settlement_date, commission=trade.commission, status=trade.status,
-        superseded_at=timezone.now(), superseded_by=user, reason=reason)
+        trade=trade, version=trade.version, status=trade.status, superseded_at=timezone.now(), superseded_by=user,
+        reason=reason, **{name: getattr(trade, name) for name in Trade.AMENDABLE_FIELDS})
     # One move of the position: out with the old terms (if they were in it), in with the new.
     delta = PositionDelta()
     if from_status == Trade.Status.BOOKED:
