@@ -10,7 +10,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from backoffice.core.exceptions import BusinessRuleError
-from backoffice.core.fields import AMOUNT, StrictDecimalField
+from backoffice.core.fields import AMOUNT, StrictDateField, StrictDecimalField
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ALL_ROLES, FRONT_OFFICE, OPERATIONS
 from records.cash import selectors, services
@@ -27,7 +27,7 @@ class CashMovementInput(serializers.Serializer):
     account = serializers.CharField(max_length=30)
     currency = CurrencyField()
     amount = StrictDecimalField(kind=AMOUNT, help_text="Deposit positive, withdrawal negative.")
-    value_date = serializers.DateField()
+    value_date = StrictDateField()  # YYYY-MM-DD only, as a cash adjustment's (records.approvals) is read
     reference = serializers.RegexField(r"^\S(.*\S)?$", max_length=100,
                                        error_messages={"invalid": "Must not start or end with spaces."})
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -77,6 +77,7 @@ def test_withdrawal_beyond_available_plus_credit_limit_is_refused(ops_client, ac
         ({"currency": "ABC"}, "currency"),
         ({"account": "NOPE"}, "account"),
         ({"value_date": "yesterday"}, "value_date"),
+        ({"value_date": "20261120"}, "value_date"),  # as a cash adjustment's value date is read
         ({"reference": ""}, "reference"),
     ],
 )
