@@ -70,22 +70,22 @@ class InstrumentOutput(serializers.ModelSerializer):
 
 
 class InstrumentInput(serializers.Serializer):
-    isin = serializers.CharField(max_length=12, validators=[validate_isin])
-    symbol = serializers.CharField(max_length=20)
-    name = serializers.CharField(max_length=200)
+    isin = StrictCharField(max_length=12, validators=[validate_isin])
+    symbol = StrictCharField(max_length=20)
+    name = StrictCharField(max_length=200)
     asset_class = serializers.ChoiceField(choices=Instrument.AssetClass.choices)
     currency = CurrencyField()
-    market = serializers.CharField(max_length=4, help_text="MIC of the market, e.g. XNYS, XLON, XETR.")
+    market = StrictCharField(max_length=4, help_text="MIC of the market, e.g. XNYS, XLON, XETR.")
     settlement_cycle = serializers.IntegerField(min_value=0, max_value=30, required=False, allow_null=True,
                                                 help_text="Business days; omit to derive from market and asset class.")
 
 
 class InstrumentPatch(serializers.Serializer):
-    symbol = serializers.CharField(max_length=20, required=False)
-    name = serializers.CharField(max_length=200, required=False)
+    symbol = StrictCharField(max_length=20, required=False)
+    name = StrictCharField(max_length=200, required=False)
     asset_class = serializers.ChoiceField(choices=Instrument.AssetClass.choices, required=False)
     currency = CurrencyField(required=False)
-    market = serializers.CharField(max_length=4, required=False)
+    market = StrictCharField(max_length=4, required=False)
     settlement_cycle = serializers.IntegerField(min_value=0, max_value=30, required=False, allow_null=True)
     is_active = serializers.BooleanField(required=False)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True)
@@ -104,7 +104,7 @@ class AccountOutput(serializers.ModelSerializer):
 
 class AccountInput(serializers.Serializer):
     code = CodeField()
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     kind = serializers.ChoiceField(choices=Account.Kind.choices)
     base_currency = CurrencyField()
     status = serializers.ChoiceField(choices=Account.Status.choices, default=Account.Status.ACTIVE)
@@ -114,7 +114,7 @@ class AccountInput(serializers.Serializer):
 
 
 class AccountPatch(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = StrictCharField(max_length=200, required=False)
     kind = serializers.ChoiceField(choices=Account.Kind.choices, required=False)
     base_currency = CurrencyField(required=False)
     status = serializers.ChoiceField(choices=Account.Status.choices, required=False)
@@ -136,18 +136,18 @@ class CounterpartyOutput(serializers.ModelSerializer):
 
 class CounterpartyInput(serializers.Serializer):
     code = CodeField()
-    name = serializers.CharField(max_length=200)
-    lei = serializers.CharField(max_length=20, validators=[validate_lei])
+    name = StrictCharField(max_length=200)
+    lei = StrictCharField(max_length=20, validators=[validate_lei])
     is_ccp = serializers.BooleanField(default=False)
-    clears_through = serializers.CharField(max_length=30, required=False, allow_null=True, default=None)
+    clears_through = StrictCharField(max_length=30, required=False, allow_null=True, default=None)
     requires_matching = serializers.BooleanField(default=True)
 
 
 class CounterpartyPatch(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
-    lei = serializers.CharField(max_length=20, validators=[validate_lei], required=False)
+    name = StrictCharField(max_length=200, required=False)
+    lei = StrictCharField(max_length=20, validators=[validate_lei], required=False)
     is_ccp = serializers.BooleanField(required=False)
-    clears_through = serializers.CharField(max_length=30, required=False, allow_null=True)
+    clears_through = StrictCharField(max_length=30, required=False, allow_null=True)
     requires_matching = serializers.BooleanField(required=False)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True)
 
@@ -164,7 +164,7 @@ class PriceOutput(serializers.Serializer):
 
 
 class PriceInput(serializers.Serializer):
-    instrument = serializers.CharField(max_length=12, help_text="ISIN")
+    instrument = StrictCharField(max_length=12, help_text="ISIN")
     price_date = serializers.DateField()
     price = StrictDecimalField(kind=PRICE, positive=True)
     currency = CurrencyField(required=False, help_text="Defaults to the instrument's currency; must equal it.")
