@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backoffice.core.fields import format_decimal
-from records.audit.services.audit import _canonical_json, _jsonable, canonical_json_text
+from records.audit.services.audit import _canonical_json, _jsonable
 from records.reference.models import Account
 
 
@@ -54,13 +54,6 @@ snapshots = st.none() | st.dictionaries(text, values, max_size=5) | st.dictionar
 def test_snapshots_serialize_and_normalize_exactly_as_before(data):
     assert _canonical_json(data) == old_canonical_json(data)
     assert _jsonable(data) == old_jsonable(data)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | text,
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3)))
-def test_the_name_trade_capture_imports_is_the_old_canonical_text(value):
-    assert canonical_json_text(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def test_a_uuid_keeps_its_text_and_a_related_instance_its_key():

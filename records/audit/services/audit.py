@@ -18,10 +18,6 @@ from records.audit.models import Actor, AuditRecord
 SYSTEM_ACTOR = "system"
 
 
-# The name records.trades.services imports; the rule itself is the kernel's.
-canonical_json_text = canonical_json
-
-
 def _json_default(value):
     """The kernel's JSON forms (decimals, dates), plus what a snapshot may hold: a model instance as its
     primary key, anything else (UUIDs, durations, files) as its text."""
