@@ -1,6 +1,7 @@
 """The launcher behind `make run` and `make test`, and the embedded database's helpers."""
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -30,19 +31,30 @@ GRACEFUL = textwrap.dedent("""
 def _supervise(commands: dict[str, str]) -> subprocess.Popen:
     code = f"from backoffice.launcher import Supervisor; import sys; sys.exit(Supervisor({commands!r}, env=dict(" \
            "__import__('os').environ)).run())"
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, bufsize=0)
+    process.seen = ""
+    return process
 
 
 def _wait_for(process: subprocess.Popen, text: str, timeout: float = 20) -> str:
-    seen = ""
+    """Everything the process printed so far, once it has printed text (output read earlier counts too)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        seen += line
-        if text in seen:
-            return seen
-    raise AssertionError(f"{text!r} not seen in {seen!r}")
+    while text not in process.seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([process.stdout], [], [], remaining)[0]:
+            raise AssertionError(f"{text!r} not seen in {process.seen!r}")
+        chunk = os.read(process.stdout.fileno(), 65536)
+        if not chunk:
+            raise AssertionError(f"{text!r} not seen before the end: {process.seen!r}")
+        process.seen += chunk.decode()
+    return process.seen
+
+
+def _finish(process: subprocess.Popen) -> str:
+    """Wait for the process to end; everything it printed."""
+    rest, _ = process.communicate(timeout=30)
+    return process.seen + rest.decode()
 
 
 def _script(tmp_path: Path, name: str) -> str:
@@ -64,7 +76,7 @@ def test_ctrl_c_stops_every_process_gracefully_and_exits_zero(tmp_path):
     _wait_for(supervisor, "web up")
     _wait_for(supervisor, "worker up")
     supervisor.send_signal(signal.SIGINT)
-    out, _ = supervisor.communicate(timeout=30)
+    out = _finish(supervisor)
     assert supervisor.returncode == 0, out
     assert "web got SIGTERM" in out and "worker got SIGTERM" in out
     assert "web stopped (exit status 0)" in out and "worker stopped (exit status 0)" in out
@@ -73,7 +85,7 @@ def test_ctrl_c_stops_every_process_gracefully_and_exits_zero(tmp_path):
 
 def test_when_one_process_dies_the_others_are_stopped_and_its_status_is_the_exit_status(tmp_path):
     supervisor = _supervise({"web": _script(tmp_path, "web"), "beat": f"{sys.executable} -c 'import sys; sys.exit(3)'"})
-    out, _ = supervisor.communicate(timeout=30)
+    out = _finish(supervisor)
     assert supervisor.returncode == 3, out
     assert "web got SIGTERM" in out
 
@@ -84,7 +96,7 @@ def test_the_processes_run_in_their_own_sessions_so_the_terminals_ctrl_c_does_no
     supervisor = _supervise({"probe": f"{sys.executable} {probe}"})
     seen = _wait_for(supervisor, "session")
     supervisor.send_signal(signal.SIGTERM)
-    supervisor.communicate(timeout=30)
+    _finish(supervisor)
     assert "session True" in seen
 
 
