@@ -6,6 +6,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.core.api import StrictDateFilter
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ACCOUNTING, COMPLIANCE, OPERATIONS
 from records.audit import selectors
@@ -20,8 +21,8 @@ class AuditFilter(django_filters.FilterSet):
     record_id = django_filters.CharFilter()
     actor = django_filters.CharFilter(field_name="actor_label", help_text="Username or job:<name>.")
     action = django_filters.CharFilter()
-    date_from = django_filters.DateFilter(field_name="at", lookup_expr="date__gte")
-    date_to = django_filters.DateFilter(field_name="at", lookup_expr="date__lte")
+    date_from = StrictDateFilter(field_name="at", lookup_expr="date__gte")
+    date_to = StrictDateFilter(field_name="at", lookup_expr="date__lte")
     correlation_id = django_filters.CharFilter()
 
     class Meta:

@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
+from backoffice.core.api import StrictDateFilter
 from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.fields import AMOUNT, StrictDateField, StrictDecimalField
 from backoffice.core.permissions import HasRole
@@ -65,8 +66,8 @@ class CashMovementFilter(django_filters.FilterSet):
     account = django_filters.CharFilter(field_name="account__code")
     currency = django_filters.CharFilter()
     kind = django_filters.ChoiceFilter(choices=CashMovement.Kind.choices)
-    date_from = django_filters.DateFilter(field_name="value_date", lookup_expr="gte")
-    date_to = django_filters.DateFilter(field_name="value_date", lookup_expr="lte")
+    date_from = StrictDateFilter(field_name="value_date", lookup_expr="gte")
+    date_to = StrictDateFilter(field_name="value_date", lookup_expr="lte")
     reference = django_filters.CharFilter()
 
     class Meta:

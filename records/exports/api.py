@@ -17,7 +17,9 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.core.api import StrictDateFilter
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
+from backoffice.core.fields import StrictDateField
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ACCOUNTING, COMPLIANCE, OPERATIONS
 from records.exports import selectors
@@ -40,8 +42,8 @@ class CSVRenderer(BaseRenderer):
 
 
 class ExportRangeQuery(serializers.Serializer):
-    date_from = serializers.DateField(help_text="First day, inclusive.")
-    date_to = serializers.DateField(help_text=f"Last day, inclusive; at most {exports.MAX_RANGE_DAYS} days in all. "
+    date_from = StrictDateField(help_text="First day, inclusive.")
+    date_to = StrictDateField(help_text=f"Last day, inclusive; at most {exports.MAX_RANGE_DAYS} days in all. "
                                               "The stock record (positions) is as of this day.")
 
     def validate(self, attrs):
@@ -107,9 +109,9 @@ class ManifestOutput(serializers.ModelSerializer):
 
 
 class ManifestInput(serializers.Serializer):
-    business_date = serializers.DateField()
-    date_from = serializers.DateField(required=False, help_text="Default: the business date.")
-    date_to = serializers.DateField(required=False, help_text="Default: the business date.")
+    business_date = StrictDateField()
+    date_from = StrictDateField(required=False, help_text="Default: the business date.")
+    date_to = StrictDateField(required=False, help_text="Default: the business date.")
 
     def validate(self, attrs):
         business_date = attrs["business_date"]
@@ -134,7 +136,7 @@ ManifestQueued = inline_serializer("ManifestQueued", fields={
 
 
 class ManifestFilter(django_filters.FilterSet):
-    business_date = django_filters.DateFilter()
+    business_date = StrictDateFilter()
 
     class Meta:
         model = ExportManifest

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 
 from backoffice.core.exceptions import BusinessRuleError
-from backoffice.core.fields import DECIMAL_SCHEMA, PRICE, QUANTITY, StrictDecimalField, format_decimal
+from backoffice.core.fields import DECIMAL_SCHEMA, PRICE, QUANTITY, StrictDateField, StrictDecimalField, format_decimal
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ALL_ROLES, FRONT_OFFICE, OPERATIONS
 from records.positions import selectors
@@ -17,7 +17,7 @@ InventoryRole = HasRole(FRONT_OFFICE, OPERATIONS, read=ALL_ROLES)
 class InventoryQuery(serializers.Serializer):
     account = serializers.CharField(max_length=30, required=False)
     instrument = serializers.CharField(max_length=12, required=False, help_text="ISIN")
-    as_of = serializers.DateField(required=False, help_text="Default: today.")
+    as_of = StrictDateField(required=False, help_text="Default: today.")
 
 
 class InventoryOutput(serializers.Serializer):

@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import Q
 
+from backoffice.core.api import StrictDateFilter
 from records.reference.models import Account, Counterparty, Instrument, Price
 
 
@@ -39,8 +40,8 @@ class CounterpartyFilter(django_filters.FilterSet):
 
 class PriceFilter(django_filters.FilterSet):
     instrument = django_filters.CharFilter(field_name="instrument__isin", help_text="ISIN")
-    date_from = django_filters.DateFilter(field_name="price_date", lookup_expr="gte")
-    date_to = django_filters.DateFilter(field_name="price_date", lookup_expr="lte")
+    date_from = StrictDateFilter(field_name="price_date", lookup_expr="gte")
+    date_to = StrictDateFilter(field_name="price_date", lookup_expr="lte")
     source = django_filters.CharFilter()
 
     class Meta:

@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backoffice.core.fields import AMOUNT, PRICE, RATE, InputError, StrictCharField, StrictDecimalField
+from backoffice.core.fields import AMOUNT, PRICE, RATE, InputError, StrictCharField, StrictDateField, StrictDecimalField
 from records.reference.models import Account, Counterparty, Instrument
 from records.reference.validators import (
     CODE_MESSAGE,
@@ -165,14 +165,14 @@ class PriceOutput(serializers.Serializer):
 
 class PriceInput(serializers.Serializer):
     instrument = StrictCharField(max_length=12, help_text="ISIN")
-    price_date = serializers.DateField()
+    price_date = StrictDateField()
     price = StrictDecimalField(kind=PRICE, positive=True)
     currency = CurrencyField(required=False, help_text="Defaults to the instrument's currency; must equal it.")
     source = CodeField(default="DEFAULT")
 
 
 class LatestPriceQuery(serializers.Serializer):
-    as_of = serializers.DateField(required=False)
+    as_of = StrictDateField(required=False)
 
 
 # FX rates -------------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ class LatestPriceQuery(serializers.Serializer):
 class FxRateSerializer(serializers.Serializer):
     base_currency = CurrencyField()
     quote_currency = CurrencyField()
-    rate_date = serializers.DateField()
+    rate_date = StrictDateField()
     rate = StrictDecimalField(kind=RATE, positive=True)
     source = CodeField(default="DEFAULT")
 
@@ -189,7 +189,7 @@ class FxRateSerializer(serializers.Serializer):
 
 class SettlementDateQuery(serializers.Serializer):
     instrument = serializers.CharField(max_length=12, help_text="ISIN")
-    trade_date = serializers.DateField()
+    trade_date = StrictDateField()
 
 
 class SettlementDateOutput(serializers.Serializer):

@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.core.api import StrictDateFilter
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ALL_ROLES, COMPLIANCE, FRONT_OFFICE, OPERATIONS
 from records.approvals import services as approvals
@@ -30,11 +31,11 @@ class TradeFilter(django_filters.FilterSet):
     counterparty = django_filters.CharFilter(field_name="counterparty__code")
     status = django_filters.ChoiceFilter(choices=Trade.Status.choices)
     side = django_filters.ChoiceFilter(choices=Trade.Side.choices)
-    trade_date = django_filters.DateFilter()
-    settlement_date = django_filters.DateFilter()
+    trade_date = StrictDateFilter()
+    settlement_date = StrictDateFilter()
     external_ref = django_filters.CharFilter()
-    trade_date_from = django_filters.DateFilter(field_name="trade_date", lookup_expr="gte")
-    trade_date_to = django_filters.DateFilter(field_name="trade_date", lookup_expr="lte")
+    trade_date_from = StrictDateFilter(field_name="trade_date", lookup_expr="gte")
+    trade_date_to = StrictDateFilter(field_name="trade_date", lookup_expr="lte")
 
     class Meta:
         model = Trade
