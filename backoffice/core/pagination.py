@@ -3,7 +3,7 @@ from rest_framework.exceptions import ValidationError
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """`?page=` and `?page_size=` (max 1000), as API.md says: a page_size that is not a positive integer is a 400.
+    """`?page=` and `?page_size=` (max 1000): a page_size that is not a positive integer is a 400.
 
     DRF's own class falls back to the default size without a word, so a client asking for
     `page_size=all` would silently get 100 rows and believe it had them all.

@@ -1,4 +1,4 @@
-"""DRF permissions by role group (API.md: front_office, operations, compliance, accounting)."""
+"""DRF permissions by role group (docs/api-guide.md: front_office, operations, compliance, accounting)."""
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 

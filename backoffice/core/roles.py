@@ -1,4 +1,4 @@
-"""The four role groups of API.md. Superusers may do everything."""
+"""The four role groups of docs/api-guide.md. Superusers may do everything."""
 
 from django.core.exceptions import PermissionDenied
 

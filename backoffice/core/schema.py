@@ -1,4 +1,4 @@
-"""OpenAPI schema: document the error responses every endpoint can give (API.md, Errors)."""
+"""OpenAPI schema: document the error responses every endpoint can give (docs/api-guide.md, Errors)."""
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backoffice.core.middleware.RequestContextMiddleware",
+    "backoffice.core.middleware.ApiJsonNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -192,7 +193,7 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost
 BROKER_FOLDER = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: works across processes with no server. One folder for
-    # both directions (ENVIRONMENT.md); it must exist before the worker starts.
+    # both directions; it must exist before the worker starts.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_FOLDER),
         "data_folder_out": str(BROKER_FOLDER),

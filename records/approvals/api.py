@@ -1,4 +1,4 @@
-"""Maker-checker over the API (API.md, "Records": approvals). Thin: parse, call one service, shape.
+"""Maker-checker over the API (docs/api-guide.md, "Records": approvals). Thin: parse, call one service, shape.
 
 A change is proposed by one user and takes effect when a different user, whose roles cover its
 kind, approves it. The proposer may withdraw it; anyone else who may decide it may reject it,

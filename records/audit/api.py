@@ -1,4 +1,4 @@
-"""The audit trail over the API (API.md, "Records"): search and chain verification."""
+"""The audit trail over the API (docs/api-guide.md, "Records"): search and chain verification."""
 
 import django_filters
 from drf_spectacular.utils import extend_schema, inline_serializer

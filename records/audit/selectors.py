@@ -41,6 +41,11 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def audit_record_get(record_id: int) -> AuditRecord | None:
+    """One audit record with its seal and block (the detail page), or None."""
+    return AuditRecord.objects.select_related("seal__block").filter(pk=record_id).first()
+
+
 def audit_actions() -> list[str]:
     """The actions the trail knows, for a filter: the model's, plus purge tombstones and role changes."""
     return [*AuditRecord.Action.values, "ROLES", PURGE_ACTION]

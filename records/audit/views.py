@@ -18,7 +18,6 @@ from backoffice.core import roles
 from backoffice.core.forms import DateInput, DateRangeMixin
 from backoffice.core.keyset import keyset_page_of
 from records.audit import selectors as audit_selectors
-from records.audit.models import AuditRecord
 from records.audit.tasks import audit_verify_task
 
 AUDIT_READERS = (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)
@@ -74,7 +73,7 @@ def audit_page(request):
 @login_required
 def audit_detail(request, record_id: int):
     _require_reader(request)
-    record = AuditRecord.objects.select_related("seal__block").filter(pk=record_id).first()
+    record = audit_selectors.audit_record_get(record_id)
     if record is None:
         raise Http404("No such audit record.")
     tombstone = audit_selectors.audit_is_tombstone(record)

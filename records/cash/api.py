@@ -1,4 +1,4 @@
-"""The cash API (API.md, "Reference data": cash): book a movement, list movements and balances.
+"""The cash API (docs/api-guide.md, "Reference data": cash): book a movement, list movements and balances.
 
 Views parse input, call one service or selector, and shape the output.
 """
@@ -90,7 +90,7 @@ class CashMovementApi(generics.ListAPIView):
     filterset_class = CashMovementFilter
 
     def get_queryset(self):
-        return CashMovement.objects.select_related("account").order_by("-value_date", "-id")
+        return selectors.cash_movement_list()
 
     @extend_schema(
         request=CashMovementInput,

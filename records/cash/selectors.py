@@ -5,7 +5,12 @@ from decimal import Decimal
 
 from django.db.models import Count, F, QuerySet, Sum
 
-from records.cash.models import CashBalance
+from records.cash.models import CashBalance, CashMovement
+
+
+def cash_movement_list() -> QuerySet[CashMovement]:
+    """Cash movements, latest value date first (the API filters them by account, currency and dates)."""
+    return CashMovement.objects.select_related("account").order_by("-value_date", "-id")
 
 
 def cash_balance_list() -> QuerySet[CashBalance]:

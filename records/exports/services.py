@@ -1,4 +1,4 @@
-"""Books-and-records exports: CSV per date range, streamed, and the signed daily manifest (DESIGN.md §8).
+"""Books-and-records exports: CSV per date range, streamed, and the signed daily manifest (docs/glossary.md).
 
 Every export is a generator of CSV text built from ``values_list(...).iterator()``: no model
 instances, a server-side cursor on PostgreSQL, and output handed on in blocks of about 64 KiB,

@@ -1,4 +1,4 @@
-"""The inventory API (API.md, "Inventory"): positions as of a date, valued. Thin: parse, call a selector, shape."""
+"""The inventory API (docs/api-guide.md, "Inventory"): positions as of a date, valued. Thin: call a selector."""
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field

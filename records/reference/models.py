@@ -8,7 +8,7 @@ from records.reference.validators import validate_currency, validate_exchange_ca
 
 
 class SettlementCalendar(models.TextChoices):
-    """The settlement systems whose business days set settlement dates (DESIGN.md §4)."""
+    """The settlement systems whose business days set settlement dates (docs/glossary.md)."""
 
     DTC = "DTC", "DTC / Fedwire (United States)"
     CREST = "CREST", "CREST (United Kingdom)"

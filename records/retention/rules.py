@@ -1,4 +1,4 @@
-"""The rules of retention: what may be purged, and how a purge is proven (DESIGN.md §8).
+"""The rules of retention: what may be purged, and how a purge is proven (docs/glossary.md).
 
 The cutoff of a record type (its retention period counted back from a date), the registry of
 purgeable record types with what makes a row of each final, dated and held, and the check of a

@@ -1,4 +1,4 @@
-"""Retention of the books and records: policies, legal holds and the purge (DESIGN.md §8).
+"""Retention of the books and records: policies, legal holds and the purge (docs/glossary.md).
 
 A record may be removed only when all of these hold:
 

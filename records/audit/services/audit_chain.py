@@ -11,14 +11,14 @@ one global lock to read the previous hash, so the busiest table serialises all w
   append-only table (AuditSeal), so a transaction that commits late with a low id simply lands
   in the next block, and nothing ever rewrites a record;
 * PostgreSQL refuses UPDATE and DELETE on the records, seals and blocks (migration 0006); the
-  models refuse them in the application everywhere.
+  append-only models (records, seals, verifications) refuse them in the application too.
 
 Verification recomputes every record's content hash, every block's member digest and header
 hash and the chain of blocks, and reports the first broken link: an edited record (content hash
 mismatch), a deleted one (member digest and count mismatch), an inserted one (extra member, or
 an unsealed record dated before the last seal), an altered or removed block (chain mismatch).
-A record is only as safe as its seal: the seal job runs every few seconds (beat) and at the
-end of batch jobs, so the unsealed tail is short.
+A record is only as safe as its seal: the seal job runs every few seconds (beat, AUDIT_SEAL_SECONDS)
+and on demand (`verify_audit --seal`), so the unsealed tail is short.
 """
 
 import datetime as dt

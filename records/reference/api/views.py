@@ -1,4 +1,4 @@
-"""Reference data, prices and the settlement-date API (API.md, "Reference data").
+"""Reference data, prices and the settlement-date API (docs/api-guide.md, "Reference data").
 
 Views parse input, call one service or selector, and shape the output.
 """

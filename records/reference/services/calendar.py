@@ -1,7 +1,7 @@
 """Settlement calendars: business days of the settlement system, not of the exchange.
 
 A trade settles on the trade date plus the settlement cycle, counted in business days of the
-settlement system its market settles in (DESIGN.md §4). The exchange and the settlement system
+settlement system its market settles in (docs/glossary.md). The exchange and the settlement system
 differ on real days, both ways:
 
 * United States (DTC, whose cash leg moves over Fedwire): DTC closes on every NYSE holiday and

@@ -1,4 +1,4 @@
-"""Trades API (API.md, "Trades"). Thin: parse, call a service, shape."""
+"""Trades API (docs/api-guide.md, "Trades"). Thin: parse, call a service, shape."""
 
 import django_filters
 from django.http import Http404
