@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from tests.conftest import make_user
-from tests.dashboard.data import build_demo_book
+from tests.data import build_demo_book
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls there without this.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

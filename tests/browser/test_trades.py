@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from records.trades import services as svc
 from records.trades.models import Trade
 from tests.conftest import make_user
-from tests.dashboard.data import weekdays_before
+from tests.data import weekdays_before
 
 pytestmark = pytest.mark.browser
 

@@ -38,7 +38,7 @@ from records.trades import services as trades
 from records.trades.models import Trade
 from records.trades.services import TradeInput
 from tests.conftest import APPLE, make_user
-from tests.records import retention_data
+from tests.records import helpers_retention
 
 APPS = ("records", "clearing", "settlements", "accounting", "compliance")
 TRADE_DATE = date(2026, 11, 20)  # a Friday, a business day everywhere
@@ -179,10 +179,10 @@ class World:
                                                  "value_date": TRADE_DATE.isoformat()})
 
     def old_trade(self):
-        return retention_data.trade(user=self.maker, account=self.accounts["ACC-001"],
-                                    instrument=self.instruments["AAPL"],
-                                    counterparty=self.counterparties["BRKR-A"],
-                                    trade_date=date.today() - timedelta(days=7 * 366))
+        return helpers_retention.trade(user=self.maker, account=self.accounts["ACC-001"],
+                                       instrument=self.instruments["AAPL"],
+                                       counterparty=self.counterparties["BRKR-A"],
+                                       trade_date=date.today() - timedelta(days=7 * 366))
 
 
 def _held_trade(w):
@@ -323,7 +323,8 @@ def labels_by_table() -> dict[str, str]:
 
 
 @pytest.fixture
-def world(db, instruments, accounts, counterparties):
+def walk_world(db, instruments, accounts, counterparties):
+    """The firm the writers are walked in (not helpers_approvals.world, the maker-checker tests' own)."""
     maker = make_user("maker", "front_office", "operations")
     checker = make_user("checker", "operations", "compliance")
     with transaction.atomic():
@@ -334,14 +335,14 @@ def world(db, instruments, accounts, counterparties):
 
 
 @pytest.mark.parametrize("name", sorted(WRITERS))
-def test_the_writer_leaves_an_audit_record_for_every_table_it_changes(name, world):
+def test_the_writer_leaves_an_audit_record_for_every_table_it_changes(name, walk_world):
     setup, call = WRITERS[name]
     with transaction.atomic():
-        context = setup(world) if setup else None
+        context = setup(walk_world) if setup else None
     last = AuditRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
     watcher = WriteWatcher()
     with connection.execute_wrapper(watcher), transaction.atomic():
-        call(world, context)
+        call(walk_world, context)
 
     labels = labels_by_table()
     written = {table for table in watcher.tables
@@ -356,16 +357,16 @@ def test_the_writer_leaves_an_audit_record_for_every_table_it_changes(name, worl
     assert not missing, f"{name} changed {sorted(missing)} without an audit record of them"
 
 
-def test_position_moves_are_audited_with_exact_before_and_after_values(world):
+def test_position_moves_are_audited_with_exact_before_and_after_values(walk_world):
     from records.positions.models import Position
 
-    world.trade(ref="POS-1", side="BUY", quantity="100")
-    trades.trade_submit_batch(submitted_by=world.maker, items=[
+    walk_world.trade(ref="POS-1", side="BUY", quantity="100")
+    trades.trade_submit_batch(submitted_by=walk_world.maker, items=[
         (0, TradeInput(external_ref="POS-2", account="ACC-001", counterparty="BRKR-A", instrument=APPLE, side="SELL",
                        quantity=Decimal("30"), price=Decimal("190"), trade_date=TRADE_DATE)),
         (1, TradeInput(external_ref="POS-3", account="ACC-001", counterparty="BRKR-A", instrument=APPLE, side="BUY",
                        quantity=Decimal("5.5"), price=Decimal("190"), trade_date=TRADE_DATE))])
-    position = Position.objects.get(account=world.accounts["ACC-001"], instrument=world.instruments["AAPL"])
+    position = Position.objects.get(account=walk_world.accounts["ACC-001"], instrument=walk_world.instruments["AAPL"])
     trail = list(AuditRecord.objects.filter(record_type="records.position", record_id=str(position.pk))
                  .order_by("id").values_list("before", "after"))
     ids = {"account_id": position.account_id, "instrument_id": position.instrument_id}

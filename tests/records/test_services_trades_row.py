@@ -13,7 +13,8 @@ from records.audit.services.audit import content_hash, snapshot
 from records.trades import services as svc
 from records.trades.api.serializers import AmendInput
 from records.trades.models import Trade, TradeVersion
-from tests.conftest import APPLE, SAP, make_user
+from tests.conftest import SAP, make_user
+from tests.records.helpers_trades import trade_input
 
 pytestmark = pytest.mark.django_db
 
@@ -26,13 +27,6 @@ def test_what_an_amendment_may_change_is_kept_per_version_and_taken_by_the_api()
     version_fields = {f.name for f in TradeVersion._meta.concrete_fields}
     assert set(Trade.AMENDABLE_FIELDS) <= version_fields
     assert set(Trade.AMENDABLE_FIELDS) == set(AmendInput().fields) - {"reason"}
-
-
-def trade_input(ref, **overrides):
-    values = {"external_ref": ref, "account": "ACC-001", "counterparty": "BRKR-A", "instrument": APPLE,
-              "side": "BUY", "quantity": Decimal("100"), "price": Decimal("189.25"),
-              "trade_date": dt.date(2026, 11, 20)}
-    return svc.TradeInput(**{**values, **overrides})
 
 
 # Every shape of a submission: commission, settlement date and currency given or not, text that JSON
