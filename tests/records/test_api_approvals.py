@@ -71,7 +71,7 @@ def test_api_reject_needs_a_reason_and_the_proposer_cannot_reject(world):
     change_id = post(maker, "/api/v1/approvals/", CASH_BODY).json()["id"]
 
     missing = post(checker, f"/api/v1/approvals/{change_id}/reject/")
-    assert missing.status_code == 400 and "reason" in missing.json()
+    assert (missing.status_code, missing.json()) == (400, {"reason": ["This field is required."]})
     assert post(maker, f"/api/v1/approvals/{change_id}/reject/", {"reason": "mine"}).status_code == 403
 
     rejected = post(checker, f"/api/v1/approvals/{change_id}/reject/", {"reason": "no such charge"})
@@ -112,8 +112,11 @@ def test_api_bad_proposals(world):
     bad_amount = post(maker, "/api/v1/approvals/", {**CASH_BODY, "payload": {**CASH_BODY["payload"], "amount": "x"}})
     assert bad_amount.status_code == 400 and "amount" in bad_amount.json()["payload"]
     assert post(maker, "/api/v1/approvals/", {**CASH_BODY, "kind": "ledger.rewrite"}).status_code == 400
-    assert "reason" in post(maker, "/api/v1/approvals/", {**CASH_BODY, "reason": ""}).json()
-    assert "payload" in post(maker, "/api/v1/approvals/", {**CASH_BODY, "payload": [1]}).json()
+    no_reason = post(maker, "/api/v1/approvals/", {**CASH_BODY, "reason": ""})
+    assert (no_reason.status_code, no_reason.json()) == (400, {"reason": ["This field may not be blank."]})
+    not_a_mapping = post(maker, "/api/v1/approvals/", {**CASH_BODY, "payload": [1]})
+    assert (not_a_mapping.status_code, not_a_mapping.json()) == (
+        400, {"payload": ['Expected a dictionary of items but got type "list".']})
     overdraw = post(maker, "/api/v1/approvals/", {**CASH_BODY, "payload": {**CASH_BODY["payload"], "amount": "-9000"}})
     assert overdraw.status_code == 400 and "Insufficient cash" in overdraw.json()["payload"]["amount"][0]
     assert post(client_for(world.outsider), "/api/v1/approvals/", CASH_BODY).status_code == 403

@@ -53,7 +53,7 @@ def test_withdrawal_beyond_available_plus_credit_limit_is_refused(ops_client, ac
     ok = post(ops_client, {**DEPOSIT, "amount": "-1100", "reference": "W-1"})
     assert ok.status_code == 201
     refused = post(ops_client, {**DEPOSIT, "amount": "-0.01", "reference": "W-2"})
-    assert refused.status_code == 400 and "amount" in refused.json()
+    assert refused.status_code == 400 and list(refused.json()) == ["amount"]
     assert CashBalance.objects.get().balance == Decimal("-1000")
     assert not CashMovement.objects.filter(reference="W-2").exists()
 
@@ -76,7 +76,7 @@ def test_withdrawal_beyond_available_plus_credit_limit_is_refused(ops_client, ac
 def test_bad_cash_input_is_400(ops_client, accounts, overrides, field):
     response = post(ops_client, {**DEPOSIT, **overrides})
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert list(response.json()) == [field], response.json()
     assert CashMovement.objects.count() == 0
 
 
@@ -88,7 +88,9 @@ def test_cash_needs_a_role_that_may_move_cash(accounting_client, accounts):
 def test_closed_account_takes_no_cash(ops_client, accounts):
     accounts["ACC-001"].status = "CLOSED"
     accounts["ACC-001"].save()
-    assert post(ops_client, DEPOSIT).status_code == 400
+    response = post(ops_client, DEPOSIT)
+    assert (response.status_code, response.json()) == (400, {"account": ["Account ACC-001 is closed."]})
+    assert CashMovement.objects.count() == 0
 
 
 def test_every_movement_is_audited_in_its_transaction(ops_client, operations_user, accounts):

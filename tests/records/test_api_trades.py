@@ -186,7 +186,9 @@ def test_a_check_that_rejects_answers_400_under_compliance(fo_client, refdata):
 def test_a_check_that_holds_books_a_held_trade_outside_the_position(fo_client, ops_client, refdata):
     response = submit(fo_client, quantity="300000", price="200")  # 60m > 50m hold limit
     assert response.status_code == 201
-    assert response.json()["status"] == "HELD" and response.json()["hold_reasons"]
+    assert response.json()["status"] == "HELD"
+    assert response.json()["hold_reasons"] == [
+        "Notional 60,000,000.00 USD exceeds the limit of 50,000,000.00 USD per trade."]
     assert position() is None  # a held trade moves no position
     trade_id = response.json()["id"]
     proposed = post(ops_client, f"/api/v1/trades/{trade_id}/release/", {"reason": "approved by desk"})
@@ -240,7 +242,7 @@ def test_bad_amendments_are_400_and_change_nothing(fo_client, refdata, changes, 
     trade_id = submit(fo_client).json()["id"]
     response = post(fo_client, f"/api/v1/trades/{trade_id}/amend/", changes)
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert list(response.json()) == [field], response.json()
     trade = Trade.objects.get()
     assert (trade.version, trade.quantity) == (1, 100) and position().traded_quantity == 100
 

@@ -377,5 +377,7 @@ def test_position_moves_are_audited_with_exact_before_and_after_values(walk_worl
 
     assert trail == [(quantities("0", "0", "0"), quantities("100", "100", "0")),
                      (quantities("100", "100", "0"), quantities("75.5", "105.5", "30"))]
-    for record in AuditRecord.objects.filter(record_type__in=("records.position", "records.trade")):
+    records = list(AuditRecord.objects.filter(record_type__in=("records.position", "records.trade")))
+    assert len(records) == 5  # three trades booked, two position moves
+    for record in records:
         assert content_hash(record) == record.content_hash

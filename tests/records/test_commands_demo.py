@@ -99,6 +99,7 @@ def test_load_demo_creates_ten_counterparties_with_one_ccp_and_its_clearing_memb
 
 def test_load_demo_prices_thirty_sessions_per_instrument_up_to_the_last_one_before_today(loaded):
     today = timezone.localdate()
+    assert Instrument.objects.count() == 50
     for instrument in Instrument.objects.all():
         prices = list(Price.objects.filter(instrument=instrument))
         dates = {p.price_date for p in prices}
@@ -125,7 +126,7 @@ def test_load_demo_stores_consistent_fx_rates_on_the_price_days(loaded):
 
 def test_cash_balances_equal_the_sum_of_their_movements(loaded):
     balances = list(CashBalance.objects.all())
-    assert balances
+    assert len(balances) == 30
     for balance in balances:
         total = CashMovement.objects.filter(account=balance.account, currency=balance.currency).aggregate(
             total=Sum("amount"))["total"]
@@ -157,6 +158,7 @@ def test_every_demo_record_has_an_audit_record_from_the_job(loaded):
 
     for model in (Instrument, Account, Counterparty, Price, FxRate, CashMovement, StockMovement):
         ids = {str(pk) for pk in model.objects.values_list("pk", flat=True)}
+        assert ids, model.__name__
         assert audited(model._meta.label_lower) == ids, model.__name__
     assert AuditRecord.objects.filter(correlation_id__startswith="job:load_demo:").count() == \
         AuditRecord.objects.count()
