@@ -125,6 +125,7 @@ class Supervisor:
 
     def run(self) -> int:
         children: dict[str, subprocess.Popen] = {}
+        relays: dict[str, threading.Thread] = {}
         interrupted = threading.Event()
 
         def stop(signum, _frame):
@@ -138,12 +139,13 @@ class Supervisor:
                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
                                          start_new_session=True)
                 children[name] = child
-                threading.Thread(target=self._relay, args=(name, child), daemon=True).start()
+                relays[name] = threading.Thread(target=self._relay, args=(name, child), daemon=True)
+                relays[name].start()
                 self.say("system", f"{name} started (pid {child.pid})")
             while not self.stopping.wait(0.2):
                 if any(child.poll() is not None for child in children.values()):
                     self.stopping.set()
-            self._stop_all(children)
+            self._stop_all(children, relays)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -155,7 +157,7 @@ class Supervisor:
         for line in child.stdout:
             self.say(name, line.rstrip("\n"))
 
-    def _stop_all(self, children: dict[str, subprocess.Popen]) -> None:
+    def _stop_all(self, children: dict[str, subprocess.Popen], relays: dict[str, threading.Thread]) -> None:
         for name, child in children.items():
             if child.poll() is None:
                 self.say("system", f"stopping {name}")
@@ -168,6 +170,7 @@ class Supervisor:
                 self.say("system", f"{name} did not stop in {SHUTDOWN_SECONDS} s: killing it")
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
+            relays[name].join(5)  # its last lines (what it said while stopping) before "stopped"
             self.say("system", f"{name} stopped (exit status {child.returncode})")
 
 
