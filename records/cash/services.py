@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
+from backoffice.core.locks import lock_or_create
 from records.audit.services.audit import Actor, audit_log, snapshot
 from records.cash.models import CashBalance, CashMovement
 from records.reference.models import Account
@@ -25,15 +26,7 @@ def cash_balance_lock(*, account: Account, currency: str) -> CashBalance:
     Call inside an atomic block. Locks are taken one row at a time in (account, currency) order
     by callers that need several.
     """
-    balance = CashBalance.objects.select_for_update().filter(account=account, currency=currency).first()
-    if balance is not None:
-        return balance
-    try:
-        with transaction.atomic():
-            CashBalance.objects.create(account=account, currency=currency)
-    except IntegrityError:
-        pass  # created by a concurrent transaction; lock theirs below
-    return CashBalance.objects.select_for_update().get(account=account, currency=currency)
+    return lock_or_create(CashBalance, account=account, currency=currency)
 
 
 def _same_movement(existing: CashMovement, *, account: Account, currency: str, amount: Decimal,

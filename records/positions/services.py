@@ -4,11 +4,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import format_decimal
+from backoffice.core.locks import lock_or_create
 from records.audit.services.audit import (
     Actor,
     AuditEntry,
@@ -27,15 +28,7 @@ def position_lock(*, account: Account, instrument: Instrument) -> Position:
 
     Call inside an atomic block.
     """
-    position = Position.objects.select_for_update().filter(account=account, instrument=instrument).first()
-    if position is not None:
-        return position
-    try:
-        with transaction.atomic():
-            Position.objects.create(account=account, instrument=instrument)
-    except IntegrityError:
-        pass  # created concurrently; lock theirs below
-    return Position.objects.select_for_update().get(account=account, instrument=instrument)
+    return lock_or_create(Position, account=account, instrument=instrument)
 
 
 @transaction.atomic
