@@ -65,6 +65,9 @@ NAV = [
         Entry("Retention and holds", "records:retention", roles=RECORDS_KEEPERS),
         Entry("Exports", "records:exports", roles=RECORDS_KEEPERS),
     ]),
+    Section("Operations", [
+        Entry("Batch jobs", "jobs", roles=RECORDS_KEEPERS),
+    ]),
 ]
 
 

@@ -3,10 +3,13 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backoffice.core.jobs.api import JobDetailApi, JobListApi
 from backoffice.health import healthz
 
 api_v1 = [
     path("", include("records.api.urls")),
+    path("jobs/", JobListApi.as_view(), name="api-jobs"),
+    path("jobs/<int:pk>/", JobDetailApi.as_view(), name="api-job"),
 ]
 
 urlpatterns = [

@@ -8,7 +8,11 @@ class RecordsConfig(AppConfig):
     def ready(self):
         # Loading the approvals services registers the records' kinds of change, which the reads of
         # maker-checker (records.approvals.kinds, .selectors) find without importing the services.
-        import records.approvals.services  # noqa: F401
+        # Loading the job modules registers the records' kinds of batch job with the kernel's framework.
+        import records.approvals.services
+        import records.audit.jobs
+        import records.exports.jobs
+        import records.retention.jobs  # noqa: F401
         from records.audit import signals
 
         signals.connect()

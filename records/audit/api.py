@@ -2,14 +2,17 @@
 
 import django_filters
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.core.api import StrictDateFilter
+from backoffice.core.jobs.api import JobOutput
+from backoffice.core.jobs.services import job_start
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ACCOUNTING, COMPLIANCE, OPERATIONS
 from records.audit import selectors
+from records.audit.jobs import AUDIT_VERIFY
 from records.audit.models import AuditRecord
 from records.audit.services.audit_chain import audit_verify
 
@@ -67,3 +70,10 @@ class AuditVerifyApi(APIView):
                                                         "blocks; report the first broken link.")
     def get(self, request):
         return Response(audit_verify().as_dict())
+
+    @extend_schema(request=None, responses={202: JobOutput},
+                   description="Queue a full re-verification of the chain as a batch job (kind audit-verify); "
+                               "follow it at /api/v1/jobs/{id}/. Its result names the AuditVerification kept.")
+    def post(self, request):
+        job = job_start(kind=AUDIT_VERIFY, started_by=request.user)
+        return Response(JobOutput(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)

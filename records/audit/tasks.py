@@ -3,7 +3,10 @@
 from celery import shared_task
 
 from backoffice.core.context import correlation
-from records.audit.services.audit_chain import audit_seal, audit_verification_run
+from backoffice.core.jobs.services import job_create
+from backoffice.core.jobs.tasks import MAX_RETRIES, job_task_execute
+from records.audit.jobs import AUDIT_VERIFY
+from records.audit.services.audit_chain import audit_seal
 
 
 @shared_task(name="records.audit_seal", acks_late=True, ignore_result=True)
@@ -13,14 +16,16 @@ def audit_seal_task() -> int:
         return sum(block.record_count for block in audit_seal())
 
 
-@shared_task(name="records.audit_verify", acks_late=True)
-def audit_verify_task(requested_by_id: int | None = None) -> int:
-    """Verify the whole chain and keep the result (an AuditVerification); returns its id.
+@shared_task(bind=True, name="records.audit_verify", acks_late=True, max_retries=MAX_RETRIES)
+def audit_verify_task(self, requested_by_id: int | None = None, job_id: int | None = None) -> int | None:
+    """Verify the whole chain as a job run (kind audit-verify), created here unless given; return the verification id.
 
     Read-only but for the result it records, so a redelivery only verifies once more.
     """
     from django.contrib.auth import get_user_model
 
-    actor = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
-    with correlation(f"job:audit-verify:{audit_verify_task.request.id or 'local'}"):
-        return audit_verification_run(actor=actor or "job:audit-verify").pk
+    if job_id is None:
+        actor = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
+        job_id = job_create(kind=AUDIT_VERIFY, started_by=actor or "records.audit_verify").pk
+    job = job_task_execute(self, job_id=job_id)
+    return job.result[0]["verification_id"] if job.result else None

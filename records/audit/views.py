@@ -9,16 +9,16 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from backoffice.core import roles
 from backoffice.core.forms import DateInput, DateRangeMixin
+from backoffice.core.jobs.services import job_start
 from backoffice.core.keyset import keyset_page_of
 from records.audit import selectors as audit_selectors
-from records.audit.tasks import audit_verify_task
+from records.audit.jobs import AUDIT_VERIFY
 
 AUDIT_READERS = (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)
 
@@ -92,6 +92,7 @@ def audit_detail(request, record_id: int):
 def audit_verify(request):
     _require_reader(request)
     # A batch job like the others: queued to a worker (run at once in eager mode) after this commits.
-    transaction.on_commit(lambda: audit_verify_task.delay(requested_by_id=request.user.pk))
-    messages.success(request, "Chain verification queued: the result appears below when the worker has run it.")
+    job = job_start(kind=AUDIT_VERIFY, started_by=request.user)
+    messages.success(request, f"Chain verification queued as job {job.pk}: the result appears below when the "
+                              "worker has run it.")
     return redirect("records:audit")

@@ -1,22 +1,19 @@
-"""Celery task of retention: the purge. Thin: call the service.
+"""Celery task of retention: the purge, as a job run. Thin: call the service.
 
 Idempotent (a redelivered purge finds nothing more to purge), so it is acknowledged late.
-Database hiccups are retried; a business rule (no policy) is final.
+Database hiccups are retried; a business rule (no policy) is final, recorded on the run.
 """
 
 from celery import shared_task
-from django.db import OperationalError
 
-from backoffice.core.context import correlation
-from records.retention import services as retention
-
-RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": 30, "retry_kwargs": {"max_retries": 5}}
+from backoffice.core.jobs.services import job_create
+from backoffice.core.jobs.tasks import MAX_RETRIES, job_task_execute
+from records.retention.jobs import RETENTION_PURGE
 
 
-@shared_task(name="records.purge", acks_late=True, **RETRY)
-def purge_task(*, dry_run: bool = False) -> list[dict]:
-    """Purge every registered record type past retention and not on hold."""
-    with correlation(f"job:retention-purge:{purge_task.request.id or 'local'}"):
-        results = retention.purge_all(dry_run=dry_run)
-    return [{"record_type": r.record_type, "cutoff": r.cutoff.isoformat(), "purged": r.purged, "chunks": r.chunks,
-             "dry_run": r.dry_run} for r in results]
+@shared_task(bind=True, name="records.purge", acks_late=True, max_retries=MAX_RETRIES)
+def purge_task(self, *, dry_run: bool = False, job_id: int | None = None) -> list[dict]:
+    """Purge every registered record type past retention and not on hold; return one result per type."""
+    if job_id is None:
+        job_id = job_create(kind=RETENTION_PURGE, params={"dry_run": dry_run}, started_by="records.purge").pk
+    return job_task_execute(self, job_id=job_id).result or []

@@ -90,5 +90,6 @@ def test_the_latest_purges_show_with_their_verified_signature(signed_in, book, o
 
 def test_the_records_section_of_the_navigation(signed_in, book):
     links = nav_links(signed_in.get("/records/retention/"))
-    assert links[-2:] == [("Retention and holds", "/records/retention/", True), ("Exports", "/records/exports/", False)]
+    records = [link for link in links if link[1].startswith(("/records/retention/", "/records/exports/"))]
+    assert records == [("Retention and holds", "/records/retention/", True), ("Exports", "/records/exports/", False)]
 

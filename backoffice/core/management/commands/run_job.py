@@ -1,0 +1,35 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from backoffice.core.exceptions import BusinessRuleError
+from backoffice.core.jobs.registry import JOB_KINDS
+from backoffice.core.jobs.services import job_run_now, job_start
+
+
+def _param(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise CommandError(f"--param takes key=value, not {text!r}.")
+    return key, value
+
+
+class Command(BaseCommand):
+    help = "Start a batch job: queue it to a worker, or with --now run it in this process. Prints the run's id."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", help="The kind of job, e.g. audit-verify, daily-exports, retention-purge.")
+        parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                            help="A parameter of the job (repeatable), e.g. --param business_date=2026-11-30.")
+        parser.add_argument("--now", action="store_true", help="Run it here and wait, instead of queueing it.")
+
+    def handle(self, *args, kind, param, now, **options):
+        params = dict(_param(text) for text in param)
+        try:
+            if now:
+                job = job_run_now(kind=kind, params=params, started_by="command:run_job")
+            else:
+                job = job_start(kind=kind, params=params, started_by="command:run_job")
+        except BusinessRuleError as exc:
+            raise CommandError(f"{exc.message} (kinds: {', '.join(sorted(JOB_KINDS))})") from exc
+        self.stdout.write(f"job {job.pk} {job.kind} {job.status}" + (f": {job.error}" if job.error else ""))
+        if job.status == job.Status.FAILED:
+            raise CommandError(f"job {job.pk} failed")
