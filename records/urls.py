@@ -23,6 +23,9 @@ urlpatterns = [
     path("trades/", trade_views.trade_list, name="trades"),
     path("trades/export.csv", trade_views.trade_export, name="trades-export"),
     path("trades/<int:trade_id>/", trade_views.trade_detail, name="trade-detail"),
+    path("trades/<int:trade_id>/amend/", trade_views.trade_amend, name="trade-amend"),
+    path("trades/<int:trade_id>/cancel/", trade_views.trade_cancel, name="trade-cancel"),
+    path("trades/<int:trade_id>/release/", trade_views.trade_release, name="trade-release"),
     path("inventory/", position_views.inventory, name="inventory"),
 ]
 

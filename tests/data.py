@@ -13,6 +13,7 @@ from records.positions.models import Position
 from records.positions.services import stock_movement_create
 from records.reference.models import Instrument, Market
 from records.reference.services import reference
+from records.reference.services.calendar import is_trading_session
 
 
 def price(instrument: Instrument, price_date: date, value: str, *, source: str = "DEFAULT") -> None:
@@ -31,11 +32,13 @@ def stock(account, instrument, quantity: str, reference_: str, *, value_date: da
                           value_date=value_date or date.today(), reference=reference_)
 
 
-def weekdays_before(day: date, count: int) -> list[date]:
-    """The last `count` weekdays on or before day, newest first."""
+def trading_days_before(day: date, count: int) -> list[date]:
+    """The last `count` days on or before day on which every demo market trades, newest first
+    (trade capture refuses a trade dated when its exchange is closed)."""
+    markets = [Market(mic=mic) for mic in sorted({row[5] for row in DEMO_INSTRUMENTS})]
     days = []
     while len(days) < count:
-        if day.weekday() < 5:
+        if all(is_trading_session(market=market, day=day) for market in markets):
             days.append(day)
         day -= timedelta(days=1)
     return days
@@ -112,7 +115,7 @@ def build_demo_book(*, today: date) -> dict:
             actor="test", code=code, name=name, lei=_lei(lei_body), is_ccp=is_ccp, clears_through=clears_through,
             requires_matching=requires_matching)
     # Prices for the last five weekdays; the two bonds missed the latest run.
-    for offset, day in enumerate(weekdays_before(today, 5)):
+    for offset, day in enumerate(trading_days_before(today, 5)):
         for _body, symbol, *_rest, base in DEMO_INSTRUMENTS:
             if symbol.startswith(("T ", "AAPL ")) and offset == 0:
                 continue

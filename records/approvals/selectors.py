@@ -59,3 +59,9 @@ def change_request_get(user, change_id: int) -> ChangeRequest | None:
 
 def change_request_exists(change_id: int) -> bool:
     return ChangeRequest.objects.filter(pk=change_id).exists()
+
+
+def change_request_pending(*, kind: str, target_id) -> ChangeRequest | None:
+    """Return the change of this kind awaiting approval for the target, if any (the oldest)."""
+    return (ChangeRequest.objects.filter(kind=kind, target_id=str(target_id), status=ChangeRequest.Status.PENDING)
+            .order_by("id").first())

@@ -1,6 +1,7 @@
 """Validators for business identifiers, built on python-stdnum, iso4217 and exchange-calendars."""
 
 import re
+from decimal import Decimal
 from functools import cache
 
 import iso4217
@@ -9,7 +10,7 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
 
-from backoffice.core.fields import InputError, parse_text
+from backoffice.core.fields import InputError, format_decimal, parse_text
 
 
 def validate_isin(value: str) -> None:
@@ -68,9 +69,19 @@ def parse_currency(value) -> str:
     return code
 
 
+@cache
 def currency_exponent(code: str) -> int:
     """Return the number of minor-unit digits of a currency (2 for USD, 0 for JPY)."""
     return iso4217.Currency(code).exponent
+
+
+def format_amount(value: Decimal, currency: str) -> str:
+    """Render an amount with at least its currency's minor units, never rounded: 1.50 and 1.505 USD, 150 JPY."""
+    text = format_decimal(value)
+    places = currency_exponent(currency)
+    if len(text.partition(".")[2]) >= places:
+        return text
+    return format(value.quantize(Decimal(1).scaleb(-places)), "f")
 
 
 @cache

@@ -1,10 +1,13 @@
 """The trade blotter: trades, their superseded versions and their lifecycle events."""
 
+from decimal import localcontext
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from backoffice.core.fields import AmountField, PriceField, QuantityField
+from records.reference.exchanges import market_date_at
 from records.reference.models import Account, Counterparty, Instrument
 
 
@@ -98,7 +101,20 @@ class Trade(models.Model):
 
     @property
     def gross_amount(self):
-        return self.quantity * self.price
+        """Quantity times price, exact (no rounding to the context's 28 digits)."""
+        with localcontext() as ctx:
+            ctx.prec = 80
+            return self.quantity * self.price
+
+    @property
+    def is_as_of(self) -> bool:
+        """Booked after its trade date: the trade date is before the market's date when it was booked.
+
+        Derived from created_at, so it needs no column and cannot drift from the row.
+        """
+        if self.created_at is None:
+            return False
+        return self.trade_date < market_date_at(mic=self.instrument.market_id, at=self.created_at)
 
 
 class TradeVersion(models.Model):

@@ -48,7 +48,12 @@ from records.audit.services.audit import (
 )
 from records.positions.services import PositionDelta, positions_apply, trade_booking_delta
 from records.reference.models import Account, Counterparty, Instrument, Market
-from records.reference.services.calendar import is_settlement_day, market_today, settlement_date_for
+from records.reference.services.calendar import (
+    is_settlement_day,
+    is_trading_session,
+    market_today,
+    settlement_date_for,
+)
 from records.trades.models import Trade, TradeEvent, TradeVersion
 from records.trades.pretrade import TradeCandidate, run_pretrade_checks
 
@@ -177,6 +182,7 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
     resolved: list[_Resolved] = []
     settlement_cache: dict = {}
     today_cache: dict = {}
+    session_cache: dict = {}
     for index, item in fresh:
         errors: dict[str, list[str]] = {}
         account = accounts.get(item.account)
@@ -195,8 +201,13 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
             mic = instrument.market_id
             if mic not in today_cache:
                 today_cache[mic] = market_today(market=instrument.market)
+            session_key = (mic, item.trade_date)
+            if session_key not in session_cache:
+                session_cache[session_key] = is_trading_session(market=instrument.market, day=item.trade_date)
             if item.trade_date > today_cache[mic]:
                 errors["trade_date"] = ["Trade date is in the future."]
+            elif not session_cache[session_key]:
+                errors["trade_date"] = [f"{item.trade_date} is not a trading session of {mic}."]
             elif settlement_date is None:
                 key = (instrument.market_id, instrument.asset_class, instrument.settlement_cycle, item.trade_date)
                 if key not in settlement_cache:

@@ -2,20 +2,39 @@
 
 The blotter parses its GET filters with a form and pages by keyset, 50 trades to a page; a filter
 naming an account, instrument or counterparty that does not exist matches nothing.
+
+The trade page works a trade as the API does: release (a maker-checker proposal, as
+POST /api/v1/trades/{id}/release/), amend and cancel, each a POST calling the same service as the
+API view, with the same roles; a refusal shows on the form, a success as a message.
 """
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from backoffice.core import roles
 from backoffice.core.csv_export import csv_blocks, csv_lines
+from backoffice.core.exceptions import BusinessRuleError, ConflictError
+from backoffice.core.fields import AMOUNT, PRICE, QUANTITY, InputError, format_decimal, parse_decimal
 from backoffice.core.forms import DateInput, DateRangeMixin, ReferenceFilterForm, with_all
 from backoffice.core.keyset import keyset_page_of
+from backoffice.core.roles import require_role
+from records.approvals import kinds as approval_kinds
+from records.approvals import selectors as approval_selectors
+from records.approvals import services as approvals
 from records.reference import selectors as reference_selectors
 from records.trades import selectors
+from records.trades import services as trade_services
 from records.trades.models import Trade
+
+# Who may amend or cancel a trade: the roles of the API's TradeAmendApi and TradeCancelApi.
+TRADE_WRITERS = (roles.FRONT_OFFICE, roles.OPERATIONS)
+RELEASE = "trade.release"
 
 
 class TradeFilterForm(DateRangeMixin, ReferenceFilterForm):
@@ -82,13 +101,150 @@ def trade_export(request):
     return response
 
 
-@login_required
-def trade_detail(request, trade_id: int):
+class _DecimalText(forms.CharField):
+    """A decimal typed as text, read by the API's rule (parse_decimal): never rounded."""
+
+    def __init__(self, *, kind, positive=False, non_negative=False, **kwargs):
+        self.kind, self.positive, self.non_negative = kind, positive, non_negative
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "class": "num-input"}))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_decimal(value, kind=self.kind, positive=self.positive, non_negative=self.non_negative)
+        except InputError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=1000, widget=forms.TextInput(attrs={"class": "wide"}))
+
+
+class AmendForm(ReasonForm):
+    """Trade.AMENDABLE_FIELDS, prefilled with the trade's values; what is left as it was is not changed."""
+
+    quantity = _DecimalText(kind=QUANTITY, positive=True, required=False)
+    price = _DecimalText(kind=PRICE, positive=True, required=False)
+    settlement_date = forms.DateField(required=False, label="Settlement date", widget=DateInput)
+    commission = _DecimalText(kind=AMOUNT, non_negative=True, required=False)
+
+    field_order = ["quantity", "price", "settlement_date", "commission", "reason"]
+
+    @classmethod
+    def for_trade(cls, trade: Trade) -> "AmendForm":
+        return cls(initial={"quantity": format_decimal(trade.quantity), "price": format_decimal(trade.price),
+                            "settlement_date": trade.settlement_date,
+                            "commission": format_decimal(trade.commission)})
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in Trade.AMENDABLE_FIELDS
+                if self.cleaned_data.get(name) is not None}
+
+
+def _trade_or_404(trade_id: int) -> Trade:
     trade = selectors.trade_detail_get(trade_id)
     if trade is None:
         raise Http404("No such trade.")
+    return trade
+
+
+def _trade_page(request, trade: Trade, *, amend_form=None, cancel_form=None, release_form=None, status=200):
+    may_write = roles.user_has_role(request.user, *TRADE_WRITERS)
+    amendable = trade.status in Trade.AMENDABLE_STATUSES
+    pending_release = (approval_selectors.change_request_pending(kind=RELEASE, target_id=trade.pk)
+                       if trade.status == Trade.Status.HELD else None)
     return render(request, "records/trade_detail.html", {
         "trade": trade,
         "events": selectors.trade_timeline(trade),
         "versions": selectors.trade_version_rows(trade),
-    })
+        "may_amend": may_write and amendable,
+        "may_release": (trade.status == Trade.Status.HELD and pending_release is None
+                        and approval_kinds.may_propose(request.user, RELEASE)),
+        "pending_release": pending_release,
+        "amend_form": amend_form or AmendForm.for_trade(trade),
+        "cancel_form": cancel_form or ReasonForm(prefix="cancel"),
+        "release_form": release_form or ReasonForm(prefix="release"),
+    }, status=status)
+
+
+@login_required
+def trade_detail(request, trade_id: int):
+    return _trade_page(request, _trade_or_404(trade_id))
+
+
+def _refused(request, trade: Trade, form: forms.Form, exc: BusinessRuleError):
+    """Answer a refusal: on the form (400), or, when the trade has moved on (a conflict), as a message above
+    the trade as it now is."""
+    if isinstance(exc, ConflictError):
+        messages.error(request, exc.message)
+        return redirect("records:trade-detail", trade_id=trade.pk)
+    field = exc.field if exc.field in form.fields else None
+    for message in exc.messages:
+        form.add_error(field, message)
+    return None
+
+
+@login_required
+@require_POST
+def trade_amend(request, trade_id: int):
+    require_role(request, TRADE_WRITERS)
+    trade = _trade_or_404(trade_id)
+    form = AmendForm(request.POST)
+    if form.is_valid():
+        try:
+            amended = trade_services.trade_amend(actor=request.user, trade_id=trade.pk, changes=form.changes(),
+                                                 reason=form.cleaned_data["reason"])
+        except BusinessRuleError as exc:
+            conflict = _refused(request, trade, form, exc)
+            if conflict is not None:
+                return conflict
+        else:
+            held = " It is held by pre-trade checks." if amended.status == Trade.Status.HELD else ""
+            messages.success(request, f"Trade {amended.pk} amended: now version {amended.version}.{held}")
+            return redirect("records:trade-detail", trade_id=trade.pk)
+    return _trade_page(request, trade, amend_form=form, status=400)
+
+
+@login_required
+@require_POST
+def trade_cancel(request, trade_id: int):
+    require_role(request, TRADE_WRITERS)
+    trade = _trade_or_404(trade_id)
+    form = ReasonForm(request.POST, prefix="cancel")
+    if form.is_valid():
+        try:
+            trade_services.trade_cancel(actor=request.user, trade_id=trade.pk, reason=form.cleaned_data["reason"])
+        except BusinessRuleError as exc:
+            conflict = _refused(request, trade, form, exc)
+            if conflict is not None:
+                return conflict
+        else:
+            messages.success(request, f"Trade {trade.pk} cancelled.")
+            return redirect("records:trade-detail", trade_id=trade.pk)
+    return _trade_page(request, trade, cancel_form=form, status=400)
+
+
+@login_required
+@require_POST
+def trade_release(request, trade_id: int):
+    """Propose releasing a held trade (maker-checker): it is booked once a second user approves."""
+    trade = _trade_or_404(trade_id)
+    if not approval_kinds.may_propose(request.user, RELEASE):
+        raise PermissionDenied("Your role does not allow proposing a release.")
+    form = ReasonForm(request.POST, prefix="release")
+    if form.is_valid():
+        try:
+            change = approvals.change_propose(actor=request.user, kind=RELEASE, payload={"trade_id": trade.pk},
+                                              reason=form.cleaned_data["reason"])
+        except BusinessRuleError as exc:
+            conflict = _refused(request, trade, form, exc)
+            if conflict is not None:
+                return conflict
+        else:
+            messages.success(request, f"Release of trade {trade.pk} proposed as change #{change.pk}: it is booked "
+                                      f"once another user approves it.")
+            return redirect("records:trade-detail", trade_id=trade.pk)
+    return _trade_page(request, trade, release_form=form, status=400)

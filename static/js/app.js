@@ -15,6 +15,12 @@
         });
       });
     });
+    // A form that works a trade asks first (data-confirm holds the question).
+    document.querySelectorAll("form.trade-action[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+      });
+    });
     // A row with data-href opens its detail page; links and selected text inside it keep working.
     document.querySelectorAll("table.grid tbody tr[data-href]").forEach(function (row) {
       row.addEventListener("click", function (event) {

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from records.trades import services as svc
 from records.trades.models import Trade
 from tests.conftest import make_user
-from tests.data import weekdays_before
+from tests.data import trading_days_before
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ FLOWS = [
 def trades(demo_book):
     """70 trades over the last five weekdays (one amended, one held, one cancelled, two settled)."""
     oms = make_user("oms-desk", "front_office")
-    days = weekdays_before(timezone.localdate() - timedelta(days=1), 5)[::-1]
+    days = trading_days_before(timezone.localdate() - timedelta(days=1), 5)[::-1]
     instruments = demo_book["instruments"]
     items = []
     for n in range(70):
@@ -96,3 +96,58 @@ def test_blotter_filter_detail_and_inventory(page, trades, operator, login, scre
     page.locator("#trades tbody tr a").first.click()
     expect(page.locator("#hold-reasons")).to_contain_text("exceeds the limit")
     screenshot("trade-detail-held")
+
+
+def test_release_amend_and_cancel_from_the_trade_page(page, trades, operator, login, screenshot):
+    """An operations user proposes releasing the held trade, a compliance officer approves it, and the
+    operations user amends (a refusal first, shown on the form) and cancels booked trades, each after a
+    confirmation."""
+    make_user("checker", "compliance")
+    held = Trade.objects.get(external_ref="OMS-249999")
+    base = login("jdoe", "pw-jdoe")
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+
+    page.goto(f"{base}/records/trades/{held.pk}/")
+    release = page.locator("#release-form")
+    release.get_by_label("Reason").fill("Limit raised for the index rebalance")
+    release.get_by_role("button", name="Propose release").click()
+    expect(page.locator(".messages")).to_contain_text(f"Release of trade {held.pk} proposed as change #")
+    expect(page.locator("#hold-reasons")).to_contain_text("awaiting approval")
+    expect(page.locator("#release-form")).to_have_count(0)
+    assert questions == ["Propose releasing this held trade? It is booked once another user approves."]
+    screenshot("trade-release-proposed")
+
+    page.context.clear_cookies()
+    login("checker", "pw-checker")
+    page.goto(f"{base}/records/approvals/")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".messages")).to_contain_text("approved and applied")
+    page.goto(f"{base}/records/trades/{held.pk}/")
+    expect(page.locator("#trade-fields .pill").first).to_have_text("Booked")
+
+    page.context.clear_cookies()
+    login("jdoe", "pw-jdoe")
+    booked = trades[10]
+    page.goto(f"{base}/records/trades/{booked}/")
+    amend = page.locator("#amend-form")
+    amend.get_by_label("Quantity").fill("12.5x")
+    amend.get_by_label("Reason").fill("Fill corrected")
+    amend.get_by_role("button", name="Amend").click()
+    expect(page.locator("#amend-form .field-error")).to_have_text(["A valid number is required."])
+    screenshot("trade-amend-refused")
+    page.locator("#amend-form").get_by_label("Quantity").fill("250")
+    page.locator("#amend-form").get_by_role("button", name="Amend").click()
+    expect(page.locator(".messages")).to_contain_text(f"Trade {booked} amended: now version 2.")
+    expect(page.locator("#trade-versions tbody tr")).to_have_count(2)
+    expect(page.locator("#trade-versions td.changed")).to_have_text(["250"])
+
+    cancel = page.locator("#cancel-form")
+    cancel.get_by_label("Reason").fill("Booked to the wrong account")
+    cancel.get_by_role("button", name="Cancel trade").click()
+    expect(page.locator(".messages")).to_contain_text(f"Trade {booked} cancelled.")
+    expect(page.locator("#trade-fields .pill").first).to_have_text("Cancelled")
+    expect(page.locator("#work-trade")).to_have_count(0)
+    assert Trade.objects.get(pk=booked).status == "CANCELLED"
+    assert questions[-1] == "Cancel this trade? This cannot be undone."
+    screenshot("trade-cancelled")

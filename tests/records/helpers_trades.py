@@ -16,7 +16,7 @@ from records.positions.models import Position, StockMovement
 from records.trades import services as svc
 from records.trades.models import Trade
 from tests.conftest import APPLE, MICROSOFT, SAP, VODAFONE, make_user
-from tests.data import price, weekdays_before
+from tests.data import price, trading_days_before
 
 D = Decimal
 
@@ -100,7 +100,7 @@ def oms(db):
 
 @pytest.fixture
 def blotter(book, oms, instruments) -> Blotter:
-    d1, d2, d3 = weekdays_before(book.today - timedelta(days=7), 3)
+    d1, d2, d3 = trading_days_before(book.today - timedelta(days=7), 3)
     price(instruments["AAPL"], d3, "180.00")
     ids = book_trades(oms, [
         ("OMS-0001", "ACC-001", "BRKR-A", APPLE, "BUY", "100", "189.25", d3, "5"),
@@ -120,7 +120,7 @@ def blotter(book, oms, instruments) -> Blotter:
 @pytest.fixture
 def many_trades(book, oms):
     """120 booked trades (ids ascending with their number), over two accounts."""
-    day = weekdays_before(book.today - timedelta(days=7), 1)[0]
+    day = trading_days_before(book.today - timedelta(days=7), 1)[0]
     with transaction.atomic():
         ids = book_trades(oms, [(f"BULK-{n:03d}", "HOUSE" if n % 3 else "ACC-001", "BRKR-A", APPLE, "BUY", "1",
                                  "190", day, "0") for n in range(120)])

@@ -26,11 +26,11 @@ def test_submit_books_the_trade_computes_settlement_date_and_moves_the_position(
     trade = response.json()
     assert {k: trade[k] for k in ("external_ref", "account", "counterparty", "instrument", "side", "quantity",
                                   "price", "currency", "trade_date", "settlement_date", "commission", "status",
-                                  "version", "match_status", "settled_quantity")} == {
+                                  "version", "match_status", "settled_quantity", "gross_amount", "is_as_of")} == {
         "external_ref": "OMS-000123", "account": "ACC-001", "counterparty": "BRKR-A", "instrument": APPLE,
         "side": "BUY", "quantity": "100", "price": "189.25", "currency": "USD", "trade_date": "2026-11-20",
-        "settlement_date": "2026-11-23", "commission": "5", "status": "BOOKED", "version": 1,
-        "match_status": "UNMATCHED", "settled_quantity": "0"}
+        "settlement_date": "2026-11-23", "commission": "5.00", "status": "BOOKED", "version": 1,
+        "match_status": "UNMATCHED", "settled_quantity": "0", "gross_amount": "18925.00", "is_as_of": True}
     assert trade["id"] and trade["created_at"]
     pos = position()
     assert (pos.traded_quantity, pos.settled_quantity, pos.pending_receipt, pos.pending_delivery) == (
@@ -62,7 +62,29 @@ def test_currency_and_commission_default(fo_client, refdata):
     response = post(fo_client, "/api/v1/trades/", {k: v for k, v in body().items()
                                                      if k not in ("currency", "commission", "settlement_date")})
     assert response.status_code == 201, response.content
-    assert (response.json()["currency"], response.json()["commission"]) == ("USD", "0")
+    assert (response.json()["currency"], response.json()["commission"]) == ("USD", "0.00")
+
+
+@pytest.mark.parametrize(("trade_date", "message"), [
+    ("2026-11-21", "2026-11-21 is not a trading session of XNAS."),  # a Saturday
+    ("2026-11-26", "2026-11-26 is not a trading session of XNAS."),  # Thanksgiving
+])
+def test_a_trade_dated_when_its_exchange_is_closed_is_400_on_trade_date(fo_client, refdata, trade_date, message):
+    response = submit(fo_client, trade_date=trade_date)
+    assert (response.status_code, response.json()) == (400, {"trade_date": [message]})
+    bulk = post(fo_client, "/api/v1/trades/bulk/", {"trades": [body(trade_date=trade_date), body(external_ref="OK")]})
+    assert bulk.json()["results"] == [{"index": 0, "status": "rejected", "errors": {"trade_date": [message]}},
+                                      {"index": 1, "status": "created", "id": Trade.objects.get().pk}]
+
+
+def test_amounts_keep_the_currencys_minor_units_and_the_gross_amount_is_exact(fo_client, refdata):
+    trade = submit(fo_client, quantity="3", price="189.2512", commission="1.5").json()
+    assert (trade["gross_amount"], trade["commission"], trade["price"]) == ("567.7536", "1.50", "189.2512")
+    amended = post(fo_client, f"/api/v1/trades/{trade['id']}/amend/", {"commission": "2", "reason": "fee"}).json()
+    assert (amended["commission"], amended["versions"][0]["commission"]) == ("2.00", "1.50")
+    sap = submit(fo_client, external_ref="EUR-1", instrument=SAP, currency="EUR", quantity="10", price="187.3",
+                 commission=None).json()
+    assert (sap["gross_amount"], sap["commission"]) == ("1873.00", "0.00")
 
 
 def test_same_body_again_is_200_with_the_same_trade_and_books_nothing(fo_client, refdata):

@@ -70,6 +70,7 @@ NOT_WRITERS = {
     "records.audit.services.audit_chain.audit_verify": "read",
     # calendar
     "records.reference.services.calendar.is_settlement_day": "computation",
+    "records.reference.services.calendar.is_trading_session": "computation",
     "records.reference.services.calendar.add_settlement_days": "computation",
     "records.reference.services.calendar.standard_settlement_cycle": "computation",
     "records.reference.services.calendar.settlement_cycle_for": "computation",

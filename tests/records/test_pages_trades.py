@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import lxml.html
@@ -13,7 +13,7 @@ from django.urls import reverse
 from records.trades import selectors
 from records.trades.models import Trade
 from tests.conftest import APPLE, MICROSOFT, SAP, VODAFONE
-from tests.data import weekdays_before
+from tests.data import trading_days_before
 from tests.pages import column, nav_links, table_rows
 from tests.records.helpers_trades import book_trades
 
@@ -70,11 +70,23 @@ def test_blotter_shows_every_column_of_a_trade_newest_first(signed_in, blotter):
     assert [row[1] for row in rows] == ALL
     sap = blotter.trade("OMS-0003")
     assert rows[3] == [
-        str(sap.pk), "OMS-0003", blotter.d2.isoformat(), sap.settlement_date.isoformat(), "HOUSE", "BRKR-A",
+        str(sap.pk), "OMS-0003", f"{blotter.d2.isoformat()} as-of", sap.settlement_date.isoformat(), "HOUSE",
+        "BRKR-A",
         f"SAP {SAP}", "Buy", "50", "187.36", "EUR", "9,368.00", "2.50", "Settled", "Unmatched", "v1"]
     vod = rows[2]
     assert vod[6:13] == [f"VOD {VODAFONE}", "Sell", "1,000", "0.7126", "GBP", "712.60", "1.00"]
     assert rows[0][7:14] == ["Buy", "200,000", "415.50", "USD", "83,100,000.00", "0.00", "Held"]
+
+
+def test_a_trade_booked_after_its_trade_date_has_an_as_of_badge_and_one_booked_that_day_none(signed_in, blotter):
+    booked_on_the_day = blotter.trade("OMS-0011")
+    Trade.objects.filter(pk=booked_on_the_day.pk).update(
+        created_at=datetime.combine(blotter.d1, time(15, 0), tzinfo=UTC))
+    rows = {row[1]: row[2] for row in table_rows(signed_in.get("/records/trades/"), "trades")}
+    assert rows == {**{ref: f"{blotter.trade(ref).trade_date.isoformat()} as-of" for ref in ALL},
+                    "OMS-0011": blotter.d1.isoformat()}
+    detail = signed_in.get(f"/records/trades/{blotter.ids['OMS-0001']}/").content.decode()
+    assert '<span class="tag tag-as-of" title="Booked after its trade date">as-of</span>' in detail
 
 
 def test_every_row_links_to_its_trade_detail(signed_in, blotter):
@@ -227,7 +239,7 @@ def test_a_cursor_past_either_end_or_not_a_number_shows_the_newest_page(signed_i
                                    "&date_from=2020-01-01&external_ref=BULK*"])
 def test_the_blotter_costs_a_bounded_number_of_queries_whatever_the_row_count(
         signed_in, book, oms, django_assert_max_num_queries, query):
-    day = weekdays_before(book.today - timedelta(days=7), 1)[0]
+    day = trading_days_before(book.today - timedelta(days=7), 1)[0]
 
     def load(count, start):
         ids = book_trades(oms, [(f"Q-{start + n:04d}", "HOUSE", "BRKR-A", APPLE, "BUY", "1", "190", day, "0")
@@ -281,7 +293,7 @@ def test_csv_export_applies_every_filter_of_the_page_and_ignores_the_page_cursor
 
 
 def test_csv_export_defuses_spreadsheet_formulas_in_text_but_not_numbers(signed_in, book, oms):
-    day = weekdays_before(book.today - timedelta(days=7), 1)[0]
+    day = trading_days_before(book.today - timedelta(days=7), 1)[0]
     book_trades(oms, [(ref, "HOUSE", "BRKR-A", APPLE, "BUY", "1", "190", day, "0")
                       for ref in ('=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "OMS=1")])
     lines = read_csv(signed_in.get("/records/trades/export.csv"))
@@ -341,7 +353,7 @@ def test_trade_detail_shows_every_field_and_links_to_inventory_and_instrument(si
         "Instrument": f"VOD {VODAFONE} prices Vodafone XLON · equity", "Side": "Sell", "Quantity": "1,000",
         "Price": "0.7126 GBP", "Gross amount": "712.60 GBP", "Commission": "1.00 GBP",
         "Account": "ACC-001 Client One", "Counterparty": "NSCC NSCC",
-        "Trade date": blotter.d2.isoformat(), "Settlement date": trade.settlement_date.isoformat(),
+        "Trade date": f"{blotter.d2.isoformat()} as-of", "Settlement date": trade.settlement_date.isoformat(),
         "Status": "Booked", "Match status": "Unmatched", "Settled quantity": "0 of 1,000", "Version": "1",
         "External ref": "OMS-0010", "Submitted by": "oms",
         "Submitted at": trade.created_at.strftime("%Y-%m-%d %H:%M:%S"),

@@ -16,7 +16,7 @@ from records.positions import selectors
 from records.positions import selectors as positions_selectors  # the name the market-value test uses
 from records.trades import services as trade_services
 from tests.conftest import APPLE, VODAFONE, make_user
-from tests.data import price, stock, weekdays_before
+from tests.data import price, stock, trading_days_before
 from tests.pages import table_rows
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ D = Decimal
 def house(instruments, accounts, counterparties):
     """HOUSE holds 100 AAPL settled and has sold 30 (booked, not settled: a pending delivery); AAPL's price
     has four decimals, two more than the dollar's; 7 VOD without any price."""
-    trade_date = weekdays_before(timezone.localdate(), 1)[0]
+    trade_date = trading_days_before(timezone.localdate(), 1)[0]
     opening = trade_date - timedelta(days=7)
     with transaction.atomic():
         stock(accounts["HOUSE"], instruments["AAPL"], "100", "STOCK-1", value_date=opening)

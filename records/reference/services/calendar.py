@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.holiday import Easter, Holiday
 
+from records.reference.exchanges import exchange_calendar, market_date_at, market_timezone
 from records.reference.models import Instrument, Market, SettlementCalendar
 
 CALENDAR_START = "1970-01-01"
@@ -47,24 +48,15 @@ EU_UK_T1_FROM = dt.date(2027, 10, 11)
 _Asset = Instrument.AssetClass
 
 
-@cache
-def _exchange_calendar(mic: str):
-    import exchange_calendars
-
-    # Only the holiday rules and ad-hoc closure lists are used, and they do not depend on the
-    # calendar's session bounds, so the default bounds are fine.
-    return exchange_calendars.get_calendar(mic)
-
-
 def _regular_holidays(mic: str) -> pd.DatetimeIndex:
-    rules = _exchange_calendar(mic).regular_holidays
+    rules = exchange_calendar(mic).regular_holidays
     if rules is None:
         return pd.DatetimeIndex([])
     return rules.holidays(CALENDAR_START, CALENDAR_END)
 
 
 def _adhoc_holidays(mic: str) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(_exchange_calendar(mic).adhoc_holidays)
+    return pd.DatetimeIndex(exchange_calendar(mic).adhoc_holidays)
 
 
 def _us_fed_only_holidays() -> list[dt.date]:
@@ -125,6 +117,19 @@ def _calendar_key(market: Market) -> tuple[str, str]:
 def is_settlement_day(*, market: Market, day: dt.date) -> bool:
     """Return True if the market's settlement system settles on `day`."""
     return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=_busday_calendar(*_calendar_key(market))))
+
+
+@cache
+def _session_calendar(mic: str) -> np.busdaycalendar:
+    """The exchange's own trading days (not its settlement system's): its weekmask less its full closures."""
+    holidays = _regular_holidays(mic).union(_adhoc_holidays(mic))
+    return np.busdaycalendar(weekmask=exchange_calendar(mic).weekmask,
+                             holidays=np.array([d.date() for d in holidays], dtype="datetime64[D]"))
+
+
+def is_trading_session(*, market: Market, day: dt.date) -> bool:
+    """Return True if the market's exchange trades on `day` (a trade can be dated only on one)."""
+    return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=_session_calendar(market.mic)))
 
 
 def add_settlement_days(*, market: Market, start: dt.date, days: int) -> dt.date:
@@ -189,16 +194,11 @@ def settlement_date_for(*, instrument: Instrument, trade_date: dt.date) -> Settl
     )
 
 
-@cache
-def _market_timezone(mic: str):
-    return _exchange_calendar(mic).tz
-
-
 def market_today(*, market: Market) -> dt.date:
     """Return today's date where the market is (a Tokyo trade date runs ahead of UTC)."""
     from django.utils import timezone
 
-    return timezone.now().astimezone(_market_timezone(market.mic)).date()
+    return market_date_at(mic=market.mic, at=timezone.now())
 
 
 def calendars_warm() -> int:
@@ -210,5 +210,6 @@ def calendars_warm() -> int:
     markets = list(Market.objects.all())
     for market in markets:
         is_settlement_day(market=market, day=dt.date.today())
-        _market_timezone(market.mic)
+        is_trading_session(market=market, day=dt.date.today())
+        market_timezone(market.mic)
     return len(markets)

@@ -1,11 +1,28 @@
 """Trade and bulk serializers: output shaping and OpenAPI documentation."""
 
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backoffice.core.fields import AMOUNT, PRICE, QUANTITY, StrictCharField, StrictDateField, StrictDecimalField
 from records.reference.api.serializers import CurrencyField
+from records.reference.validators import format_amount
 from records.trades.models import Trade
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$",
+                      "description": "Exact, with at least the currency's minor units: \"1.50\" in USD, "
+                                     "\"150\" in JPY."})
+class CurrencyAmountField(serializers.Field):
+    """An amount of money of the object, in the object's currency (or the serializer context's)."""
+
+    def __init__(self, *, amount: str, **kwargs):
+        self.amount = amount
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        currency = getattr(value, "currency", None) or self.context["currency"]
+        return format_amount(getattr(value, self.amount), currency)
 
 
 class TradeInputSchema(serializers.Serializer):
@@ -46,13 +63,16 @@ class TradeOutput(serializers.Serializer):
     currency = serializers.CharField(max_length=3)
     trade_date = serializers.DateField()
     settlement_date = serializers.DateField()
-    commission = StrictDecimalField(kind=AMOUNT)
+    commission = CurrencyAmountField(amount="commission")
+    gross_amount = CurrencyAmountField(amount="gross_amount", help_text="Quantity times price, exact.")
     status = serializers.ChoiceField(choices=Trade.Status.choices)
     match_status = serializers.ChoiceField(choices=Trade.MatchStatus.choices)
     version = serializers.IntegerField(min_value=1)
     settled_quantity = StrictDecimalField(kind=QUANTITY)
     hold_reasons = serializers.ListField(child=serializers.CharField(),
                                          help_text="Why pre-trade checks hold the trade (empty unless HELD).")
+    is_as_of = serializers.BooleanField(read_only=True, help_text=(
+        "Booked after its trade date (the trade date is before the market's date at booking)."))
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
@@ -81,7 +101,7 @@ class TradeVersionOutput(serializers.Serializer):
     quantity = StrictDecimalField(kind=QUANTITY)
     price = StrictDecimalField(kind=PRICE)
     settlement_date = serializers.DateField()
-    commission = StrictDecimalField(kind=AMOUNT)
+    commission = CurrencyAmountField(amount="commission", help_text="In the trade's currency.")
     status = serializers.CharField()
     superseded_at = serializers.DateTimeField()
     reason = serializers.CharField()
@@ -95,7 +115,8 @@ class TradeDetailOutput(TradeOutput):
         return TradeEventOutput(obj.events.order_by("at", "id"), many=True).data
 
     def get_versions(self, obj) -> list[dict]:
-        return TradeVersionOutput(obj.versions.order_by("version"), many=True).data
+        return TradeVersionOutput(obj.versions.order_by("version"), many=True,
+                                  context={"currency": obj.currency}).data
 
 
 TradeDetailOutput.get_history.__annotations__["return"] = TradeEventOutput(many=True)
