@@ -30,6 +30,7 @@ from records.positions import services as positions
 from records.positions.models import Position, StockMovement
 from records.reference.models import Account, Counterparty, FxRate, Instrument, Price
 from records.reference.services import reference
+from records.reference.services.calendar import is_trading_session, market_today
 from records.reference.services.reference import PriceInput
 
 DEMO_ACTOR = "job:load_demo"
@@ -535,13 +536,23 @@ def demo_trades(n: int, seed: int) -> list[dict]:
     Deterministic for a seed (external references ``DEMO-<seed>-<n>``, so booking them twice
     books nothing twice). Prices are near the instrument's close on the trade date, trade dates
     are among the last 30 business days, sells come mostly out of positions the account holds.
+    About one in five is dated today where its market trades today (near the last close), so
+    the home page has today's trading to show.
     """
     accounts = list(Account.objects.filter(code__in=ACCOUNTS_BY_CODE, status=Account.Status.ACTIVE)
                     .exclude(code=ERROR_ACCOUNT).order_by("code"))
     dealers = list(Counterparty.objects.filter(code__in=COUNTERPARTIES_BY_CODE, is_ccp=False).order_by("code"))
-    instruments = list(Instrument.objects.filter(isin__in=INSTRUMENTS_BY_ISIN, is_active=True).order_by("isin"))
+    instruments = list(Instrument.objects.filter(isin__in=INSTRUMENTS_BY_ISIN, is_active=True)
+                       .select_related("market").order_by("isin"))
     closes = _recent_closes(instruments)
     instruments = [i for i in instruments if closes[i.pk]]
+    today_at = {}  # per MIC: today's date there if the exchange trades today, else None
+    for instrument in instruments:
+        market = instrument.market
+        if market.mic not in today_at:
+            day = market_today(market=market)
+            today_at[market.mic] = day if is_trading_session(market=market, day=day) else None
+
     if n > 0 and not (accounts and dealers and instruments):
         raise DemoDataMissing("The demo firm is not loaded: run load_demo first.")
     held = {(p.account_id, p.instrument_id): p.settled_quantity
@@ -554,6 +565,9 @@ def demo_trades(n: int, seed: int) -> list[dict]:
         spec = INSTRUMENTS_BY_ISIN[instrument.isin]
         counterparty = rng.choice([d for d in dealers if COUNTERPARTIES_BY_CODE[d.code].deals_in(spec)] or dealers)
         trade_date, close = rng.choice(closes[instrument.pk])
+        today = today_at[instrument.market_id]
+        if rng.random() < 0.2 and today is not None and today > closes[instrument.pk][-1][0]:
+            trade_date, close = today, closes[instrument.pk][-1][1]
         lots = rng.choice((1, 1, 2, 3, 5, 5, 10, 20, 25, 50))
         quantity = Decimal(lots * spec.lot)
         holding = held.get((account.pk, instrument.pk), Decimal(0))

@@ -10,7 +10,7 @@ import exchange_calendars
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
@@ -20,6 +20,7 @@ from records.audit.models import AuditRecord
 from records.cash.models import CashBalance, CashMovement
 from records.positions.models import Position, StockMovement
 from records.reference.models import Account, Counterparty, FxRate, Instrument, Price
+from records.reference.services.calendar import is_trading_session, market_today
 from records.trades.models import Trade
 
 pytestmark = pytest.mark.django_db
@@ -254,7 +255,12 @@ def test_demo_trades_refer_to_demo_data_at_realistic_prices(loaded):
         assert not counterparties[trade["counterparty"]].is_ccp
         instrument = instruments[trade["instrument"]]
         assert trade["currency"] == instrument.currency
-        close = closes[instrument.isin, dt.date.fromisoformat(trade["trade_date"])]
+        trade_date = dt.date.fromisoformat(trade["trade_date"])
+        if (instrument.isin, trade_date) not in closes:
+            # Dated today at its market (no close yet): near the last close.
+            assert trade_date == market_today(market=instrument.market)
+            trade_date = max(day for isin, day in closes if isin == instrument.isin)
+        close = closes[instrument.isin, trade_date]
         price, quantity = Decimal(trade["price"]), Decimal(trade["quantity"])
         assert abs(price / close - 1) <= Decimal("0.005")
         assert quantity > 0 and quantity == quantity.to_integral_value()
@@ -263,6 +269,20 @@ def test_demo_trades_refer_to_demo_data_at_realistic_prices(loaded):
             assert quantity <= held[trade["account"], trade["instrument"]]
         if instrument.market_id in ("XLON", "XETR"):
             assert counterparties[trade["counterparty"]].clears_through is None
+
+
+def test_about_one_demo_trade_in_five_is_dated_today_where_its_market_trades_today(loaded):
+    trades = demo.demo_trades(500, 5)
+    markets = {i.isin: i.market for i in Instrument.objects.select_related("market")}
+    today = {isin: market_today(market=market) for isin, market in markets.items()}
+    last_close = dict(Price.objects.values_list("instrument__isin").annotate(day=Max("price_date")))
+    open_today = {isin for isin, market in markets.items()
+                  if is_trading_session(market=market, day=today[isin]) and today[isin] > last_close[isin]}
+    dated_today = [t for t in trades if t["trade_date"] == today[t["instrument"]].isoformat()]
+    assert {t["instrument"] for t in dated_today} <= open_today
+    eligible = [t for t in trades if t["instrument"] in open_today]
+    assert (len(dated_today) == 0) == (len(eligible) == 0)
+    assert len(dated_today) <= 0.3 * len(eligible) + 5
 
 
 def test_demo_trades_need_the_demo_firm():

@@ -383,3 +383,10 @@ def test_an_unknown_trade_is_not_found(signed_in, blotter):
 def test_trade_detail_costs_a_fixed_number_of_queries(signed_in, amended, django_assert_max_num_queries):
     with django_assert_max_num_queries(6):
         assert signed_in.get(f"/records/trades/{amended.pk}/").status_code == 200
+
+
+def test_an_invalid_status_or_side_says_so_instead_of_being_ignored(signed_in, blotter):
+    response = signed_in.get("/records/trades/?status=BOGUS&side=UP&account=ACC-001")
+    content = response.content.decode()
+    assert content.count("Select a valid choice.") == 2
+    assert refs(response) == ["BIG-0001", "OMS-0010", "OMS-0001"]  # the valid filter still applies
