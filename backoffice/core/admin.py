@@ -195,3 +195,7 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The kernel's own models register here, where Django's admin looks for them.
+from backoffice.core.jobs import admin as jobs_admin  # noqa: E402, F401

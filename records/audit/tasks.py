@@ -26,6 +26,7 @@ def audit_verify_task(self, requested_by_id: int | None = None, job_id: int | No
 
     if job_id is None:
         actor = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
-        job_id = job_create(kind=AUDIT_VERIFY, started_by=actor or "records.audit_verify").pk
+        job_id = job_create(kind=AUDIT_VERIFY, started_by=actor or "records.audit_verify",
+                            task_id=self.request.id or "").pk
     job = job_task_execute(self, job_id=job_id)
     return job.result[0]["verification_id"] if job.result else None

@@ -20,6 +20,7 @@ def daily_exports_task(self, business_date: str | None = None, date_from: str | 
     if job_id is None:
         actor = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
         job_id = job_create(kind=DAILY_EXPORTS, started_by=actor or "records.daily_exports",
-                            params={"business_date": business_date, "date_from": date_from, "date_to": date_to}).pk
+                            params={"business_date": business_date, "date_from": date_from, "date_to": date_to},
+                            task_id=self.request.id or "").pk
     job = job_task_execute(self, job_id=job_id)
     return job.result[0]["manifest_id"] if job.result else None

@@ -15,5 +15,6 @@ from records.retention.jobs import RETENTION_PURGE
 def purge_task(self, *, dry_run: bool = False, job_id: int | None = None) -> list[dict]:
     """Purge every registered record type past retention and not on hold; return one result per type."""
     if job_id is None:
-        job_id = job_create(kind=RETENTION_PURGE, params={"dry_run": dry_run}, started_by="records.purge").pk
+        job_id = job_create(kind=RETENTION_PURGE, params={"dry_run": dry_run}, started_by="records.purge",
+                            task_id=self.request.id or "").pk
     return job_task_execute(self, job_id=job_id).result or []

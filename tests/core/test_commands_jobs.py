@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from backoffice.core.jobs.models import JobRun
+from backoffice.core.jobs.services import job_create, job_fail
 from records.audit.models import AuditVerification
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +57,42 @@ def test_the_beat_tasks_keep_their_names_and_each_run_is_a_job_run(instruments):
     assert runs["retention-purge"].chunks_done == runs["retention-purge"].chunks_total > 1
     assert {job.started_by_label for job in runs.values()} == {
         "records.audit_verify", "records.daily_exports", "records.purge"}
+
+
+def test_the_admin_shows_a_failed_run_with_its_traceback_and_allows_no_change(client, superuser):
+    job = job_create(kind="retention-purge")
+    try:
+        raise RuntimeError("disk full")
+    except RuntimeError as exc:
+        job_fail(job_id=job.pk, error=exc)
+    client.force_login(superuser)
+    content = client.get(f"/admin/core/jobrun/{job.pk}/change/").content.decode()
+    assert "RuntimeError: disk full" in content and "Traceback (most recent call last)" in content
+    assert client.get("/admin/core/jobrun/").status_code == 200
+    assert client.get("/admin/core/jobrun/add/").status_code == 403
+    assert client.post(f"/admin/core/jobrun/{job.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert JobRun.objects.filter(pk=job.pk, status="FAILED").exists()
+
+
+def test_a_redelivered_beat_task_continues_the_run_it_created_instead_of_starting_another(instruments):
+    from records.audit.tasks import audit_verify_task
+
+    first = audit_verify_task.apply(task_id="c0ffee-redelivered").get()
+    again = audit_verify_task.apply(task_id="c0ffee-redelivered").get()
+
+    job = JobRun.objects.get()
+    assert (job.task_id, job.status, job.attempts, first, again) == (
+        "c0ffee-redelivered", "COMPLETED", 1, AuditVerification.objects.get().pk, AuditVerification.objects.get().pk)
+
+
+def test_a_redelivered_task_of_a_run_killed_midway_finishes_that_run(instruments):
+    job = job_create(kind="retention-purge", task_id="purge-1")
+    JobRun.objects.filter(pk=job.pk).update(status="RUNNING")  # a worker took it, then died before any chunk
+
+    from records.retention.tasks import purge_task
+
+    results = purge_task.apply(task_id="purge-1").get()
+
+    job.refresh_from_db()
+    assert (job.status, JobRun.objects.count(), job.chunks_done) == ("COMPLETED", 1, job.chunks_total)
+    assert [result["record_type"] for result in results] == [chunk["record_type"] for chunk in job.result]

@@ -27,6 +27,8 @@ class JobRun(models.Model):
     started_by_label = models.CharField(max_length=150, blank=True, help_text="Username, or beat, a command...")
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
     attempts = models.PositiveIntegerField(default=0, help_text="Times a worker began executing it.")
+    # The Celery task that created the run, if one did: its redelivery continues this run.
+    task_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -36,6 +38,8 @@ class JobRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["kind", "-created_at"]), models.Index(fields=["status", "-created_at"])]
+        constraints = [models.UniqueConstraint(fields=["task_id"], condition=~models.Q(task_id=""),
+                                               name="core_jobrun_created_once_per_task")]
 
     def __str__(self):
         return f"{self.kind} #{self.pk} {self.status}"

@@ -27,15 +27,21 @@ def _starter(started_by) -> tuple[object | None, str]:
 
 
 @transaction.atomic
-def job_create(*, kind: str, params: dict | None = None, started_by=None, rerun_of: JobRun | None = None) -> JobRun:
+def job_create(*, kind: str, params: dict | None = None, started_by=None, rerun_of: JobRun | None = None,
+               task_id: str = "") -> JobRun:
     """Record a QUEUED run of a registered kind, its parameters validated by the kind. Enqueues nothing.
 
-    started_by is a user, a label ("beat", "command") or None (the system).
+    started_by is a user, a label ("beat", "command") or None (the system). With task_id (the
+    Celery task creating the run), a redelivered task gets the run it created the first time.
     """
+    if task_id:
+        existing = JobRun.objects.filter(task_id=task_id).first()
+        if existing is not None:
+            return existing
     job_kind = job_kind_get(kind)
     user, label = _starter(started_by)
     return JobRun.objects.create(kind=job_kind.name, parameters=job_kind.parse(dict(params or {})),
-                                 started_by=user, started_by_label=label, rerun_of=rerun_of)
+                                 started_by=user, started_by_label=label, rerun_of=rerun_of, task_id=task_id)
 
 
 def _enqueue(job: JobRun) -> None:
