@@ -151,3 +151,15 @@ def test_release_amend_and_cancel_from_the_trade_page(page, trades, operator, lo
     assert Trade.objects.get(pk=booked).status == "CANCELLED"
     assert questions[-1] == "Cancel this trade? This cannot be undone."
     screenshot("trade-cancelled")
+
+
+@pytest.mark.parametrize("path", ["/records/trades/", "/records/trades/{held}/"])
+def test_wide_tables_scroll_inside_the_page_on_a_narrow_screen(page, trades, operator, login, screenshot, path):
+    page.set_viewport_size({"width": 700, "height": 900})
+    base = login("jdoe", "pw-jdoe")
+    page.goto(base + path.format(held=Trade.objects.get(external_ref="OMS-249999").pk))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 700
+    scrolled = page.evaluate("""() => Array.from(document.querySelectorAll('table.grid')).map(
+        table => table.parentElement.scrollWidth > table.parentElement.clientWidth)""")
+    assert any(scrolled), scrolled
+    screenshot("narrow" + path.replace("/", "-").replace("{held}", "trade").rstrip("-"))
