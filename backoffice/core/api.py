@@ -2,7 +2,9 @@
 
 import django_filters
 from django import forms
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
 from .fields import InputError, parse_date
 
@@ -45,3 +47,39 @@ def validate_items(serializer_class: type[serializers.Serializer], items: list, 
             validated.append(None)
             errors.append(serializer.errors)
     return validated, errors
+
+
+def query_param(request, name: str) -> str | None:
+    """The one value of a query parameter, or None when absent; given twice, a 400 naming it."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise ValidationError({name: ["Give this parameter once."]})
+    return values[0] if values else None
+
+
+_BOOLEANS = {"true": True, "false": False}
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter, with every malformed filter parameter a 400 naming it (API.md, Conventions).
+
+    django-filter ignores what it cannot read: `?is_ccp=maybe` or `?trade_date_from=` filter nothing
+    and a client believes it filtered. Here a parameter given twice, an empty value for anything but
+    free text, and a boolean other than `true` or `false` are refused.
+    """
+
+    def get_filterset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            for name, filter_ in filterset_class.base_filters.items():
+                if isinstance(filter_, django_filters.MultipleChoiceFilter):
+                    continue
+                value = query_param(request, name)
+                if value is None:
+                    continue
+                if isinstance(filter_, django_filters.BooleanFilter):
+                    if value not in _BOOLEANS:
+                        raise ValidationError({name: ["Give true or false."]})
+                elif value == "" and type(filter_) is not django_filters.CharFilter:
+                    raise ValidationError({name: ["Give a value, or leave the parameter out."]})
+        return super().get_filterset(request, queryset, view)

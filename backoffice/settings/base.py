@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "backoffice.core.middleware.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -56,8 +57,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backoffice.core.middleware.RequestContextMiddleware",
-    "backoffice.core.middleware.ApiJsonNotFoundMiddleware",
+    "backoffice.core.middleware.ApiJsonErrorsMiddleware",
 ]
+
+# The largest request body (files of a multipart upload aside): 16 MB, so that a full
+# 10,000-trade bulk (about 2.7 MB of JSON) fits with room to spare. Under /api/ a larger body
+# answers a JSON 413 (backoffice.core.middleware.ApiBodyLimitMiddleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=16 * 1024 * 1024)
 
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
@@ -149,7 +155,7 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "backoffice.core.negotiation.LenientContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "backoffice.core.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["backoffice.core.api.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "backoffice.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "backoffice.core.exceptions.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
