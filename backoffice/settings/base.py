@@ -188,9 +188,11 @@ SPECTACULAR_SETTINGS = {
         "BulkItemStatusEnum": ["created", "duplicate", "rejected"],
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Token first: without credentials the schema answers 401 with WWW-Authenticate, as every endpoint
+    # does (DRF answers 403 when the first class is session authentication); Swagger UI uses the session.
     "SERVE_AUTHENTICATION": [
-        "rest_framework.authentication.SessionAuthentication",
         "backoffice.core.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
 }
 
