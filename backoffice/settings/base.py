@@ -250,6 +250,14 @@ PRETRADE_CHECKS = [
      "OPTIONS": {"max_quantity": env.str("PRETRADE_REJECT_QUANTITY", default="50000000"), "action": "REJECT"}},
 ]
 
+# What happens when trades are booked or change (records.trades.hooks), in capture's transaction:
+# clearing matches waiting confirmations to them. Records never imports clearing.
+TRADE_HOOKS: list[str] = []
+
+# Netting (clearing): the beat schedule runs the netting of the next settlement date at this
+# local time of TIME_ZONE, after the trading day's capture has ended.
+CLEARING_CUTOFF = env.str("CLEARING_CUTOFF", default="18:30")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

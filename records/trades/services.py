@@ -54,6 +54,8 @@ from records.reference.services.calendar import (
     market_today,
     settlement_date_for,
 )
+from records.trades import hooks
+from records.trades.hooks import trade_hooks_run
 from records.trades.models import Trade, TradeEvent, TradeVersion
 from records.trades.pretrade import TradeCandidate, run_pretrade_checks
 
@@ -244,6 +246,7 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
 
     # 4. Book: one bulk insert per table, positions in one upsert per chunk.
     trades = _book(submitted_by, to_book, checks, lookup.ids)
+    trade_hooks_run(trade_ids=[trade.pk for trade in trades], event=hooks.BOOKED, actor=submitted_by)
     for r, trade in zip(to_book, trades, strict=True):
         results[r.index] = SubmitResult(r.index, CREATED, booked=trade)
     item_by_index = dict(items)
@@ -535,6 +538,7 @@ def trade_cancel(*, actor: Actor, trade_id: int, reason: str) -> Trade:
     trade.save(update_fields=["status", "updated_at"])
     _event(trade, actor=actor, action=TradeEvent.Action.CANCEL, from_status=from_status, reason=reason)
     audit_log(actor=actor, action="TRANSITION", instance=trade, before=before, after=snapshot(trade), reason=reason)
+    trade_hooks_run(trade_ids=[trade.pk], event=hooks.CANCELLED, actor=actor)
     return trade
 
 
@@ -594,6 +598,7 @@ def trade_amend(*, actor: Actor, trade_id: int, changes: dict, reason: str) -> T
     trade.save()
     _event(trade, actor=actor, action=TradeEvent.Action.AMEND, from_status=from_status, reason=reason)
     audit_log(actor=actor, action="UPDATE", instance=trade, before=before, after=snapshot(trade), reason=reason)
+    trade_hooks_run(trade_ids=[trade.pk], event=hooks.AMENDED, actor=actor)
     return trade
 
 
@@ -611,4 +616,5 @@ def trade_release(*, actor: Actor, trade_id: int, reason: str) -> Trade:
     _position_effect(trade, actor=actor, sign=1, reason=reason)
     _event(trade, actor=actor, action=TradeEvent.Action.RELEASE, from_status=Trade.Status.HELD, reason=reason)
     audit_log(actor=actor, action="TRANSITION", instance=trade, before=before, after=snapshot(trade), reason=reason)
+    trade_hooks_run(trade_ids=[trade.pk], event=hooks.RELEASED, actor=actor)
     return trade
