@@ -49,6 +49,12 @@ NAV = [
         Entry("Blotter", "records:trades"),
         Entry("Inventory", "records:inventory"),
     ]),
+    Section("Clearing", [
+        Entry("Confirmations", "clearing:confirmations", RECORDS_KEEPERS),
+        Entry("Breaks", "clearing:breaks", RECORDS_KEEPERS),
+        Entry("Clearing runs", "clearing:runs", RECORDS_KEEPERS),
+        Entry("Obligations", "clearing:obligations", RECORDS_KEEPERS),
+    ]),
     Section("Books and records", [
         Entry("Positions", "records:positions"),
         Entry("Cash balances", "records:cash-balances"),

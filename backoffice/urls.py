@@ -8,6 +8,7 @@ from backoffice.health import healthz
 
 api_v1 = [
     path("", include("records.api.urls")),
+    path("", include("clearing.api_urls")),
     path("jobs/", JobListApi.as_view(), name="api-jobs"),
     path("jobs/<int:pk>/", JobDetailApi.as_view(), name="api-job"),
 ]
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),
     path("records/", include("records.urls")),
+    path("clearing/", include("clearing.urls")),
     path("", include("backoffice.dashboard.urls")),
 ]
 

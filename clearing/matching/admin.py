@@ -1,0 +1,1 @@
+"""Admin of clearing's matching models (loaded by clearing/admin.py)."""

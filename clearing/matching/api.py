@@ -1,0 +1,3 @@
+"""The API of clearing's matching (included by clearing/api_urls.py)."""
+
+urlpatterns: list = []

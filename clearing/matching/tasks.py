@@ -1,0 +1,1 @@
+"""Celery tasks of clearing's matching (loaded by clearing/tasks.py)."""

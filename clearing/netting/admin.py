@@ -1,0 +1,1 @@
+"""Admin of clearing's netting models (loaded by clearing/admin.py)."""

@@ -1,0 +1,3 @@
+"""The API of clearing's netting (included by clearing/api_urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Celery tasks of clearing's netting (loaded by clearing/tasks.py)."""
