@@ -1,10 +1,14 @@
-"""Audit records for users, roles and API tokens.
+"""Audit records for users, roles and API tokens, and for reruns of failed batch jobs.
 
-These models belong to Django and DRF, and are changed through their admin, their management
-commands (createsuperuser, changepassword, drf_create_token) and the shell, none of which call
-our services. Signals are the one hook every one of those paths passes through, so this is the
-deliberate exception to the house rule of no signals. The audit record joins the transaction of
-the change when there is one (the admin's); otherwise it commits right after it.
+Users, roles and tokens belong to Django and DRF, and are changed through their admin, their
+management commands (createsuperuser, changepassword, drf_create_token) and the shell, none of
+which call our services. Signals are the one hook every one of those paths passes through, so this
+is the deliberate exception to the house rule of no signals. The audit record joins the transaction
+of the change when there is one (the admin's); otherwise it commits right after it.
+
+A rerun of a failed job is a service of the kernel (backoffice.core.jobs.services.job_rerun), which
+may not import the audit trail; it sends its own job_rerun_requested inside its transaction, and the
+receiver here writes the audit record in that transaction.
 """
 
 from django.contrib.auth import get_user_model
@@ -14,7 +18,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from rest_framework.authtoken.models import Token
 
 from backoffice.core.context import correlation_id, current_user
-from records.audit.services.audit import audit_log
+from backoffice.core.jobs.models import JobRun
+from backoffice.core.jobs.signals import job_rerun_requested
+from records.audit.services.audit import audit_log, snapshot
 
 User = get_user_model()
 USER_FIELDS = ("username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser")
@@ -101,6 +107,12 @@ def _token_deleted(sender, instance, **kwargs):
          before={"user": instance.user_id, "key_prefix": instance.key[:4]}, reason="API token revoked")
 
 
+def _job_rerun_requested(sender, original, job, started_by, **kwargs):
+    # In job_rerun's transaction (it is atomic): the record commits or rolls back with the new run.
+    audit_log(actor=started_by, action="CREATE", instance=job, after=snapshot(job),
+              reason=f"rerun of failed job {original.pk} ({original.kind})")
+
+
 def connect() -> None:
     pre_save.connect(_user_pre_save, sender=User, dispatch_uid="audit_user_pre_save")
     post_save.connect(_user_post_save, sender=User, dispatch_uid="audit_user_post_save")
@@ -110,3 +122,4 @@ def connect() -> None:
     post_delete.connect(_group_deleted, sender=Group, dispatch_uid="audit_group_deleted")
     post_save.connect(_token_saved, sender=Token, dispatch_uid="audit_token_saved")
     post_delete.connect(_token_deleted, sender=Token, dispatch_uid="audit_token_deleted")
+    job_rerun_requested.connect(_job_rerun_requested, sender=JobRun, dispatch_uid="audit_job_rerun")

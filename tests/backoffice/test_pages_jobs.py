@@ -7,6 +7,7 @@ from backoffice.core.jobs import registry
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.registry import JobKind, Step
 from backoffice.core.jobs.services import job_create, job_run_execute
+from records.audit.models import AuditRecord
 from tests.conftest import make_user
 from tests.pages import nav_links, table_rows
 
@@ -79,12 +80,16 @@ def test_rerunning_a_failed_run_starts_a_new_run_that_records_who_started_it(sig
     failed.refresh_from_db()
     assert failed.status == "FAILED"
     assert table_rows(response, "jobs")[0][0] == f"{rerun.pk} ↻ {failed.pk}"
+    [record] = AuditRecord.objects.filter(record_type="core.jobrun")
+    assert (record.action, record.record_id, record.actor, record.reason, record.after["rerun_of_id"]) == (
+        "CREATE", str(rerun.pk), operator, f"rerun of failed job {failed.pk} (test-rows)", failed.pk)
 
 
 def test_a_run_that_did_not_fail_is_not_rerun(signed_in, runs):
     response = signed_in.post(f"/jobs/{runs['done'].pk}/rerun/", follow=True)
     assert f"Only a failed run can be rerun; run {runs['done'].pk} is COMPLETED." in response.content.decode()
     assert JobRun.objects.count() == 3
+    assert not AuditRecord.objects.filter(record_type="core.jobrun").exists()
 
 
 def test_readers_see_the_page_only_operations_rerun(client, runs):

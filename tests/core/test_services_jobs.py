@@ -1,5 +1,6 @@
 """The batch-job framework: chunks committed once with their work, progress, retries, failure, rerun."""
 
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +13,7 @@ from backoffice.core.jobs import registry
 from backoffice.core.jobs.models import JobChunk, JobRun
 from backoffice.core.jobs.registry import JobKind, Step
 from backoffice.core.jobs.services import job_create, job_rerun, job_run_execute, job_start
+from backoffice.core.jobs.signals import job_rerun_requested
 from backoffice.core.jobs.tasks import MAX_RETRIES, job_run_task, job_task_execute
 
 pytestmark = pytest.mark.django_db
@@ -207,15 +209,33 @@ def test_a_failed_run_is_rerun_as_a_new_run_pointing_back_to_it(groups_kind, ope
                                                params={"prefix": "r", "chunks": 2, "fail_at": 1}).pk)
     assert failed.status == "FAILED"
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, _announced() as announced:
         rerun = job_rerun(job_id=failed.pk, started_by=operations_user)
     assert (rerun.rerun_of, rerun.kind, rerun.parameters, rerun.started_by, rerun.status) == (
         failed, "test-groups", failed.parameters, operations_user, "QUEUED")
     assert len(callbacks) == 1
+    # Announced once, for the apps to record (the records app audits it: tests/records/test_signals_audit_jobs.py).
+    assert announced == [(failed, rerun, operations_user)]
 
 
 def test_only_a_failed_run_may_be_rerun(groups_kind, operations_user):
     done = job_run_execute(job_id=job_create(kind="test-groups", params={"prefix": "d", "chunks": 1}).pk)
-    with pytest.raises(ConflictError, match=f"run {done.pk} is COMPLETED"):
+    with _announced() as announced, pytest.raises(ConflictError, match=f"run {done.pk} is COMPLETED"):
         job_rerun(job_id=done.pk, started_by=operations_user)
     assert JobRun.objects.count() == 1
+    assert announced == []
+
+
+@contextmanager
+def _announced():
+    """Collect what job_rerun_requested carries: (original, new run, started_by)."""
+    received = []
+
+    def receiver(sender, original, job, started_by, **kwargs):
+        received.append((original, job, started_by))
+
+    job_rerun_requested.connect(receiver, sender=JobRun, dispatch_uid="test_announced")
+    try:
+        yield received
+    finally:
+        job_rerun_requested.disconnect(sender=JobRun, dispatch_uid="test_announced")

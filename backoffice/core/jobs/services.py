@@ -16,6 +16,7 @@ from backoffice.core.context import correlation
 from backoffice.core.exceptions import ConflictError
 from backoffice.core.jobs.models import JobChunk, JobRun
 from backoffice.core.jobs.registry import Step, job_kind_get
+from backoffice.core.jobs.signals import job_rerun_requested
 
 SYSTEM = "system"
 
@@ -63,13 +64,15 @@ def job_start(*, kind: str, params: dict | None = None, started_by=None) -> JobR
 def job_rerun(*, job_id: int, started_by) -> JobRun:
     """Start a new run of a FAILED run's kind and parameters, pointing back to it (rerun_of).
 
-    The new run records who started it and when: that is the rerun's audit. Raises ConflictError
-    unless the run failed.
+    The new run records who started it and when; job_rerun_requested, sent in this transaction, lets
+    the records app write its audit record. Raises ConflictError unless the run failed.
     """
     original = JobRun.objects.select_for_update().get(pk=job_id)
     if original.status != JobRun.Status.FAILED:
         raise ConflictError(f"Only a failed run can be rerun; run {original.pk} is {original.status}.")
     job = job_create(kind=original.kind, params=original.parameters, started_by=started_by, rerun_of=original)
+    # send, not send_robust: a receiver that fails (the audit record) must undo the rerun with it.
+    job_rerun_requested.send(sender=JobRun, original=original, job=job, started_by=started_by)
     _enqueue(job)
     return job
 
