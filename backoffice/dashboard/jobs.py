@@ -1,12 +1,14 @@
 """The jobs page: every batch job run, its progress (polled), and a rerun for the failed ones."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from backoffice.core import roles
@@ -22,6 +24,7 @@ READERS = (roles.OPERATIONS, roles.COMPLIANCE, roles.ACCOUNTING)
 RUNNERS = (roles.OPERATIONS,)
 ACTIVE = (JobRun.Status.QUEUED, JobRun.Status.RUNNING)
 MAX_POLLED = 200
+MAX_NEW = 50
 
 
 class JobFilterForm(forms.Form):
@@ -54,27 +57,58 @@ def _progress_of(job: JobRun) -> dict:
             "duration": duration_text(job.duration), "error": job.error}
 
 
+def _for_display(job: JobRun) -> JobRun:
+    job.duration_text = duration_text(job.duration)
+    job.kind_title = JOB_KINDS[job.kind].title if job.kind in JOB_KINDS else job.kind
+    return job
+
+
+def _filters(request) -> tuple[JobFilterForm, dict]:
+    # An invalid filter (an unknown kind) is ignored, on the page and in its polling alike.
+    form = JobFilterForm(request.GET or None)
+    return form, form.cleaned_data if form.is_valid() else {}
+
+
 @login_required
 def job_list(request):
     roles.require_role(request, READERS)
-    form = JobFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form, filters = _filters(request)
     page = page_of(request, selectors.job_list(kind=filters.get("kind"), status=filters.get("status")))
     for job in page:
-        job.duration_text = duration_text(job.duration)
-        job.kind_title = JOB_KINDS[job.kind].title if job.kind in JOB_KINDS else job.kind
+        _for_display(job)
     return render(request, "jobs/job_list.html", {
         "form": form, "page": page, "may_rerun": roles.user_has_role(request.user, *RUNNERS),
+        # Only the first page, newest first, takes in the runs started while it is open.
+        "new_runs_query": urlencode({key: value for key, value in filters.items() if value}) if page.number == 1
+        else None,
     })
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 @login_required
 def job_progress(request):
-    """The progress of the runs named by ?ids=1,2,3 as JSON, for the page's polling."""
+    """The progress of the runs named by ?ids=1,2,3 as JSON, for the page's polling.
+
+    With ?after=<id> (and the page's kind and status filter), also the runs after that one that
+    match the filter, oldest first, MAX_NEW at most, each with its row rendered (jobs/job_row.html)
+    for the page to put on top of its table.
+    """
     roles.require_role(request, READERS)
-    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.isascii() and part.isdigit()]
-    jobs = selectors.job_list(ids=ids[:MAX_POLLED])
-    return JsonResponse({"jobs": [_progress_of(job) for job in jobs]})
+    ids = [number for part in request.GET.get("ids", "").split(",") if (number := _number(part)) is not None]
+    answer = {"jobs": [_progress_of(job) for job in selectors.job_list(ids=ids[:MAX_POLLED])]}
+    after = _number(request.GET.get("after", ""))
+    if after is not None:
+        _form, filters = _filters(request)
+        runs = (selectors.job_list(kind=filters.get("kind"), status=filters.get("status"))
+                .filter(pk__gt=after).order_by("id")[:MAX_NEW])
+        may_rerun = roles.user_has_role(request.user, *RUNNERS)
+        answer["new"] = [{**_progress_of(job), "row": render_to_string(
+            "jobs/job_row.html", {"job": _for_display(job), "may_rerun": may_rerun}, request=request)}
+            for job in runs]
+    return JsonResponse(answer)
 
 
 @login_required

@@ -1,5 +1,7 @@
 """The jobs page: every run with its status, progress, duration, counts and error; polling; rerun of a failed run."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -108,3 +110,65 @@ def test_readers_see_the_page_only_operations_rerun(client, runs):
 def test_signed_out_visitors_are_sent_to_the_login_page(client):
     response = client.get("/jobs/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_the_first_page_asks_for_new_runs_with_its_filter_and_later_pages_do_not(signed_in, runs, settings):
+    content = signed_in.get("/jobs/?kind=test-rows&status=FAILED").content.decode()
+    assert 'data-new-runs="kind=test-rows&amp;status=FAILED"' in content
+    assert 'data-new-runs=""' in signed_in.get("/jobs/").content.decode()
+    for _ in range(60):
+        job_create(kind="test-rows", params={"chunks": 1})
+    assert "data-new-runs" not in signed_in.get("/jobs/?page=2").content.decode()
+
+
+def test_the_progress_endpoint_renders_the_runs_after_the_newest_shown_with_the_pages_own_row(signed_in, runs):
+    newest = runs["queued"].pk
+    assert "new" not in signed_in.get(f"/jobs/progress/?ids={newest}").json()
+    assert signed_in.get(f"/jobs/progress/?ids={newest}&after={newest}").json()["new"] == []
+
+    first = job_create(kind="test-rows", params={"chunks": 2}, started_by="beat")
+    second = job_create(kind="audit-verify")
+    answer = signed_in.get(f"/jobs/progress/?ids=&after={newest}").json()
+    assert [(job["id"], job["status"], job["progress"]) for job in answer["new"]] == [
+        (first.pk, "QUEUED", 0.0), (second.pk, "QUEUED", 0.0)]
+    # The row is the page's row: the same cells as the page renders for that run.
+    page = signed_in.get("/jobs/")
+    assert _unmasked(answer["new"][0]["row"].strip()) == _unmasked(_row_html(page, first.pk))
+    assert table_rows(page, "jobs")[1][:5] == [str(first.pk), "Test rows test-rows", "Queued", "0% 0/0 chunks",
+                                               "beat"]
+
+    # The page's filter holds for the new runs too.
+    filtered = signed_in.get(f"/jobs/progress/?after={newest}&kind=audit-verify").json()["new"]
+    assert [job["id"] for job in filtered] == [second.pk]
+    assert signed_in.get(f"/jobs/progress/?after={newest}&status=FAILED").json()["new"] == []
+
+
+def test_new_runs_come_oldest_first_at_most_fifty_at_a_time(signed_in, runs):
+    after = runs["queued"].pk
+    created = [job_create(kind="test-rows", params={"chunks": 1}).pk for _ in range(53)]
+    first = signed_in.get(f"/jobs/progress/?after={after}").json()["new"]
+    assert [job["id"] for job in first] == created[:50]
+    rest = signed_in.get(f"/jobs/progress/?after={first[-1]['id']}").json()["new"]
+    assert [job["id"] for job in rest] == created[50:]
+
+
+def test_a_new_failed_run_comes_with_its_rerun_form_for_operations_only(signed_in, runs, client):
+    failed = job_run_execute(job_id=job_create(kind="test-rows", params={"chunks": 4, "fail_at": 0}).pk)
+    [job] = signed_in.get(f"/jobs/progress/?after={runs['queued'].pk}").json()["new"]
+    assert job["status"] == "FAILED" and f'action="/jobs/{failed.pk}/rerun/"' in job["row"]
+    assert 'name="csrfmiddlewaretoken"' in job["row"] and " hidden>" not in job["row"]
+
+    client.force_login(make_user("acct-new", "accounting"))
+    [job] = client.get(f"/jobs/progress/?after={runs['queued'].pk}").json()["new"]
+    assert job["id"] == failed.pk and 'class="rerun"' not in job["row"]
+
+
+def _unmasked(html: str) -> str:
+    # A CSRF token is masked anew in every rendering.
+    return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', 'name="csrfmiddlewaretoken"', html)
+
+
+def _row_html(response, job_id: int) -> str:
+    content = response.content.decode()
+    start = content.index(f'<tr data-job-id="{job_id}"')
+    return content[start:content.index("</tr>", start) + len("</tr>")]
