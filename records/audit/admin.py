@@ -37,9 +37,9 @@ class AuditSealAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditVerification)
 class AuditVerificationAdmin(ReadOnlyAdmin):
-    list_display = ("id", "finished_at", "requested_by", "ok", "records_checked", "blocks_checked", "unsealed",
-                    "first_problem")
-    list_filter = ("ok",)
+    list_display = ("id", "finished_at", "requested_by", "scope", "ok", "records_checked", "blocks_checked",
+                    "unsealed", "through_block_id", "first_problem")
+    list_filter = ("ok", "scope")
     search_fields = ("=requested_by",)
     date_hierarchy = "finished_at"
 

@@ -13,8 +13,8 @@ from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ACCOUNTING, COMPLIANCE, OPERATIONS
 from records.audit import selectors
 from records.audit.jobs import AUDIT_VERIFY
-from records.audit.models import AuditRecord
-from records.audit.services.audit_chain import audit_verify
+from records.audit.models import AuditRecord, AuditVerification
+from records.audit.services.audit_chain import audit_verify_incremental
 
 AuditReaders = HasRole(COMPLIANCE, OPERATIONS, ACCOUNTING, read=(COMPLIANCE, OPERATIONS, ACCOUNTING))
 
@@ -54,22 +54,33 @@ class AuditListApi(generics.ListAPIView):
 
 
 VerifyOutput = inline_serializer("AuditVerifyOutput", fields={
-    "ok": serializers.BooleanField(),
-    "records_checked": serializers.IntegerField(),
-    "blocks_checked": serializers.IntegerField(),
-    "unsealed": serializers.IntegerField(),
+    "ok": serializers.BooleanField(help_text="False when anything is broken, now or at the verification it "
+                                             "continued from (a broken chain stays broken)."),
+    "records_checked": serializers.IntegerField(help_text="Records whose hash this call recomputed: those of the "
+                                                          "blocks it checked and the unsealed ones."),
+    "blocks_checked": serializers.IntegerField(help_text="Sealed blocks this call checked."),
+    "unsealed": serializers.IntegerField(help_text="Records not sealed yet (checked too)."),
     "first_broken": serializers.DictField(allow_null=True, help_text="{problem, block_id, record_id, detail}"),
-    "problems": serializers.ListField(child=serializers.DictField()),
+    "problems": serializers.ListField(child=serializers.DictField(), help_text="The first 20 problems."),
+    "scope": serializers.ChoiceField(choices=AuditVerification.Scope.choices,
+                                     help_text="INCREMENTAL: continued after from_block; FULL: every block."),
+    "from_block": serializers.IntegerField(allow_null=True, help_text="The last block of the verification this "
+                                                                      "one continued from; null when FULL."),
 })
 
 
 class AuditVerifyApi(APIView):
     permission_classes = [AuditReaders]
 
-    @extend_schema(responses=VerifyOutput, description="Recompute every record's hash and the chain of sealed "
-                                                        "blocks; report the first broken link.")
+    @extend_schema(responses=VerifyOutput, description=(
+        "Verify the chain from where the last kept verification ended: check that its last block still has "
+        "the hash it had, then every block sealed since (records, member digests, links) and the unsealed "
+        "records. A broken state found earlier stays broken. When it checked a new block the result is kept "
+        "as an INCREMENTAL AuditVerification, the next call's starting point; with nothing new it keeps "
+        "nothing. With no verification kept yet it verifies every block (FULL). The whole chain is "
+        "recomputed by the nightly job or POST."))
     def get(self, request):
-        return Response(audit_verify().as_dict())
+        return Response(audit_verify_incremental(actor=request.user).as_dict())
 
     @extend_schema(request=None, responses={202: JobOutput},
                    description="Queue a full re-verification of the chain as a batch job (kind audit-verify); "

@@ -118,7 +118,14 @@ class AuditBlock(models.Model):
 
 
 class AuditVerification(AppendOnlyModel):
-    """One recomputation of the whole audit chain and its result: the record that it was checked."""
+    """One verification of the audit chain and its result: the record that it was checked.
+
+    FULL recomputes every block; INCREMENTAL continues from the last kept verification's block.
+    """
+
+    class Scope(models.TextChoices):
+        FULL = "FULL", "Full"
+        INCREMENTAL = "INCREMENTAL", "Incremental"
 
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
@@ -129,6 +136,10 @@ class AuditVerification(AppendOnlyModel):
     unsealed = models.PositiveBigIntegerField()
     first_broken = models.JSONField(null=True, blank=True)
     problems = models.JSONField(default=list, blank=True, help_text="The first 20 problems found.")
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.FULL)
+    # The last block checked and the hash it had then: where the next incremental verification starts.
+    through_block_id = models.BigIntegerField(null=True, blank=True)
+    through_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -20,7 +20,8 @@ def audit_seal_task() -> int:
 def audit_verify_task(self, requested_by_id: int | None = None, job_id: int | None = None) -> int | None:
     """Verify the whole chain as a job run (kind audit-verify), created here unless given; return the verification id.
 
-    Read-only but for the result it records, so a redelivery only verifies once more.
+    Read-only but for the result it records, so a redelivery only verifies once more. The id is in
+    the result of the run's last step (record).
     """
     from django.contrib.auth import get_user_model
 
@@ -29,4 +30,4 @@ def audit_verify_task(self, requested_by_id: int | None = None, job_id: int | No
         job_id = job_create(kind=AUDIT_VERIFY, started_by=actor or "records.audit_verify",
                             task_id=self.request.id or "").pk
     job = job_task_execute(self, job_id=job_id)
-    return job.result[0]["verification_id"] if job.result else None
+    return job.result[-1].get("verification_id") if job.result else None

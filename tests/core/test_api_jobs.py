@@ -104,9 +104,11 @@ def test_post_verify_queues_a_full_verification_job_and_answers_202_with_it(
     job = JobRun.objects.get(pk=body["id"])
     verification = AuditVerification.objects.get()
     # Every record but the one auditing the verification itself, written after it counted.
-    assert (job.status, job.chunks_done, job.rows_affected) == ("COMPLETED", 1, AuditRecord.objects.count() - 1)
-    assert job.result == [{"rows": verification.records_checked, "verification_id": verification.pk, "ok": True,
-                           "first_broken": None}]
+    # Nothing sealed: no block range to verify, one chunk for the unsealed records, one to keep the result.
+    assert (job.status, job.chunks_done, job.rows_affected) == ("COMPLETED", 2, AuditRecord.objects.count() - 1)
+    assert job.result[-1] == {"rows": 0, "verification_id": verification.pk, "ok": True,
+                              "records_checked": verification.records_checked, "blocks_checked": 0,
+                              "unsealed": verification.records_checked, "through_block": None, "first_broken": None}
     assert (verification.ok, verification.requested_by) == (True, "ops")
     assert ops_client.get(f"/api/v1/jobs/{job.pk}/").json()["status"] == "COMPLETED"
 

@@ -14,7 +14,7 @@ def test_run_job_now_runs_the_kind_here_and_prints_the_run(capsys, instruments):
     call_command("run_job", "audit-verify", "--now")
     job = JobRun.objects.get()
     assert capsys.readouterr().out == f"job {job.pk} audit-verify COMPLETED\n"
-    assert (job.started_by_label, job.result[0]["verification_id"]) == (
+    assert (job.started_by_label, job.result[-1]["verification_id"]) == (
         "command:run_job", AuditVerification.objects.get().pk)
 
 
@@ -51,7 +51,7 @@ def test_the_beat_tasks_keep_their_names_and_each_run_is_a_job_run(instruments):
     runs = {job.kind: job for job in JobRun.objects.all()}
     assert sorted(runs) == ["audit-verify", "daily-exports", "retention-purge"]
     assert {job.status for job in runs.values()} == {"COMPLETED"}
-    assert runs["audit-verify"].result[0]["verification_id"] == verification_id
+    assert runs["audit-verify"].result[-1]["verification_id"] == verification_id
     assert runs["daily-exports"].result[0]["manifest_id"] == manifest_id
     assert runs["daily-exports"].parameters == {"business_date": "2026-11-20", "date_from": None, "date_to": None}
     assert runs["retention-purge"].chunks_done == runs["retention-purge"].chunks_total > 1

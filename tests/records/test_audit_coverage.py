@@ -68,6 +68,9 @@ NOT_WRITERS = {
     "records.audit.services.audit_chain.block_hash": "computation",
     "records.audit.services.audit_chain.audit_seal": "writes only audit tables (sealed blocks)",
     "records.audit.services.audit_chain.audit_verify": "read",
+    "records.audit.services.audit_chain.audit_verify_blocks": "read",
+    "records.audit.services.audit_chain.audit_verify_tail": "read",
+    "records.audit.services.audit_chain.audit_block_span": "read",
     # calendar
     "records.reference.services.calendar.is_settlement_day": "computation",
     "records.reference.services.calendar.is_trading_session": "computation",
@@ -253,6 +256,11 @@ WRITERS = {
     "records.retention.services.purge_all": (lambda w: w.old_trade().pk, lambda w, pk: retention.purge_all()),
     "records.audit.services.audit_chain.audit_verification_run": (None, lambda w, _: audit_chain.audit_verification_run(
         actor=w.checker)),
+    "records.audit.services.audit_chain.audit_verification_record": (
+        None, lambda w, _: audit_chain.audit_verification_record(result=audit_chain.audit_verify(), actor=w.checker)),
+    # Sealed first, so that it checks a block and keeps its result (with nothing new it writes nothing).
+    "records.audit.services.audit_chain.audit_verify_incremental": (
+        lambda w: audit_chain.audit_seal(), lambda w, _: audit_chain.audit_verify_incremental(actor=w.checker)),
     "records.exports.services.export_manifest_create": (None, lambda w, _: exports.export_manifest_create(
         business_date=TRADE_DATE)),
 }

@@ -17,6 +17,9 @@ Verification recomputes every record's content hash, every block's member digest
 hash and the chain of blocks, and reports the first broken link: an edited record (content hash
 mismatch), a deleted one (member digest and count mismatch), an inserted one (extra member, or
 an unsealed record dated before the last seal), an altered or removed block (chain mismatch).
+One block is checked by one function (_check_block) whichever way the blocks are walked: all at
+once (audit_verify), a range at a time (audit_verify_blocks, the chunks of the audit-verify job),
+or only those sealed since the last kept verification (audit_verify_incremental, the API's GET).
 A record is only as safe as its seal: the seal job runs every few seconds (beat, AUDIT_SEAL_SECONDS)
 and on demand (`verify_audit --seal`), so the unsealed tail is short.
 """
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Max, Min, Q, Sum
 from django.utils import timezone
 
 from backoffice.core.bulk import insert_rows
@@ -91,25 +95,57 @@ def audit_seal(*, sealed_by: str = "job:audit-seal", max_records: int = MAX_BLOC
             return blocks
 
 
+MAX_PROBLEMS = 20  # problems kept per verification, the first one first
+
+
 @dataclass
 class VerifyResult:
+    """What a verification found. Parts (block ranges, the unsealed tail) combine in order with extend()."""
+
     ok: bool = True
     records_checked: int = 0
     blocks_checked: int = 0
     unsealed: int = 0
     first_broken: dict | None = None
     problems: list = field(default_factory=list)
+    scope: str = AuditVerification.Scope.FULL
+    # An incremental verification continues after this block (the anchor); None for a full one.
+    from_block: int | None = None
+    # The last block checked and the hash it had: the next incremental verification's anchor.
+    through_block_id: int | None = None
+    through_hash: str = ""
 
     def broken(self, **problem) -> None:
         self.ok = False
         if self.first_broken is None:
             self.first_broken = problem
-        if len(self.problems) < 20:
+        if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(problem)
+
+    def extend(self, part: "VerifyResult") -> "VerifyResult":
+        """Add what a later part of the same verification found (its problems come after ours)."""
+        self.ok = self.ok and part.ok
+        self.records_checked += part.records_checked
+        self.blocks_checked += part.blocks_checked
+        self.unsealed += part.unsealed
+        self.first_broken = self.first_broken or part.first_broken
+        self.problems = (self.problems + part.problems)[:MAX_PROBLEMS]
+        if part.through_block_id is not None:
+            self.through_block_id, self.through_hash = part.through_block_id, part.through_hash
+        return self
 
     def as_dict(self) -> dict:
         return {"ok": self.ok, "records_checked": self.records_checked, "blocks_checked": self.blocks_checked,
-                "unsealed": self.unsealed, "first_broken": self.first_broken, "problems": self.problems}
+                "unsealed": self.unsealed, "first_broken": self.first_broken, "problems": self.problems,
+                "scope": str(self.scope), "from_block": self.from_block}
+
+    def as_json(self) -> dict:
+        """Every field, JSON-ready (a job chunk's result); from_json() reads it back."""
+        return _json_ready({name: getattr(self, name) for name in self.__dataclass_fields__})
+
+    @classmethod
+    def from_json(cls, data: dict) -> "VerifyResult":
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
 _FIELDS = ("id", "at", "actor_id", "actor_label", "action", "record_type", "record_id", "before", "after", "reason",
@@ -126,35 +162,63 @@ def _check_record(result: VerifyResult, record: AuditRecord, *, block_id=None) -
     return recomputed
 
 
-def audit_verify() -> VerifyResult:
-    """Recompute the whole chain and every record; return what is broken (first broken link first)."""
+def _header_hash(block: AuditBlock) -> str:
+    return block_hash(first_record_id=block.first_record_id, last_record_id=block.last_record_id,
+                      record_count=block.record_count, records_hash=block.records_hash, prev_hash=block.prev_hash,
+                      sealed_at=block.sealed_at)
+
+
+def _check_block(result: VerifyResult, block: AuditBlock, prev_hash: str) -> None:
+    """Check one block: its link to prev_hash, its header hash, and (unless pruned) its members."""
+    result.blocks_checked += 1
+    if block.prev_hash != prev_hash:
+        result.broken(problem="chain broken", block_id=block.pk,
+                      detail="the block does not follow the previous block (a block was removed or altered)")
+    if _header_hash(block) != block.hash:
+        result.broken(problem="block altered", block_id=block.pk, detail="block header does not match its hash")
+    if block.pruned_at is not None:
+        return  # members purged under retention; the header still chains
+    members = []
+    records = (AuditRecord.objects.filter(seal__block_id=block.pk).order_by("id").only(*_FIELDS)
+               .iterator(chunk_size=5000))
+    for record in records:
+        members.append((record.pk, _check_record(result, record, block_id=block.pk)))
+    seal_count = AuditSeal.objects.filter(block_id=block.pk).count()
+    if len(members) != block.record_count or seal_count != block.record_count:
+        result.broken(problem="records missing" if len(members) < block.record_count else "records inserted",
+                      block_id=block.pk, detail=f"block sealed {block.record_count} records; "
+                      f"{len(members)} found, {seal_count} seals")
+    elif members_digest(members) != block.records_hash:
+        result.broken(problem="records replaced", block_id=block.pk,
+                      detail="the block's records are not the ones it sealed")
+
+
+def audit_verify_blocks(*, first_block: int | None = None, last_block: int | None = None,
+                        prev_hash: str | None = None) -> VerifyResult:
+    """Verify the sealed blocks with ids first_block through last_block (open ends when None), in id order.
+
+    The first block must follow prev_hash; by default the hash of the block just before the range
+    (the genesis hash when there is none), so consecutive ranges verify exactly as one would.
+    """
+    blocks = AuditBlock.objects.order_by("id")
+    if first_block is not None:
+        blocks = blocks.filter(id__gte=first_block)
+    if last_block is not None:
+        blocks = blocks.filter(id__lte=last_block)
+    if prev_hash is None:
+        before = AuditBlock.objects.filter(id__lt=first_block) if first_block is not None else AuditBlock.objects.none()
+        prev_hash = before.order_by("-id").values_list("hash", flat=True).first() or GENESIS
     result = VerifyResult()
-    prev = GENESIS
-    for block in AuditBlock.objects.order_by("id").iterator(chunk_size=500):
-        result.blocks_checked += 1
-        header = {"first_record_id": block.first_record_id, "last_record_id": block.last_record_id,
-                  "record_count": block.record_count, "records_hash": block.records_hash, "prev_hash": block.prev_hash}
-        if block.prev_hash != prev:
-            result.broken(problem="chain broken", block_id=block.pk,
-                          detail="the block does not follow the previous block (a block was removed or altered)")
-        if block_hash(**header, sealed_at=block.sealed_at) != block.hash:
-            result.broken(problem="block altered", block_id=block.pk, detail="block header does not match its hash")
-        prev = block.hash
-        if block.pruned_at is not None:
-            continue  # members purged under retention; the header still chains
-        members = []
-        records = (AuditRecord.objects.filter(seal__block_id=block.pk).order_by("id").only(*_FIELDS)
-                   .iterator(chunk_size=5000))
-        for record in records:
-            members.append((record.pk, _check_record(result, record, block_id=block.pk)))
-        seal_count = AuditSeal.objects.filter(block_id=block.pk).count()
-        if len(members) != block.record_count or seal_count != block.record_count:
-            result.broken(problem="records missing" if len(members) < block.record_count else "records inserted",
-                          block_id=block.pk, detail=f"block sealed {block.record_count} records; "
-                          f"{len(members)} found, {seal_count} seals")
-        elif members_digest(members) != block.records_hash:
-            result.broken(problem="records replaced", block_id=block.pk,
-                          detail="the block's records are not the ones it sealed")
+    for block in blocks.iterator(chunk_size=500):
+        _check_block(result, block, prev_hash)
+        prev_hash = block.hash
+        result.through_block_id, result.through_hash = block.pk, block.hash
+    return result
+
+
+def audit_verify_tail() -> VerifyResult:
+    """Verify the records not sealed yet: their content hashes, and none dated well before the last seal."""
+    result = VerifyResult()
     last_seal = AuditBlock.objects.order_by("-id").values_list("sealed_at", flat=True).first()
     for record in AuditRecord.objects.filter(seal__isnull=True).order_by("id").only(*_FIELDS).iterator(chunk_size=5000):
         result.unsealed += 1
@@ -165,18 +229,87 @@ def audit_verify() -> VerifyResult:
     return result
 
 
-def audit_verification_run(*, actor: Actor) -> AuditVerification:
-    """Verify the whole chain (see audit_verify) and keep the result, audited. Safe to rerun."""
+def audit_verify() -> VerifyResult:
+    """Recompute the whole chain and every record; return what is broken (first broken link first)."""
+    return audit_verify_blocks().extend(audit_verify_tail())
+
+
+def audit_block_span() -> tuple[int | None, int | None, int]:
+    """The first and last block ids and the number of records still held in blocks (for planning a full run)."""
+    span = AuditBlock.objects.aggregate(first=Min("id"), last=Max("id"),
+                                        records=Sum("record_count", filter=Q(pruned_at=None)))
+    return span["first"], span["last"], span["records"] or 0
+
+
+def _anchor_check(result: VerifyResult, anchor: AuditVerification) -> None:
+    """Check that the anchor block is still the one the anchor verification saw."""
+    block = AuditBlock.objects.filter(pk=anchor.through_block_id).first()
+    if block is None:
+        detail = "the block the last verification ended at is gone"
+    elif block.hash != anchor.through_hash:
+        detail = "the block's hash is not the one the last verification saw"
+    elif _header_hash(block) != block.hash and (anchor.ok or not _reported(anchor, "block altered", block.pk)):
+        # A header the anchor verification already found altered is carried forward with its result.
+        detail = "block header does not match its hash"
+    else:
+        return
+    result.broken(problem="block altered after verification", block_id=anchor.through_block_id, detail=detail)
+
+
+def _reported(verification: AuditVerification, problem: str, block_id: int) -> bool:
+    return any(p.get("problem") == problem and p.get("block_id") == block_id for p in verification.problems or [])
+
+
+def audit_verify_incremental(*, actor: Actor) -> VerifyResult:
+    """Verify what was sealed since the last kept verification, and the unsealed tail; keep the result.
+
+    Starts from the newest verification that checked a block (its anchor): the anchor block must
+    still carry the hash it had, and a broken state found then stays broken. Then the blocks after
+    it (chained from that hash) and the unsealed records are checked. The blocks up to the anchor
+    are not recomputed: the nightly full verification does that. Without an anchor this is a full
+    verification. Kept as an AuditVerification (audited) when it checked at least one block, so
+    the anchor moves on; with nothing new sealed it writes nothing.
+    """
     started_at = timezone.now()
-    result = audit_verify()
-    with transaction.atomic():
-        verification = AuditVerification.objects.create(
-            started_at=started_at, finished_at=timezone.now(), requested_by=actor_fields(actor)[1], ok=result.ok,
-            records_checked=result.records_checked, blocks_checked=result.blocks_checked, unsealed=result.unsealed,
-            first_broken=_json_ready(result.first_broken), problems=_json_ready(result.problems))
-        audit_log(actor=actor, action="CREATE", instance=verification, after=snapshot(verification),
-                  reason="audit chain verified" if result.ok else "audit chain BROKEN")
+    anchor = AuditVerification.objects.filter(through_block_id__isnull=False).order_by("-id").first()
+    if anchor is None:
+        result = audit_verify()
+    else:
+        result = VerifyResult(scope=AuditVerification.Scope.INCREMENTAL, from_block=anchor.through_block_id)
+        if not anchor.ok:
+            result.ok = False
+            result.first_broken = anchor.first_broken
+            result.problems = list(anchor.problems or [])[:MAX_PROBLEMS]
+        _anchor_check(result, anchor)
+        result.extend(audit_verify_blocks(first_block=anchor.through_block_id + 1, prev_hash=anchor.through_hash))
+        result.extend(audit_verify_tail())
+    if result.blocks_checked:
+        audit_verification_record(result=result, actor=actor, started_at=started_at)
+    return result
+
+
+@transaction.atomic
+def audit_verification_record(*, result: VerifyResult, actor: Actor,
+                              started_at: dt.datetime | None = None) -> AuditVerification:
+    """Keep a verification's result as an AuditVerification, audited; its last block is the next anchor."""
+    incremental = result.scope == AuditVerification.Scope.INCREMENTAL
+    verification = AuditVerification.objects.create(
+        started_at=started_at or timezone.now(), finished_at=timezone.now(), requested_by=actor_fields(actor)[1],
+        scope=result.scope, ok=result.ok, records_checked=result.records_checked,
+        blocks_checked=result.blocks_checked, unsealed=result.unsealed, through_block_id=result.through_block_id,
+        through_hash=result.through_hash, first_broken=_json_ready(result.first_broken),
+        problems=_json_ready(result.problems))
+    outcome = "verified" if result.ok else "BROKEN"
+    audit_log(actor=actor, action="CREATE", instance=verification, after=snapshot(verification),
+              reason=f"audit chain {outcome} after block {result.from_block}" if incremental
+              else f"audit chain {outcome}")
     return verification
+
+
+def audit_verification_run(*, actor: Actor) -> AuditVerification:
+    """Verify the whole chain here and now (see audit_verify) and keep the result, audited. Safe to rerun."""
+    started_at = timezone.now()
+    return audit_verification_record(result=audit_verify(), actor=actor, started_at=started_at)
 
 
 def _json_ready(value):
