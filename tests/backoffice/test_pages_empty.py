@@ -8,6 +8,7 @@ nothing to count, and a list that is not a table (the approvals to decide) has o
 
 import lxml.html
 import pytest
+from django.utils import timezone
 
 from records.audit.models import AuditRecord
 from tests.conftest import make_user
@@ -81,9 +82,7 @@ def empty_states(html: str) -> dict:
 
 
 @pytest.mark.parametrize("url", sorted(PAGES))
-def test_each_empty_table_shows_one_message_and_nothing_else_says_it_again(clerk, url, settings):
-    from django.utils import timezone
-
+def test_each_empty_table_shows_one_message_and_nothing_else_says_it_again(clerk, url):
     response = clerk.get(url)
     assert response.status_code == 200
     expected = {table: [message.format(today=timezone.localdate().isoformat())]
