@@ -50,15 +50,31 @@ def duration_text(duration: timedelta | None) -> str:
     return f"{hours} h {minute:02d} min"
 
 
+def percent_text(job: JobRun) -> str:
+    """Return the completed share as "33%", rounded down: "100%" only once the run has completed."""
+    if job.status == JobRun.Status.COMPLETED:
+        return "100%"
+    return f"{min(99, int(job.progress * 100))}%"
+
+
+def chunks_text(job: JobRun) -> str:
+    """Return "9/27 chunks"; "waiting for a worker" before a worker has planned the run."""
+    if job.chunks_total:
+        return f"{job.chunks_done}/{job.chunks_total} chunks"
+    return "waiting for a worker" if job.status == JobRun.Status.QUEUED else ""
+
+
 def _progress_of(job: JobRun) -> dict:
     return {"id": job.pk, "status": job.status, "status_label": job.get_status_display(),
-            "tone": status_tone(job.status), "progress": job.progress, "chunks_done": job.chunks_done,
-            "chunks_total": job.chunks_total, "rows_affected": job.rows_affected,
-            "duration": duration_text(job.duration), "error": job.error}
+            "tone": status_tone(job.status), "progress": job.progress, "percent": percent_text(job),
+            "chunks_done": job.chunks_done, "chunks_total": job.chunks_total, "chunks": chunks_text(job),
+            "rows_affected": job.rows_affected, "duration": duration_text(job.duration), "error": job.error}
 
 
 def _for_display(job: JobRun) -> JobRun:
     job.duration_text = duration_text(job.duration)
+    job.percent_text = percent_text(job)
+    job.chunks_text = chunks_text(job)
     job.kind_title = JOB_KINDS[job.kind].title if job.kind in JOB_KINDS else job.kind
     return job
 
@@ -94,7 +110,8 @@ def job_progress(request):
 
     With ?after=<id> (and the page's kind and status filter), also the runs after that one that
     match the filter, oldest first, MAX_NEW at most, each with its row rendered (jobs/job_row.html)
-    for the page to put on top of its table.
+    for the page to put on top of its table, and when there are some, the count of the runs the
+    filter matches now, for its pager.
     """
     roles.require_role(request, READERS)
     ids = [number for part in request.GET.get("ids", "").split(",") if (number := _number(part)) is not None]
@@ -102,12 +119,13 @@ def job_progress(request):
     after = _number(request.GET.get("after", ""))
     if after is not None:
         _form, filters = _filters(request)
-        runs = (selectors.job_list(kind=filters.get("kind"), status=filters.get("status"))
-                .filter(pk__gt=after).order_by("id")[:MAX_NEW])
+        matching = selectors.job_list(kind=filters.get("kind"), status=filters.get("status"))
         may_rerun = roles.user_has_role(request.user, *RUNNERS)
         answer["new"] = [{**_progress_of(job), "row": render_to_string(
             "jobs/job_row.html", {"job": _for_display(job), "may_rerun": may_rerun}, request=request)}
-            for job in runs]
+            for job in matching.filter(pk__gt=after).order_by("id")[:MAX_NEW]]
+        if answer["new"]:
+            answer["count"] = matching.count()
     return JsonResponse(answer)
 
 

@@ -26,8 +26,8 @@
     pill.title = job.status;
     pill.textContent = job.status_label;
     field(row, "bar").value = job.progress;
-    field(row, "percent").textContent = Math.round(job.progress * 100) + "%";
-    field(row, "chunks").textContent = job.chunks_done + "/" + job.chunks_total + " chunks";
+    field(row, "percent").textContent = job.percent;
+    field(row, "chunks").textContent = job.chunks;
     field(row, "duration").textContent = job.duration;
     field(row, "rows").textContent = job.rows_affected.toLocaleString("en-US");
     field(row, "error").textContent = job.error.length > 160 ? job.error.slice(0, 159) + "…" : job.error;
@@ -47,6 +47,13 @@
     body.insertBefore(row, body.firstElementChild);
   }
 
+  // The pager counts the rows shown, those just added included, of all the runs the filter matches.
+  function count(table, total) {
+    var pager = document.querySelector(".pager-count");
+    if (!pager) { return; }
+    pager.textContent = "1–" + rows(table).length.toLocaleString("en-US") + " of " + total.toLocaleString("en-US");
+  }
+
   function poll(table) {
     var ids = activeIds(table);
     var watchNew = table.dataset.newRuns !== undefined;
@@ -63,6 +70,7 @@
           if (row) { show(row, job); }
         });
         (data.new || []).forEach(function (job) { insert(table, job); });
+        if (data.count !== undefined) { count(table, data.count); }
       })
       .catch(function () { /* the next poll tries again */ })
       .then(function () { window.setTimeout(function () { poll(table); }, POLL_MS); });

@@ -9,6 +9,7 @@ from backoffice.core.jobs import registry
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.registry import JobKind, Step
 from backoffice.core.jobs.services import job_create, job_run_execute
+from backoffice.dashboard.jobs import chunks_text, percent_text
 from records.audit.models import AuditRecord
 from tests.conftest import make_user
 from tests.pages import nav_links, table_rows
@@ -37,7 +38,7 @@ def test_the_page_lists_every_run_with_status_progress_counts_and_error(signed_i
     rows = table_rows(response, "jobs")
     assert [row[0] for row in rows] == [str(runs[name].pk) for name in ("queued", "failed", "done")]
     queued, failed, done = rows
-    assert queued[1:6] == ["Audit chain verification audit-verify", "Queued", "0% 0/0 chunks", "beat",
+    assert queued[1:6] == ["Audit chain verification audit-verify", "Queued", "0% waiting for a worker", "beat",
                            runs["queued"].created_at.strftime("%Y-%m-%d %H:%M:%S")]
     assert failed[1:5] == ["Test rows test-rows", "Failed", "50% 2/4 chunks", "system"]
     assert (failed[7], failed[8], failed[9]) == ("14", "ValueError: the ledger is locked", "Rerun")
@@ -62,9 +63,10 @@ def test_the_progress_endpoint_answers_the_named_runs(signed_in, runs):
     jobs = {job["id"]: job for job in response.json()["jobs"]}
     assert jobs[runs["failed"].pk] == {
         "id": runs["failed"].pk, "status": "FAILED", "status_label": "Failed", "tone": "bad", "progress": 0.5,
-        "chunks_done": 2, "chunks_total": 4, "rows_affected": 14, "duration": jobs[runs["failed"].pk]["duration"],
-        "error": "ValueError: the ledger is locked"}
-    assert (jobs[runs["queued"].pk]["status"], jobs[runs["queued"].pk]["tone"]) == ("QUEUED", "warn")
+        "percent": "50%", "chunks_done": 2, "chunks_total": 4, "chunks": "2/4 chunks", "rows_affected": 14,
+        "duration": jobs[runs["failed"].pk]["duration"], "error": "ValueError: the ledger is locked"}
+    assert {key: jobs[runs["queued"].pk][key] for key in ("status", "tone", "percent", "chunks")} == {
+        "status": "QUEUED", "tone": "warn", "percent": "0%", "chunks": "waiting for a worker"}
     assert sorted(jobs) == sorted([runs["failed"].pk, runs["queued"].pk])
 
 
@@ -124,22 +126,24 @@ def test_the_first_page_asks_for_new_runs_with_its_filter_and_later_pages_do_not
 def test_the_progress_endpoint_renders_the_runs_after_the_newest_shown_with_the_pages_own_row(signed_in, runs):
     newest = runs["queued"].pk
     assert "new" not in signed_in.get(f"/jobs/progress/?ids={newest}").json()
-    assert signed_in.get(f"/jobs/progress/?ids={newest}&after={newest}").json()["new"] == []
+    assert signed_in.get(f"/jobs/progress/?ids={newest}&after={newest}").json() == {
+        "jobs": [signed_in.get(f"/jobs/progress/?ids={newest}").json()["jobs"][0]], "new": []}
 
     first = job_create(kind="test-rows", params={"chunks": 2}, started_by="beat")
     second = job_create(kind="audit-verify")
     answer = signed_in.get(f"/jobs/progress/?ids=&after={newest}").json()
     assert [(job["id"], job["status"], job["progress"]) for job in answer["new"]] == [
         (first.pk, "QUEUED", 0.0), (second.pk, "QUEUED", 0.0)]
+    assert answer["count"] == 5  # every run the (empty) filter matches now, for the pager
     # The row is the page's row: the same cells as the page renders for that run.
     page = signed_in.get("/jobs/")
     assert _unmasked(answer["new"][0]["row"].strip()) == _unmasked(_row_html(page, first.pk))
-    assert table_rows(page, "jobs")[1][:5] == [str(first.pk), "Test rows test-rows", "Queued", "0% 0/0 chunks",
-                                               "beat"]
+    assert table_rows(page, "jobs")[1][:5] == [str(first.pk), "Test rows test-rows", "Queued",
+                                               "0% waiting for a worker", "beat"]
 
     # The page's filter holds for the new runs too.
-    filtered = signed_in.get(f"/jobs/progress/?after={newest}&kind=audit-verify").json()["new"]
-    assert [job["id"] for job in filtered] == [second.pk]
+    filtered = signed_in.get(f"/jobs/progress/?after={newest}&kind=audit-verify").json()
+    assert ([job["id"] for job in filtered["new"]], filtered["count"]) == ([second.pk], 2)
     assert signed_in.get(f"/jobs/progress/?after={newest}&status=FAILED").json()["new"] == []
 
 
@@ -172,3 +176,16 @@ def _row_html(response, job_id: int) -> str:
     content = response.content.decode()
     start = content.index(f'<tr data-job-id="{job_id}"')
     return content[start:content.index("</tr>", start) + len("</tr>")]
+
+
+def test_a_run_shows_100_percent_only_once_it_has_completed():
+    def run(status, done, total):
+        return JobRun(kind="test-rows", status=status, chunks_done=done, chunks_total=total)
+
+    assert [percent_text(run("RUNNING", done, 251)) for done in (0, 1, 3, 250, 251)] == [
+        "0%", "0%", "1%", "99%", "99%"]
+    assert percent_text(run("COMPLETED", 251, 251)) == percent_text(run("COMPLETED", 0, 0)) == "100%"
+    assert percent_text(run("FAILED", 2, 4)) == "50%"
+    assert [chunks_text(run(status, 0, 0)) for status in ("QUEUED", "RUNNING", "COMPLETED")] == [
+        "waiting for a worker", "", ""]
+    assert chunks_text(run("RUNNING", 9, 27)) == "9/27 chunks"

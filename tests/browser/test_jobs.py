@@ -64,6 +64,7 @@ def test_runs_started_elsewhere_appear_on_top_of_the_page_and_progress_without_a
     expect(row.locator("[data-field=percent]")).to_have_text("25%")
     expect(row.locator(".pill")).to_have_text("Running")
     expect(page.locator("#jobs td.empty")).to_have_count(0)
+    expect(page.locator(".pager-count")).to_have_text("1–1 of 1")
 
     JobRun.objects.filter(pk=first.pk).update(chunks_done=6, rows_affected=1200)
     expect(row.locator("[data-field=percent]")).to_have_text("75%")
@@ -72,6 +73,7 @@ def test_runs_started_elsewhere_appear_on_top_of_the_page_and_progress_without_a
     second = JobRun.objects.create(kind="audit-verify", started_by_label="command:run_job")
     expect(page.locator("#jobs tbody tr").first).to_have_attribute("data-job-id", str(second.pk))
     expect(page.locator("#jobs tbody tr")).to_have_count(2)
+    expect(page.locator(".pager-count")).to_have_text("1–2 of 2")
     JobRun.objects.filter(pk=second.pk).update(status=JobRun.Status.FAILED, error="ValueError: broken chain")
     second_row = page.locator(f'#jobs tr[data-job-id="{second.pk}"]')
     expect(second_row.locator(".pill")).to_have_text("Failed")
@@ -96,3 +98,4 @@ def test_the_page_takes_in_only_new_runs_matching_its_filter(page, operator, log
     expect(page.locator("#jobs tbody tr[data-job-id]")).to_have_count(2)
     assert page.locator("#jobs tbody tr[data-job-id]").evaluate_all(
         "rows => rows.map(row => Number(row.dataset.jobId))") == [match.pk, old.pk]
+    expect(page.locator(".pager-count")).to_have_text("1–2 of 2")
