@@ -257,6 +257,15 @@ TRADE_HOOKS: list[str] = []
 # Netting (clearing): the beat schedule runs the netting of the next settlement date at this
 # local time of TIME_ZONE, after the trading day's capture has ended.
 CLEARING_CUTOFF = env.str("CLEARING_CUTOFF", default="18:30")
+try:
+    _cutoff_hour, _cutoff_minute = (int(part) for part in CLEARING_CUTOFF.split(":"))
+except ValueError:
+    raise ImproperlyConfigured(f"CLEARING_CUTOFF must be HH:MM, not {CLEARING_CUTOFF!r}.") from None
+# Monday to Friday: the clearing run of the next settlement date (clearing/netting/tasks.py).
+CELERY_BEAT_SCHEDULE["clearing-netting"] = {
+    "task": "clearing.netting_run",
+    "schedule": crontab(hour=_cutoff_hour, minute=_cutoff_minute, day_of_week="mon-fri"),
+}
 
 LOGGING = {
     "version": 1,
