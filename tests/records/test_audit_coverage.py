@@ -23,6 +23,7 @@ import pytest
 from django.apps import apps
 from django.db import connection, transaction
 
+from clearing.netting import services as netting
 from records.approvals import services as approvals
 from records.audit.models import AuditRecord
 from records.audit.services import audit_chain
@@ -42,6 +43,7 @@ from tests.records import helpers_retention
 
 APPS = ("records", "clearing", "settlements", "accounting", "compliance")
 TRADE_DATE = date(2026, 11, 20)  # a Friday, a business day everywhere
+NETTING_DATE = date(2026, 11, 23)  # when a US trade of TRADE_DATE settles
 AUDIT_TABLES = {"records_auditrecord", "records_auditseal", "records_auditblock"}
 # What Django and Celery write for themselves (sessions, task results), not business records.
 INFRASTRUCTURE_PREFIXES = ("django_", "celery_", "auth_permission", "django_celery")
@@ -49,7 +51,9 @@ INFRASTRUCTURE_PREFIXES = ("django_", "celery_", "auth_permission", "django_cele
 # Rows written only together with their parent, whose audit record of the same change holds the
 # before and after values (an amendment's audit record is the old and new terms; the version row
 # keeps the old terms, the event row the transition): audited through the parent.
-AUDITED_WITH_PARENT = {"records.tradeevent": "records.trade", "records.tradeversion": "records.trade"}
+AUDITED_WITH_PARENT = {"records.tradeevent": "records.trade", "records.tradeversion": "records.trade",
+                       # a netted trade's audit record (BOOKED -> CLEARED) names its obligation: the link
+                       "clearing.nettedtrade": "records.trade"}
 
 # Functions that write nothing of their own: reads, computations, and helpers that run only inside
 # a writer's transaction (covered by walking that writer). Keep each reason honest.
@@ -117,6 +121,12 @@ NOT_WRITERS = {
     "records.retention.services.audit_maintenance": "helper: opens the purge's maintenance window",
     "records.retention.services.audit_blocks_purgeable": "read",
     "records.retention.services.audit_block_purge": "helper: one block of purge_run, walked through it",
+    # clearing: netting
+    "clearing.netting.services.netting_date_parse": "computation",
+    "clearing.netting.services.netting_parameters": "read: the booked trades per instrument a run's chunks are cut by",
+    "clearing.netting.services.instrument_ranges": "computation",
+    "clearing.netting.services.settlement_day_markets": "read",
+    "clearing.netting.services.next_settlement_date": "read",
 }
 
 
@@ -181,6 +191,14 @@ class World:
         return approvals.change_propose(actor=self.maker, kind="cash.adjustment", reason="statement",
                                         payload={"account": "ACC-001", "currency": "USD", "amount": "10",
                                                  "value_date": TRADE_DATE.isoformat()})
+
+    def netting_run(self, *, net=False):
+        """A clearing run of NETTING_DATE with a matched trade to net; its job (netted first when net)."""
+        Trade.objects.filter(pk=self.trade(ref="WALK-NET")).update(match_status=Trade.MatchStatus.MATCHED)
+        job = netting.clearing_run_create(settlement_date=NETTING_DATE, started_by=self.checker).job
+        if net:
+            netting.clearing_run_net(job=job, index=0)
+        return job
 
     def old_trade(self):
         return helpers_retention.trade(user=self.maker, account=self.accounts["ACC-001"],
@@ -263,6 +281,14 @@ WRITERS = {
         lambda w: audit_chain.audit_seal(), lambda w, _: audit_chain.audit_verify_incremental(actor=w.checker)),
     "records.exports.services.export_manifest_create": (None, lambda w, _: exports.export_manifest_create(
         business_date=TRADE_DATE)),
+    "clearing.netting.services.clearing_run_create": (None, lambda w, _: netting.clearing_run_create(
+        settlement_date=NETTING_DATE, started_by=w.checker)),
+    "clearing.netting.services.clearing_run_start": (None, lambda w, _: netting.clearing_run_start(
+        settlement_date=NETTING_DATE, started_by=w.checker)),
+    "clearing.netting.services.clearing_run_net": (lambda w: w.netting_run(), lambda w, job: netting.clearing_run_net(
+        job=job, index=0)),
+    "clearing.netting.services.clearing_run_summarize": (
+        lambda w: w.netting_run(net=True), lambda w, job: netting.clearing_run_summarize(job=job)),
 }
 
 
