@@ -252,7 +252,7 @@ PRETRADE_CHECKS = [
 
 # What happens when trades are booked or change (records.trades.hooks), in capture's transaction:
 # clearing matches waiting confirmations to them. Records never imports clearing.
-TRADE_HOOKS: list[str] = []
+TRADE_HOOKS: list[str] = ["clearing.matching.services.matching.matching_on_trades"]
 
 # Netting (clearing): the beat schedule runs the netting of the next settlement date at this
 # local time of TIME_ZONE, after the trading day's capture has ended.
