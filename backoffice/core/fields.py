@@ -235,6 +235,27 @@ class StrictDateField(serializers.DateField):
             raise serializers.ValidationError(exc.message, code=exc.code) from None
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A boolean given as true or false (JSON booleans, or that text in a query string), nothing else.
+
+    DRF's own reads "", "on", "yes", "1", "TRUE" and more, and in a query string takes an empty value
+    for false: a client sending ?mine= believes it asked for something.
+    """
+
+    def get_value(self, dictionary):
+        # DRF turns an empty query value of an optional field into "not given": here it is refused.
+        if self.field_name in dictionary and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        if data in ("true", "false"):
+            return data == "true"
+        self.fail("invalid", input=data)
+
+
 def DecimalOut(kind=AMOUNT, **kwargs):
     """A read-only decimal in the house format (string, no trailing zeros)."""
     return StrictDecimalField(kind=kind, read_only=True, **kwargs)

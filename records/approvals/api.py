@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.core.exceptions import BusinessRuleError
+from backoffice.core.fields import StrictBooleanField
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ALL_ROLES
 from records.approvals import kinds, selectors
@@ -64,7 +65,7 @@ class ApprovalQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=ChangeRequest.Status.choices, required=False,
                                      help_text="Default: PENDING changes you may decide.")
     kind = serializers.CharField(max_length=60, required=False)
-    mine = serializers.BooleanField(required=False, default=False, help_text="Your own proposals instead.")
+    mine = StrictBooleanField(required=False, default=False, help_text="Your own proposals instead (true or false).")
 
 
 class DecisionInput(serializers.Serializer):

@@ -145,3 +145,15 @@ def test_api_trade_release_is_a_proposal(world):
     assert maker.get(f"/api/v1/trades/{trade_id}/").json()["status"] == "HELD"
     assert post(officer, f"/api/v1/approvals/{response.json()['id']}/approve/").status_code == 200
     assert maker.get(f"/api/v1/trades/{trade_id}/").json()["status"] == "BOOKED"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["", "yes", "1", "True", "on"])
+def test_mine_is_true_or_false_and_anything_else_is_a_400_naming_it(value):
+    maker = client_for(make_user("maker-b", "operations"))
+
+    response = maker.get(f"/api/v1/approvals/?mine={value}")
+
+    assert response.status_code == 400
+    assert "mine" in response.json()
+    assert maker.get("/api/v1/approvals/?mine=false").status_code == 200
