@@ -253,6 +253,10 @@ PRETRADE_CHECKS = [
 # What happens when trades are booked or change (records.trades.hooks), in capture's transaction:
 # clearing matches waiting confirmations to them. Records never imports clearing.
 TRADE_HOOKS: list[str] = ["clearing.matching.services.matching.matching_on_trades"]
+# Matching (clearing): every open confirmation is matched again this often (job clearing-match), for
+# what arrivals do not retry: a tolerance changed, a trade another transaction held at the time.
+CELERY_BEAT_SCHEDULE["clearing-match"] = {
+    "task": "clearing.match", "schedule": env.float("CLEARING_MATCH_SECONDS", default=900.0)}
 
 # Netting (clearing): the beat schedule runs the netting of the next settlement date at this
 # local time of TIME_ZONE, after the trading day's capture has ended.

@@ -237,12 +237,14 @@ def _submit_once(submitted_by: Actor, items: Sequence[tuple[int, ConfirmationInp
     for index, confirmation_id in stored.items():
         match_status, trade_id = outcome.states.get(confirmation_id, (None, None))
         results[index] = ConfirmationResult(index, CREATED, confirmation_id, match_status, trade_id)
-    unknown = [index for index, result in results.items() if result.status == CREATED and result.match_status is None]
-    if unknown:
-        # Changed by another transaction right after our pass read them: read them as they are.
+    # Duplicates as they are now (the pass may have moved one that showed a trade it matched), and any created
+    # one another transaction changed right after the pass read it.
+    stale = [index for index, result in results.items() if (result.status == DUPLICATE and result.confirmation_id)
+             or (result.status == CREATED and result.match_status is None)]
+    if stale:
         states = {pk: (status, trade) for pk, status, trade in Confirmation.objects.filter(
-            pk__in=[results[i].confirmation_id for i in unknown]).values_list("pk", "match_status", "trade_id")}
-        for index in unknown:
+            pk__in=[results[i].confirmation_id for i in stale]).values_list("pk", "match_status", "trade_id")}
+        for index in stale:
             results[index].match_status, results[index].trade_id = states[results[index].confirmation_id]
 
     item_by_index = dict(items)
