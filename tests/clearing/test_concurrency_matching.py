@@ -49,7 +49,7 @@ def run_together(*targets) -> list:
     def run(target):
         try:
             target()
-        except Exception as exc:  # noqa: BLE001 - reported to the test
+        except Exception as exc:  # reported to the test
             errors.append(exc)
         finally:
             connections.close_all()
