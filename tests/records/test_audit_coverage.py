@@ -22,7 +22,11 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.db import connection, transaction
+from django.test.utils import override_settings
 
+from clearing.matching.services import breaks as matching_breaks
+from clearing.matching.services import confirmations as matching_confirmations
+from clearing.matching.services import matching, tolerances
 from clearing.netting import services as netting
 from records.approvals import services as approvals
 from records.audit.models import AuditRecord
@@ -127,6 +131,12 @@ NOT_WRITERS = {
     "clearing.netting.services.instrument_ranges": "computation",
     "clearing.netting.services.settlement_day_markets": "read",
     "clearing.netting.services.next_settlement_date": "read",
+    # clearing: matching
+    "clearing.matching.services.matching.price_within_tolerance": "computation",
+    "clearing.matching.services.matching.terms_agree": "computation",
+    "clearing.matching.services.matching.terms_differences": "computation",
+    "clearing.matching.services.matching.trade_terms_get": "read",
+    "clearing.matching.services.matching.match_keys_lock": "helper: takes the matching locks inside breaks writers",
 }
 
 
@@ -215,6 +225,40 @@ def _held_trade(w):
     return result.trade_id
 
 
+def _walk_confirmation(w, ref="WALK-C1", quantity="100"):
+    """A broker's confirmation of w.trade()'s terms (quantity aside); its id."""
+    result = matching_confirmations.confirmation_submit(submitted_by=w.maker, item=_walk_item(ref, quantity))
+    assert result.status == matching_confirmations.CREATED, result.errors
+    return result.confirmation_id
+
+
+def _walk_item(ref, quantity="100"):
+    return matching_confirmations.ConfirmationInput(
+        counterparty="BRKR-A", counterparty_ref=ref, account="ACC-001", instrument=APPLE, side="SELL",
+        quantity=Decimal(quantity), price=Decimal("189.25"), trade_date=TRADE_DATE, settlement_date=NETTING_DATE)
+
+
+def _walk_waiting_pair(w):
+    """A confirmation, then its trade booked without the trade hook: they match once matching runs."""
+    confirmation_id = _walk_confirmation(w)
+    with override_settings(TRADE_HOOKS=[]):
+        return confirmation_id, w.trade(ref="WALK-M")
+
+
+def _walk_stale_match(w):
+    """A matched pair whose trade's match status was left behind: the refresh has something to write."""
+    trade_id = w.trade(ref="WALK-M")
+    _walk_confirmation(w)
+    Trade.objects.filter(pk=trade_id).update(match_status=Trade.MatchStatus.UNMATCHED)
+    return trade_id
+
+
+def _walk_break(w):
+    """A confirmation MISMATCHED against w.trade() (quantity 110 against 100); its id."""
+    w.trade(ref="WALK-M", quantity="110")
+    return _walk_confirmation(w)
+
+
 # name -> (setup(world) returning context, call(world, context))
 WRITERS = {
     "records.reference.services.reference.instrument_create": (None, lambda w, _: reference.instrument_create(
@@ -289,6 +333,31 @@ WRITERS = {
         job=job, index=0)),
     "clearing.netting.services.clearing_run_summarize": (
         lambda w: w.netting_run(net=True), lambda w, job: netting.clearing_run_summarize(job=job)),
+    "clearing.matching.services.confirmations.confirmation_submit": (
+        lambda w: w.trade(ref="WALK-M"), lambda w, _: _walk_confirmation(w)),
+    "clearing.matching.services.confirmations.confirmation_submit_batch": (
+        lambda w: w.trade(ref="WALK-M"), lambda w, _: matching_confirmations.confirmation_submit_batch(
+            submitted_by=w.maker, items=[(0, _walk_item("WALK-C1")), (1, _walk_item("WALK-C2", "5"))])),
+    "clearing.matching.services.matching.confirmations_match": (_walk_waiting_pair, lambda w, pair: (
+        matching.confirmations_match(actor=w.maker, confirmation_ids=[pair[0]]))),
+    "clearing.matching.services.matching.confirmations_match_range": (_walk_waiting_pair, lambda w, pair: (
+        matching.confirmations_match_range(actor="job:clearing-match", first_id=pair[0], last_id=pair[0]))),
+    "clearing.matching.services.matching.matching_on_trades": (_walk_waiting_pair, lambda w, pair: (
+        matching.matching_on_trades(trade_ids=[pair[1]], event="booked", actor=w.maker))),
+    "clearing.matching.services.matching.trade_match_status_refresh": (_walk_stale_match, lambda w, trade_id: (
+        matching.trade_match_status_refresh(actor=w.checker, trade_ids=[trade_id], reason="refresh"))),
+    "clearing.matching.services.breaks.confirmation_reject": (_walk_break, lambda w, pk: (
+        matching_breaks.confirmation_reject(actor=w.checker, confirmation_id=pk, reason="not ours"))),
+    "clearing.matching.services.breaks.confirmation_request_new": (_walk_break, lambda w, pk: (
+        matching_breaks.confirmation_request_new(actor=w.checker, confirmation_id=pk, reason="send 110"))),
+    "clearing.matching.services.breaks.confirmation_resolve": (_walk_break, lambda w, pk: (
+        matching_breaks.confirmation_resolve(actor=w.checker, confirmation_id=pk, action="reject", reason="x"))),
+    "clearing.matching.services.breaks.confirmation_force_match": (_walk_break, lambda w, pk: (
+        matching_breaks.confirmation_force_match(actor=w.checker, confirmation_id=pk,
+                                                 trade_id=Trade.objects.get(external_ref="WALK-M").pk,
+                                                 reason="phoned"))),
+    "clearing.matching.services.tolerances.match_tolerance_set": (None, lambda w, _: tolerances.match_tolerance_set(
+        actor=w.checker, asset_class="EQUITY", price_tolerance_bps="2", reason="rounding")),
 }
 
 
