@@ -145,7 +145,11 @@ def break_fields(confirmation: Confirmation) -> list[BreakField]:
     theirs = {"account": confirmation.account, "instrument": confirmation.instrument, "side": confirmation.side,
               "quantity": confirmation.quantity, "price": confirmation.price,
               "trade_date": confirmation.trade_date, "settlement_date": confirmation.settlement_date}
-    notes = {"side": "theirs mirrors ours: their SELL is our BUY"}
+    notes = {}
+    if trade is not None:
+        theirs, ours = confirmation.side.lower(), trade.side.lower()
+        notes["side"] = (f"their {theirs} confirms our {ours}" if theirs != ours
+                         else f"their {theirs} should be our {'sell' if ours == 'buy' else 'buy'}")
     if trade is not None and "price" not in differing and trade.price != confirmation.price:
         notes["price"] = "within the tolerance"
     return [BreakField(name, label, ours[name], theirs[name], name in differing, notes.get(name, ""))

@@ -146,7 +146,7 @@ class ReasonForm(forms.Form):
 
 class ForceMatchForm(ReasonForm):
     trade = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Trade")
-    other_trade = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, label="or trade id",
+    other_trade = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, label="Other trade (id)",
                                      widget=forms.NumberInput(attrs={"class": "narrow"}))
 
     field_order = ["trade", "other_trade", "reason"]

@@ -177,13 +177,14 @@ def test_a_break_shows_both_sides_field_by_field_with_the_differences_highlighte
     assert rows == {
         "account": ("", ["ACC-001 Client One", "ACC-001 Client One", "agrees"]),
         "instrument": ("", ["AAPL US0378331005", "AAPL US0378331005", "agrees"]),
-        "side": ("", ["Buy", "Sell", "agrees (theirs mirrors ours: their SELL is our BUY)"]),
+        "side": ("", ["Buy", "Sell", "agrees (their sell confirms our buy)"]),
         "quantity": ("differs", ["110", "100", "differs"]),
         "price": ("", ["189.25", "189.26", "agrees (within the tolerance)"]),
         "trade_date": ("", ["2026-11-20", "2026-11-20", "agrees"]),
         "settlement_date": ("", ["2026-11-23", "2026-11-23", "agrees"]),
     }
-    assert f"Our trade {trade.pk} OMS-1" in " ".join(page.xpath('//table[@id="compare"]//th')[1].text_content().split())
+    ours = " ".join(page.xpath('//table[@id="compare"]//th')[1].text_content().split())
+    assert ours.startswith(f"Our trade #{trade.pk} · OMS-1")
     assert page.xpath('//select[@name="force-trade"]/option[@selected]/@value') == [str(trade.pk)]
 
 
