@@ -147,9 +147,9 @@ def break_fields(confirmation: Confirmation) -> list[BreakField]:
               "trade_date": confirmation.trade_date, "settlement_date": confirmation.settlement_date}
     notes = {}
     if trade is not None:
-        theirs, ours = confirmation.side.lower(), trade.side.lower()
-        notes["side"] = (f"their {theirs} confirms our {ours}" if theirs != ours
-                         else f"their {theirs} should be our {'sell' if ours == 'buy' else 'buy'}")
+        their_side, our_side = confirmation.side.lower(), trade.side.lower()
+        notes["side"] = (f"their {their_side} confirms our {our_side}" if their_side != our_side
+                         else f"their {their_side} should be our {'sell' if our_side == 'buy' else 'buy'}")
     if trade is not None and "price" not in differing and trade.price != confirmation.price:
         notes["price"] = "within the tolerance"
     return [BreakField(name, label, ours[name], theirs[name], name in differing, notes.get(name, ""))
