@@ -55,6 +55,12 @@ NAV = [
         Entry("Clearing runs", "clearing:runs", RECORDS_KEEPERS),
         Entry("Obligations", "clearing:obligations", RECORDS_KEEPERS),
     ]),
+    Section("Settlements", [
+        Entry("Settlement queue", "settlements:instructions", RECORDS_KEEPERS),
+        Entry("Settlement runs", "settlements:runs", RECORDS_KEEPERS),
+        Entry("Fails", "settlements:fails", RECORDS_KEEPERS),
+        Entry("Standing instructions", "settlements:ssis", RECORDS_KEEPERS),
+    ]),
     Section("Books and records", [
         Entry("Positions", "records:positions"),
         Entry("Cash balances", "records:cash-balances"),

@@ -9,6 +9,7 @@ from backoffice.health import healthz
 api_v1 = [
     path("", include("records.api.urls")),
     path("", include("clearing.api_urls")),
+    path("", include("settlements.api_urls")),
     path("jobs/", JobListApi.as_view(), name="api-jobs"),
     path("jobs/<int:pk>/", JobDetailApi.as_view(), name="api-job"),
 ]
@@ -22,6 +23,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("records/", include("records.urls")),
     path("clearing/", include("clearing.urls")),
+    path("settlements/", include("settlements.urls")),
     path("", include("backoffice.dashboard.urls")),
 ]
 

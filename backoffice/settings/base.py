@@ -258,6 +258,10 @@ TRADE_HOOKS: list[str] = ["clearing.matching.services.matching.matching_on_trade
 CELERY_BEAT_SCHEDULE["clearing-match"] = {
     "task": "clearing.match", "schedule": env.float("CLEARING_MATCH_SECONDS", default=900.0)}
 
+# Steps appended to a kind of batch job (backoffice.core.jobs.registry.job_plan): how the project
+# composes an upper app's work after a lower app's job without the lower app importing it.
+JOB_STEP_EXTENSIONS: dict[str, list[str]] = {}
+
 # Netting (clearing): the beat schedule runs the netting of the next settlement date at this
 # local time of TIME_ZONE, after the trading day's capture has ended.
 CLEARING_CUTOFF = env.str("CLEARING_CUTOFF", default="18:30")

@@ -5,7 +5,14 @@ A kind declares its steps; a step declares its chunks and the function that does
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
 
 from backoffice.core.exceptions import BusinessRuleError
 
@@ -59,3 +66,31 @@ def job_kind_get(name: str) -> JobKind:
         raise BusinessRuleError(f"Unknown kind of job {name!r} (known: {', '.join(sorted(JOB_KINDS)) or 'none'}).",
                                 field="kind")
     return kind
+
+
+@cache
+def _extensions(kind: str) -> tuple[Callable[[dict], list[Step]], ...]:
+    paths = getattr(settings, "JOB_STEP_EXTENSIONS", {}).get(kind, [])
+    try:
+        return tuple(import_string(path) for path in paths)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"JOB_STEP_EXTENSIONS[{kind!r}]: {exc}") from exc
+
+
+@receiver(setting_changed)
+def _reset_extensions(*, setting, **kwargs):
+    if setting == "JOB_STEP_EXTENSIONS":
+        _extensions.cache_clear()
+
+
+def job_plan(kind: JobKind, parameters: dict) -> list[Step]:
+    """The steps of a run: the kind's own, then those settings.JOB_STEP_EXTENSIONS appends to the kind.
+
+    JOB_STEP_EXTENSIONS maps a kind to dotted paths of functions ``steps(parameters) -> list[Step]``:
+    how the project composes an upper app's step after a lower app's job (settlement instructions after
+    netting) without the lower app importing the upper one.
+    """
+    steps = list(kind.plan(parameters))
+    for extension in _extensions(kind.name):
+        steps.extend(extension(parameters))
+    return steps

@@ -15,7 +15,7 @@ from django.utils import timezone
 from backoffice.core.context import correlation
 from backoffice.core.exceptions import ConflictError
 from backoffice.core.jobs.models import JobChunk, JobRun
-from backoffice.core.jobs.registry import Step, job_kind_get
+from backoffice.core.jobs.registry import Step, job_kind_get, job_plan
 from backoffice.core.jobs.signals import job_rerun_requested
 
 SYSTEM = "system"
@@ -93,7 +93,7 @@ def _job_begin(job_id: int) -> JobRun | None:
     if job.status in (JobRun.Status.COMPLETED, JobRun.Status.FAILED):
         return None
     if not job.steps:
-        plan = job_kind_get(job.kind).plan(job.parameters)
+        plan = job_plan(job_kind_get(job.kind), job.parameters)
         job.steps = [{"name": step.name, "chunks": step.chunks, "done": 0} for step in plan]
         job.chunks_total = sum(step.chunks for step in plan)
     job.status = JobRun.Status.RUNNING
@@ -171,7 +171,7 @@ def job_run_execute(*, job_id: int) -> JobRun:
             job = _job_begin(job_id)
             if job is None:
                 return JobRun.objects.get(pk=job_id)
-            plan = job_kind_get(job.kind).plan(job.parameters)
+            plan = job_plan(job_kind_get(job.kind), job.parameters)
             counts = {planned["name"]: planned["chunks"] for planned in job.steps}
             done = set(JobChunk.objects.filter(job=job).values_list("step", "index"))
             for step in plan:

@@ -1,0 +1,1 @@
+"""Admin of settlements' fails models (loaded by settlements/admin.py)."""

@@ -1,0 +1,3 @@
+"""The API of settlements' fails (included by settlements/api_urls.py)."""
+
+urlpatterns: list = []

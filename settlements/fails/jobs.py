@@ -1,0 +1,1 @@
+"""Job kinds of settlements' fails, registered with the job framework by SettlementsConfig.ready."""

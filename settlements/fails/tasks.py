@@ -1,0 +1,1 @@
+"""Celery tasks of settlements' fails (loaded by settlements/tasks.py)."""

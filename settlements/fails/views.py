@@ -1,0 +1,3 @@
+"""Dashboard pages of settlements' fails (included by settlements/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Admin of settlements' instructions models (loaded by settlements/admin.py)."""

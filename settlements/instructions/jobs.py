@@ -1,0 +1,1 @@
+"""Job kinds of settlements' instructions, registered with the job framework by SettlementsConfig.ready."""

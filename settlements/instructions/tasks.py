@@ -1,0 +1,1 @@
+"""Celery tasks of settlements' instructions (loaded by settlements/tasks.py)."""

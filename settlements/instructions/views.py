@@ -1,0 +1,3 @@
+"""Dashboard pages of settlements' instructions (included by settlements/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Admin of settlements' runs models (loaded by settlements/admin.py)."""

@@ -1,0 +1,1 @@
+"""Celery tasks of settlements' runs (loaded by settlements/tasks.py)."""

@@ -1,0 +1,3 @@
+"""Dashboard pages of settlements' runs (included by settlements/urls.py)."""
+
+urlpatterns: list = []
