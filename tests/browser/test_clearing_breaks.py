@@ -120,6 +120,23 @@ def test_a_clerk_resolves_breaks_from_their_pages(page, breaks, operator, login,
         "No breaks: every confirmation received has matched a trade or been resolved.")
     screenshot("breaks-empty")
 
+    page.get_by_role("link", name="All confirmations").click()
+    expect(page.locator("#confirmations tbody tr")).to_have_count(3)
+    expect(page.locator("[data-total=REJECTED]")).to_contain_text("1")
+    screenshot("confirmations")
+
+    page.get_by_role("link", name="Upload CSV").click()
+    isin, dates = trade.instrument.isin, f"{trade.trade_date},{trade.settlement_date}"
+    csv = ("counterparty,counterparty_ref,account,instrument,side,quantity,price,trade_date,settlement_date\n"
+           f"GSCO,GS-778816,C-100231,{isin},SELL,200,131.38,{dates}\n"
+           f"GSCO,GS-778817,HOUSE,{isin},SELL,1e2,abc,{dates}\n")
+    page.get_by_label("CSV file").set_input_files(files=[{"name": "gsco-2026-12.csv", "mimeType": "text/csv",
+                                                          "buffer": csv.encode()}])
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload-results tbody tr")).to_have_count(2)
+    expect(page.locator("#upload-results tbody tr").nth(1)).to_contain_text("price: A valid number is required.")
+    screenshot("confirmation-upload")
+
     stray.refresh_from_db()
     assert (stray.match_status, stray.resolution, stray.resolved_by.username) == ("REJECTED", "NEW_REQUESTED", "jdoe")
     assert Trade.objects.get(pk=trade.pk).match_status == "MATCHED"
