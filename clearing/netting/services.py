@@ -340,6 +340,9 @@ def clearing_run_net(*, job: JobRun, index: int) -> dict:
     obligations = []
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_NET_LOCK, run.settlement_date.toordinal()])
+        # The grouping and the join of trades to their obligations sort and hash a chunk's rows in
+        # memory rather than in temporary files (PostgreSQL's default is 4 MB); this transaction only.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(_NET_SQL, params)
         while rows := cursor.fetchmany(AUDIT_BATCH):
             entries = []

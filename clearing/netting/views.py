@@ -6,6 +6,7 @@ Operations, compliance and accounting read every page.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -34,7 +35,7 @@ class RunFilterForm(forms.Form):
 
 
 class RunStartForm(forms.Form):
-    settlement_date = forms.DateField(label="Settlement date", widget=DateInput)
+    settlement_date = forms.DateField(label="Date to net", widget=DateInput)
 
 
 def _filtered(request) -> bool:
@@ -61,7 +62,7 @@ def _run_list_page(request, *, start_form=None, status=200):
     return render(request, "clearing/run_list.html", {
         "form": form, "page": page, "totals": selectors.clearing_run_totals(runs), "may_run": may_run,
         "start_form": start_form or RunStartForm(initial={"settlement_date": _next_settlement_date()}),
-        "filtered": _filtered(request),
+        "filtered": _filtered(request), "cutoff": settings.CLEARING_CUTOFF,
     }, status=status)
 
 
@@ -97,7 +98,8 @@ def run_start(request):
         messages.success(request, f"Clearing run {run.pk} for {day:%Y-%m-%d} continued as job {run.job_id}: "
                                   f"job {run.job.rerun_of_id} had failed. It nets what is still left.")
     else:
-        messages.success(request, f"Clearing run {run.pk} for {day:%Y-%m-%d} queued as job {run.job_id}.")
+        messages.success(request, f"Clearing run {run.pk} for {day:%Y-%m-%d} queued as job {run.job_id}: its "
+                                  "progress shows below.")
     return redirect("clearing:runs")
 
 
@@ -127,7 +129,8 @@ class ObligationFilterForm(ReferenceFilterForm):
     instrument = forms.CharField(required=False, max_length=20, label="Instrument",
                                  widget=forms.TextInput(attrs={"placeholder": "ISIN or symbol", "class": "medium"}))
     run_id = forms.IntegerField(required=False, min_value=1, label="Run",
-                                widget=forms.NumberInput(attrs={"class": "narrow", "placeholder": "id"}))
+                                widget=forms.TextInput(attrs={"class": "narrow", "placeholder": "id",
+                                                              "inputmode": "numeric"}))
     status = forms.ChoiceField(required=False, choices=with_all(Obligation.Status.choices))
 
     reference_fields = ("account", "counterparty", "instrument")

@@ -2,7 +2,7 @@
 
 Counterparties: NSCC (a CCP, locked-in trades: no matching), BRKR-A (clears through NSCC, trades netted once
 matched), BRKR-B (bilateral, locked-in) and BRKR-C (bilateral, netted once matched). Test modules import the
-fixtures they use from here (tests/clearing has no conftest.py of its own).
+fixtures they use from here, netting_alone included (tests/clearing has no conftest.py of its own).
 """
 
 from dataclasses import dataclass
@@ -61,6 +61,13 @@ class Firm:
 
     def match(self, ids) -> None:
         Trade.objects.filter(pk__in=ids).update(match_status=Trade.MatchStatus.MATCHED)
+
+
+@pytest.fixture(autouse=True)
+def netting_alone(settings):
+    """clearing-netting with its own steps only: the steps other apps append to it (settings.JOB_STEP_EXTENSIONS,
+    settlements' instructions) are theirs to test. Active in every module that imports it."""
+    settings.JOB_STEP_EXTENSIONS = {}
 
 
 @pytest.fixture

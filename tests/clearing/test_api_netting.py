@@ -9,7 +9,7 @@ import pytest
 from clearing.models import ClearingRun, NettedTrade, Obligation
 from records.audit.models import AuditRecord
 from records.trades.models import Trade, TradeEvent, TradeVersion
-from tests.clearing.helpers_netting import SETTLES, firm, net, state  # noqa: F401
+from tests.clearing.helpers_netting import SETTLES, firm, net, netting_alone, state  # noqa: F401
 from tests.conftest import APPLE, MICROSOFT, client_for
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from clearing.models import NettedTrade, Obligation
 from clearing.netting import services as netting
 from records.trades import services as trades
 from records.trades.models import Trade
-from tests.clearing.helpers_netting import firm, net  # noqa: F401
+from tests.clearing.helpers_netting import firm, net, netting_alone  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

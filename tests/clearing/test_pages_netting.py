@@ -7,7 +7,7 @@ import pytest
 
 from backoffice.core.jobs.models import JobRun
 from clearing.models import ClearingRun, NettedTrade, Obligation
-from tests.clearing.helpers_netting import SETTLES, firm, net  # noqa: F401
+from tests.clearing.helpers_netting import SETTLES, firm, net, netting_alone  # noqa: F401
 from tests.conftest import make_user
 from tests.pages import nav_links, table_rows
 
@@ -78,7 +78,7 @@ def test_running_netting_from_the_page_queues_a_run_and_says_so(clerk, firm, dja
         response = clerk.post("/clearing/runs/start/", {"settlement_date": "2026-11-23"}, follow=True)
     run = ClearingRun.objects.get()
     assert text(response, '//ul[@class="messages"]') == (
-        f"Clearing run {run.pk} for 2026-11-23 queued as job {run.job_id}.")
+        f"Clearing run {run.pk} for 2026-11-23 queued as job {run.job_id}: its progress shows below.")
     assert run.job.status == "COMPLETED" and Obligation.objects.filter(run=run).count() == 2
     assert run.job.started_by == firm.ops
 

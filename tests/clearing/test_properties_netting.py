@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from clearing.models import NettedTrade, Obligation
 from records.trades.models import Trade
-from tests.clearing.helpers_netting import SETTLES, firm, net, state  # noqa: F401
+from tests.clearing.helpers_netting import SETTLES, firm, net, netting_alone, state  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from records.audit.models import AuditRecord
 from records.audit.services.audit import content_hash, snapshot
 from records.trades import services as trades
 from records.trades.models import Trade, TradeEvent
-from tests.clearing.helpers_netting import SATURDAY, SETTLES, SETTLES_EU, firm, net, state  # noqa: F401
+from tests.clearing.helpers_netting import SATURDAY, SETTLES, SETTLES_EU, firm, net, netting_alone, state  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 D = Decimal

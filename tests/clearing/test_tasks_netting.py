@@ -13,7 +13,7 @@ from backoffice.core.jobs.models import JobRun
 from clearing.models import ClearingRun, Obligation
 from clearing.netting import tasks
 from clearing.netting.tasks import netting_run_task
-from tests.clearing.helpers_netting import SETTLES, firm  # noqa: F401
+from tests.clearing.helpers_netting import SETTLES, firm, netting_alone  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
