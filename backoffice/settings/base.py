@@ -260,7 +260,8 @@ CELERY_BEAT_SCHEDULE["clearing-match"] = {
 
 # Steps appended to a kind of batch job (backoffice.core.jobs.registry.job_plan): how the project
 # composes an upper app's work after a lower app's job without the lower app importing it.
-JOB_STEP_EXTENSIONS: dict[str, list[str]] = {}
+# A clearing run ends with the settlement instructions of its obligations (settlements, DESIGN.md §6).
+JOB_STEP_EXTENSIONS: dict[str, list[str]] = {"clearing-netting": ["settlements.instructions.jobs.instruction_steps"]}
 
 # Netting (clearing): the beat schedule runs the netting of the next settlement date at this
 # local time of TIME_ZONE, after the trading day's capture has ended.

@@ -42,6 +42,8 @@ from records.retention.models import LegalHold, RetentionPolicy
 from records.trades import services as trades
 from records.trades.models import Trade
 from records.trades.services import TradeInput
+from settlements.instructions.services import instructions as settlement_instructions
+from settlements.instructions.services import ssis as settlement_ssis
 from tests.conftest import APPLE, make_user
 from tests.records import helpers_retention
 
@@ -359,6 +361,57 @@ WRITERS = {
     "clearing.matching.services.tolerances.match_tolerance_set": (None, lambda w, _: tolerances.match_tolerance_set(
         actor=w.checker, asset_class="EQUITY", price_tolerance_bps="2", reason="rounding")),
 }
+
+
+def _walk_instruction(w):
+    """A gross trade instructed (HELD: no SSI of NSCC yet); the instruction's id."""
+    return settlement_instructions.instruction_create_for_trade(actor=w.checker, trade_id=w.trade(ref="WALK-SI")).pk
+
+
+def _walk_ssi_written_behind(w):
+    """A held instruction and an SSI that covers it, written without the service: the refresh has work to do."""
+    from records.reference.models import Counterparty
+    from settlements.models import StandingSettlementInstruction
+
+    _walk_instruction(w)
+    nscc = Counterparty.objects.get(code="NSCC")
+    StandingSettlementInstruction.objects.create(
+        counterparty=nscc, depository_bic="DTCYUS33", place_of_settlement_bic="DTCYUS33", agent_bic="CITIUS33",
+        safekeeping_account="WALK", effective_from=TRADE_DATE)
+    return nscc.pk
+
+
+def _walk_ssi_create(w, _):
+    from records.reference.models import Counterparty
+
+    return settlement_ssis.ssi_create(
+        actor=w.checker, counterparty=Counterparty.objects.get(code="NSCC"), market=None, depository_bic="DTCYUS33",
+        place_of_settlement_bic="DTCYUS33", agent_bic="CITIUS33", safekeeping_account="WALK",
+        effective_from=TRADE_DATE)
+
+
+# Settlements: instructions and standing settlement instructions.
+WRITERS.update({
+    "settlements.instructions.services.instructions.instructions_create_for_clearing_run": (
+        lambda w: w.netting_run(net=True),
+        lambda w, job: settlement_instructions.instructions_create_for_clearing_run(job=job)),
+    "settlements.instructions.services.instructions.instruction_create_for_trade": (
+        lambda w: w.trade(ref="WALK-SI"), lambda w, trade_id: settlement_instructions.instruction_create_for_trade(
+            actor=w.checker, trade_id=trade_id)),
+    "settlements.instructions.services.instructions.instruction_allow_partial_set": (
+        _walk_instruction, lambda w, pk: settlement_instructions.instruction_allow_partial_set(
+            actor=w.checker, instruction_id=pk, allow_partial=False)),
+    "settlements.instructions.services.instructions.instruction_counterparty_fail": (
+        _walk_instruction, lambda w, pk: settlement_instructions.instruction_counterparty_fail(
+            actor=w.checker, instruction_id=pk, reason="their agent is short")),
+    "settlements.instructions.services.instructions.instructions_ssi_refresh": (
+        _walk_ssi_written_behind, lambda w, counterparty_id: settlement_instructions.instructions_ssi_refresh(
+            actor=w.checker, counterparty_id=counterparty_id)),
+    "settlements.instructions.services.ssis.ssi_create": (_walk_instruction, _walk_ssi_create),
+    "settlements.instructions.services.ssis.ssi_update": (
+        lambda w: (_walk_instruction(w), _walk_ssi_create(w, None).pk)[1],
+        lambda w, pk: settlement_ssis.ssi_update(actor=w.checker, ssi_id=pk, changes={"effective_to": TRADE_DATE})),
+})
 
 
 def test_every_service_function_is_walked_or_declared_as_not_writing():

@@ -1,0 +1,1 @@
+"""Writes of settlements' instructions: instructions (instructions.py), standing settlement instructions (ssis.py)."""
