@@ -145,3 +145,28 @@ def penalty_payable(*, kind: str, cause: str) -> bool:
 def penalty_amount(*, rate: Decimal, reference_value: Decimal, minor_units: int) -> Decimal:
     """Return a day's penalty: rate times reference value, rounded half up to the currency's minor unit."""
     return (rate * reference_value).quantize(Decimal(1).scaleb(-minor_units), ROUND_HALF_UP)
+
+
+def settlement_day_back(*, market: Market, as_of: dt.date, count: int) -> dt.date:
+    """Return the count-th settlement day of the market on or before as_of (count 1: as_of itself if it settles)."""
+    if count < 1:
+        raise ValueError("count starts at 1")
+    day = as_of
+    while not is_settlement_day(market=market, day=day):
+        day -= dt.timedelta(days=1)
+    return day if count == 1 else add_settlement_days(market=market, start=day, days=-(count - 1))
+
+
+def bucket_failed_on_bounds(*, market: Market, as_of: dt.date, bucket: str) -> tuple[dt.date | None, dt.date | None]:
+    """Return (earliest, before) such that a fail of the market is in the age bucket on as_of exactly when
+    earliest <= failed_on < before (None: unbounded): the bucket as a filter a query can use.
+
+    An age of at least k means failed before the k-th settlement day back from as_of; an age of at
+    most h means failed on or after the (h+1)-th.
+    """
+    for code, low, high in AGE_BUCKETS:
+        if code == bucket:
+            before = settlement_day_back(market=market, as_of=as_of, count=low) if low else None
+            earliest = settlement_day_back(market=market, as_of=as_of, count=high + 1) if high is not None else None
+            return earliest, before
+    raise ValueError(f"Unknown age bucket {bucket!r} (one of {', '.join(AGE_BUCKET_CODES)}).")

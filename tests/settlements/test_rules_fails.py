@@ -113,3 +113,21 @@ def test_a_penalty_is_rounded_half_up_to_the_minor_unit_of_its_currency():
         "1.90")  # 1.895: half up
     assert rules.penalty_amount(rate=Decimal("0.00005"), reference_value=Decimal("2500000"), minor_units=0) == Decimal(
         "125")  # JPY
+
+
+@pytest.mark.parametrize("market", [US, EU, UK, TOKYO])
+@pytest.mark.parametrize("as_of", [D(2026, 11, 27), D(2026, 11, 28), D(2026, 12, 28), D(2026, 4, 6)])
+def test_a_bucket_as_a_range_of_fail_dates_holds_exactly_the_fails_of_that_age(market, as_of):
+    for bucket in rules.AGE_BUCKET_CODES:
+        earliest, before = rules.bucket_failed_on_bounds(market=market, as_of=as_of, bucket=bucket)
+        for back in range(60):
+            failed_on = as_of - dt.timedelta(days=back)
+            inside = (earliest is None or failed_on >= earliest) and (before is None or failed_on < before)
+            in_bucket = rules.age_bucket(rules.fail_age_days(market=market, failed_on=failed_on, as_of=as_of)) == bucket
+            assert inside is in_bucket, (bucket, failed_on)
+
+
+def test_settlement_days_back_from_a_holiday_start_at_the_last_settlement_day():
+    assert rules.settlement_day_back(market=US, as_of=D(2026, 11, 26), count=1) == D(2026, 11, 25)  # Thanksgiving
+    assert rules.settlement_day_back(market=US, as_of=D(2026, 11, 26), count=2) == D(2026, 11, 24)
+    assert rules.settlement_day_back(market=US, as_of=D(2026, 11, 13), count=3) == D(2026, 11, 10)  # 11 Nov shut
