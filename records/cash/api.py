@@ -47,8 +47,12 @@ class CashMovementOutput(serializers.ModelSerializer):
 class CashBalanceOutput(serializers.Serializer):
     account = serializers.CharField(source="account.code")
     currency = serializers.CharField()
-    balance = StrictDecimalField(kind=AMOUNT)
-    available = StrictDecimalField(kind=AMOUNT, source="available_amount")
+    balance = StrictDecimalField(kind=AMOUNT, help_text="The sum of the account's cash movements in the currency.")
+    available = StrictDecimalField(kind=AMOUNT, source="available_amount",
+                                   help_text="balance - reserved + credit_limit: what the account can still pay.")
+    reserved = StrictDecimalField(kind=AMOUNT, help_text="Earmarked for settlement instructions that pay cash and "
+                                                         "have not settled yet.")
+    credit_limit = StrictDecimalField(kind=AMOUNT, help_text="The account's credit limit.")
 
 
 # Filters --------------------------------------------------------------------------------------
@@ -117,3 +121,9 @@ class CashBalanceListApi(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.cash_balance_list()
+
+    @extend_schema(description="Cash balances per account and currency: balance, reserved (for settlement "
+                               "instructions that pay and have not settled), the account's credit limit and "
+                               "available = balance - reserved + credit limit.")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

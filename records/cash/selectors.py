@@ -1,4 +1,8 @@
-"""Reads of cash: balances per account and currency, and their totals per currency."""
+"""Reads of cash: balances per account and currency, and their totals per currency.
+
+available = balance - reserved (cash earmarked for settlement instructions that pay, records/cash/reservations.py)
++ the account's credit limit: what the account can still pay with, as settlement and withdrawals count it.
+"""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,8 +18,10 @@ def cash_movement_list() -> QuerySet[CashMovement]:
 
 
 def cash_balance_list() -> QuerySet[CashBalance]:
+    """Balances with credit_limit (the account's) and available_amount (balance - reserved + credit limit)."""
     return (CashBalance.objects.select_related("account")
-            .annotate(available_amount=F("balance") - F("reserved"))
+            .annotate(credit_limit=F("account__credit_limit"),
+                      available_amount=F("balance") - F("reserved") + F("account__credit_limit"))
             .order_by("account__code", "currency"))
 
 
@@ -24,8 +30,9 @@ class CurrencyTotal:
     currency: str
     balance: Decimal
     reserved: Decimal
-    available: Decimal
+    available: Decimal  # balance - reserved + the credit limits of the accounts holding the balances
     accounts: int
+    credit_limit: Decimal = Decimal(0)
 
 
 def cash_balance_search(*, account: str | None = None, currency: str | None = None) -> QuerySet[CashBalance]:
@@ -41,13 +48,15 @@ def cash_balance_search(*, account: str | None = None, currency: str | None = No
 def cash_totals_by_currency(balances: QuerySet[CashBalance]) -> list[CurrencyTotal]:
     """Sum a set of balances per currency (amounts in different currencies are never added)."""
     rows = (balances.order_by().values("currency")
-            .annotate(total_balance=Sum("balance"), total_reserved=Sum("reserved"), accounts=Count("account"))
+            .annotate(total_balance=Sum("balance"), total_reserved=Sum("reserved"),
+                      total_credit=Sum("account__credit_limit"), accounts=Count("account"))
             .order_by("currency"))
     zero = Decimal("0")
     return [
         CurrencyTotal(currency=row["currency"], balance=row["total_balance"] or zero,
                       reserved=row["total_reserved"] or zero,
-                      available=(row["total_balance"] or zero) - (row["total_reserved"] or zero),
-                      accounts=row["accounts"])
+                      available=(row["total_balance"] or zero) - (row["total_reserved"] or zero)
+                      + (row["total_credit"] or zero),
+                      accounts=row["accounts"], credit_limit=row["total_credit"] or zero)
         for row in rows
     ]

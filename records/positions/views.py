@@ -1,4 +1,4 @@
-"""Dashboard pages of the stock record: positions as they stand, and inventory as of a date."""
+"""Dashboard pages of the stock record: positions as they stand, inventory as of a date and what is still to settle."""
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from backoffice.core.forms import DateInput, ReferenceFilterForm, form_filters, page_of, with_all
-from records.positions import selectors
+from records.positions import projection, selectors
 from records.reference import selectors as reference_selectors
 
 
@@ -80,7 +80,11 @@ def inventory(request):
     for row in page.object_list:
         row.available = selectors.inventory_available(row)
         row.market_value = selectors.inventory_market_value(row)
+    # What the positions' pending receipts and deliveries are made of, by the date they settle.
+    pending = [] if matches_nothing else projection.pending_settlements(account_code=filters.get("account"),
+                                                                         isin=filters.get("instrument"))
     return render(request, "records/inventory.html", {
         "form": form, "page": page, "as_of": as_of, "account": filters.get("account"),
-        "totals": selectors.inventory_totals(rows),
+        "totals": selectors.inventory_totals(rows), "pending": pending, "pending_limit": projection.PROJECTION_ROWS,
+        "today": timezone.localdate(),
     })

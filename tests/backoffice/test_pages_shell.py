@@ -98,8 +98,8 @@ def test_home_shows_todays_figures_from_the_books(signed_in, book):
         "approvals-pending": "0",
     }
     assert table_rows(response, "cash-totals") == [
-        ["EUR", "1", "250.50", "0.00", "250.50"],
-        ["USD", "2", "4,999,999.75", "0.00", "4,999,999.75"],
+        ["EUR", "1", "250.50", "0.00", "1,250.50"],  # available: + ACC-001's credit limit of 1,000
+        ["USD", "2", "4,999,999.75", "0.00", "5,000,999.75"],
     ]
 
 

@@ -42,8 +42,9 @@ def test_balances_endpoint(ops_client, fo_client, accounts):
     post(ops_client, {**DEPOSIT, "amount": "-250.25", "reference": "WIRE-2"})
     post(ops_client, {**DEPOSIT, "currency": "EUR", "amount": "10", "reference": "WIRE-3"})
     body = fo_client.get("/api/v1/cash/balances/?account=ACC-001&currency=USD").json()
+    # available = balance - reserved + the account's credit limit (1,000)
     assert body["results"] == [{"account": "ACC-001", "currency": "USD", "balance": "999750.25",
-                                "available": "999750.25"}]
+                                "available": "1000750.25", "reserved": "0", "credit_limit": "1000"}]
     assert fo_client.get("/api/v1/cash/balances/?account=ACC-001").json()["count"] == 2
 
 

@@ -10,18 +10,19 @@ pytestmark = pytest.mark.django_db
 
 def test_cash_balances_per_account_and_currency_with_totals_per_currency(signed_in, book):
     response = signed_in.get("/records/cash/")
-    assert [(r[0], r[3], r[4], r[5], r[6]) for r in table_rows(response, "cash-balances")] == [
-        ("ACC-001", "EUR", "250.50", "0.00", "250.50"),
-        ("ACC-001", "USD", "1,000.00", "0.00", "1,000.00"),
-        ("HOUSE", "USD", "4,998,999.75", "0.00", "4,998,999.75"),
+    # Available = balance - reserved + the account's credit limit (ACC-001: 1,000; HOUSE: none).
+    assert [(r[0], r[3], r[4], r[5], r[6], r[7]) for r in table_rows(response, "cash-balances")] == [
+        ("ACC-001", "EUR", "250.50", "0.00", "1,000.00", "1,250.50"),
+        ("ACC-001", "USD", "1,000.00", "0.00", "1,000.00", "2,000.00"),
+        ("HOUSE", "USD", "4,998,999.75", "0.00", "0.00", "4,998,999.75"),
     ]
     strip = lxml.html.fromstring(response.content.decode()).get_element_by_id("cash-totals-strip")
     assert " ".join(strip.text_content().split()) == (
         "Totals of 3 matching balances: EUR 250.50 USD 4,999,999.75")
     totals = table_rows(response, "cash-balances", section="tfoot")
     assert [row[1:] for row in totals] == [
-        ["EUR", "250.50", "0.00", "250.50", "1 account"],
-        ["USD", "4,999,999.75", "0.00", "4,999,999.75", "2 accounts"],
+        ["EUR", "250.50", "0.00", "1,000.00", "1,250.50", "1 account"],
+        ["USD", "4,999,999.75", "0.00", "1,000.00", "5,000,999.75", "2 accounts"],
     ]
 
 
