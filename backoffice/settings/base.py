@@ -276,6 +276,18 @@ CELERY_BEAT_SCHEDULE["clearing-netting"] = {
     "schedule": crontab(hour=_cutoff_hour, minute=_cutoff_minute, day_of_week="mon-fri"),
 }
 
+# Settlement (settlements): the beat schedule runs the settlement of today at this local time of
+# TIME_ZONE: every open instruction due by today (settlements/runs/tasks.py).
+SETTLEMENT_CUTOFF = env.str("SETTLEMENT_CUTOFF", default="15:30")
+try:
+    _settle_hour, _settle_minute = (int(part) for part in SETTLEMENT_CUTOFF.split(":"))
+except ValueError:
+    raise ImproperlyConfigured(f"SETTLEMENT_CUTOFF must be HH:MM, not {SETTLEMENT_CUTOFF!r}.") from None
+CELERY_BEAT_SCHEDULE["settlement-run"] = {
+    "task": "settlements.settlement_run",
+    "schedule": crontab(hour=_settle_hour, minute=_settle_minute, day_of_week="mon-fri"),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
