@@ -1,0 +1,3 @@
+"""The API of ISO 20022 messages (included by settlements/fails/api.py)."""
+
+urlpatterns: list = []
