@@ -186,6 +186,9 @@ SPECTACULAR_SETTINGS = {
         "AccountStatusEnum": "records.reference.models.Account.Status",
         "TradeStatusEnum": "records.trades.models.Trade.Status",
         "BulkItemStatusEnum": ["created", "duplicate", "rejected"],
+        # A clearing run's status is its job's; an obligation's its own.
+        "JobStatusEnum": "backoffice.core.jobs.models.JobRun.Status",
+        "ObligationStatusEnum": "clearing.models.Obligation.Status",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Token first: without credentials the schema answers 401 with WWW-Authenticate, as every endpoint
