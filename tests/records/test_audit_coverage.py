@@ -44,6 +44,7 @@ from records.trades.models import Trade
 from records.trades.services import TradeInput
 from settlements.instructions.services import instructions as settlement_instructions
 from settlements.instructions.services import ssis as settlement_ssis
+from settlements.runs import services as settlement_runs
 from tests.conftest import APPLE, make_user
 from tests.records import helpers_retention
 
@@ -411,6 +412,48 @@ WRITERS.update({
     "settlements.instructions.services.ssis.ssi_update": (
         lambda w: (_walk_instruction(w), _walk_ssi_create(w, None).pk)[1],
         lambda w, pk: settlement_ssis.ssi_update(actor=w.checker, ssi_id=pk, changes={"effective_to": TRADE_DATE})),
+})
+
+
+# Settlements: runs. A movement is written only with its instruction, whose TRANSITION record names it
+# (id, run, quantity and cash).
+AUDITED_WITH_PARENT["settlements.settlementmovement"] = "settlements.settlementinstruction"
+NOT_WRITERS.update({
+    "settlements.runs.services.settlement_markets": "read",
+    "settlements.runs.services.settlement_date_parse": "read: the markets settling that day",
+    "settlements.runs.services.settlement_parameters": "read: the open instructions per account a run is cut by",
+    "settlements.runs.services.confirmations_parameters": "computation",
+    "settlements.runs.services.account_ranges": "computation",
+})
+
+
+def _walk_settlement_instruction(w):
+    """A trade netted and instructed (PENDING: NSCC has an SSI), settling NETTING_DATE; its id."""
+    _walk_ssi_create(w, None)
+    settlement_instructions.instructions_create_for_clearing_run(job=w.netting_run(net=True))
+    from settlements.models import SettlementInstruction
+
+    return SettlementInstruction.objects.get().pk
+
+
+def _walk_settlement_run(w):
+    _walk_settlement_instruction(w)
+    return settlement_runs.settlement_run_create(settlement_date=NETTING_DATE, started_by=w.checker).job
+
+
+WRITERS.update({
+    "settlements.runs.services.settlement_run_create": (None, lambda w, _: settlement_runs.settlement_run_create(
+        settlement_date=NETTING_DATE, started_by=w.checker)),
+    "settlements.runs.services.settlement_run_start": (None, lambda w, _: settlement_runs.settlement_run_start(
+        settlement_date=NETTING_DATE, started_by=w.checker)),
+    "settlements.runs.services.settlement_run_settle": (
+        _walk_settlement_run, lambda w, job: settlement_runs.settlement_run_settle(job=job, index=0)),
+    "settlements.runs.services.instruction_settle_confirmed": (
+        _walk_settlement_instruction, lambda w, pk: settlement_runs.instruction_settle_confirmed(
+            actor=w.checker, instruction_id=pk, reason="sese.025: settled", settled_on=NETTING_DATE)),
+    "settlements.runs.services.instruction_cancel": (
+        _walk_settlement_instruction, lambda w, pk: settlement_runs.instruction_cancel(
+            actor=w.checker, instruction_id=pk, reason="paired off")),
 })
 
 
