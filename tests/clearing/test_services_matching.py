@@ -313,6 +313,20 @@ def test_the_trade_hook_costs_two_statements_a_batch_when_no_confirmation_waits(
     assert Confirmation.objects.get(counterparty_ref="C-OTHER").match_status == "UNMATCHED"
 
 
+def test_the_hook_looks_only_at_the_trades_it_is_given_in_a_range_or_not(firm):
+    instruments = [APPLE, MICROSOFT, APPLE]  # the middle one in a group of its own
+    confirmations = [firm.confirm(f"C-{n}", quantity=str(10 * (n + 1)), instrument=instruments[n]) for n in range(3)]
+    with override_settings(TRADE_HOOKS=[]):
+        trades = [firm.trade(f"OMS-{n}", quantity=str(10 * (n + 1)), instrument=instruments[n]) for n in range(3)]
+    with transaction.atomic():
+        matching_on_trades(trade_ids=[trades[0].pk, trades[2].pk], event="booked", actor=firm.oms)  # not a range
+    assert [state(c)[:2] for c in confirmations] == [
+        ("MATCHED", trades[0].pk), ("UNMATCHED", None), ("MATCHED", trades[2].pk)]
+    with transaction.atomic():
+        matching_on_trades(trade_ids=[trades[1].pk], event="booked", actor=firm.oms)  # a range of one
+    assert state(confirmations[1])[:2] == ("MATCHED", trades[1].pk)
+
+
 # Breaks ---------------------------------------------------------------------------------------------
 
 def test_reject_and_request_new_close_the_break_and_free_the_trade(firm):

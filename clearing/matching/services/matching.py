@@ -162,9 +162,10 @@ _KEY = "hashtextextended('clearing.match:' || {cp}::text || ':' || {instrument}:
 def _lock_sql(source: str, params: Sequence) -> tuple[str, list]:
     """Lock every key of `source` (a SELECT of counterparty id, instrument id) in key order: one statement,
     so that two transactions locking overlapping keys never wait for each other in a cycle."""
-    key = _KEY.format(cp="src.cp", instrument="src.instrument")
-    return (f"SELECT pg_advisory_xact_lock(keys.k) FROM (SELECT DISTINCT {key} AS k "  # noqa: S608 - no input
-            f"FROM ({source}) AS src (cp, instrument) ORDER BY k) AS keys", list(params))
+    key = _KEY.format(cp="pairs.cp", instrument="pairs.instrument")
+    # The distinct pairs first, then their hashes: a batch of 10,000 trades hashes its few dozen keys.
+    return (f"SELECT pg_advisory_xact_lock(keys.k) FROM (SELECT DISTINCT {key} AS k FROM "  # noqa: S608 - no input
+            f"(SELECT DISTINCT * FROM ({source}) AS src (cp, instrument)) AS pairs ORDER BY k) AS keys", list(params))
 
 
 def match_keys_lock(*, keys: Iterable[tuple[int, int]]) -> None:
@@ -242,12 +243,17 @@ def _confirmations_sql(scope: _Scope) -> tuple[str, list]:
         params = [*params, list(scope.recheck_trade_ids)]
     else:
         status = f"c.match_status IN ({_OPEN_SQL})"
-    return (f"SELECT {_LOADER.columns('c')}, cp.{_q('code')}, a.{_q('code')}, i.{_q('isin')} "  # noqa: S608
-            f"FROM {_table(Confirmation)} c "
+    # No joins: the trade hook runs this for every batch, and most find nothing (the codes come later).
+    return (f"SELECT {_LOADER.columns('c')} FROM {_table(Confirmation)} c "  # noqa: S608 - names from meta
+            f"WHERE ({where}) AND {status} ORDER BY c.id", params)
+
+
+def _codes_sql(confirmation_ids: list[int]) -> tuple[str, list]:
+    """The counterparty code, account code and ISIN of each confirmation (for mismatches and events)."""
+    return (f"SELECT c.id, cp.{_q('code')}, a.{_q('code')}, i.{_q('isin')} FROM {_table(Confirmation)} c "  # noqa: S608
             f"JOIN {_table(Counterparty)} cp ON cp.id = c.counterparty_id "
             f"JOIN {_table(Account)} a ON a.id = c.account_id "
-            f"JOIN {_table(Instrument)} i ON i.id = c.instrument_id "
-            f"WHERE ({where}) AND {status} ORDER BY c.id", params)
+            f"JOIN {_table(Instrument)} i ON i.id = c.instrument_id WHERE c.id = ANY(%s::bigint[])", [confirmation_ids])
 
 
 _TRADE_COLUMNS = ("t.id, t.external_ref, t.counterparty_id, t.account_id, t.instrument_id, t.side, t.quantity, "
@@ -372,17 +378,12 @@ def _run_pass(*, actor: Actor, scope: _Scope, reason: str, now: datetime) -> tup
     _locked, confirmations_rows = select_all([_lock_sql(*scope.lock_source), _confirmations_sql(scope)])
     if not confirmations_rows:
         return outcome, set()
-    codes: dict[int, tuple[str, str, str]] = {}
-    scoped: list[Confirmation] = []
-    for row in confirmations_rows:
-        c = _LOADER.load(row)
-        codes[c.pk] = row[_LOADER.width:]
-        scoped.append(c)
+    scoped: list[Confirmation] = [_LOADER.load(row) for row in confirmations_rows]
     recheck = set(scope.recheck_trade_ids)
     ids = [c.pk for c in scoped]
-    with connection.cursor() as cursor:
-        cursor.execute(*_candidates_sql(ids, scope.recheck_trade_ids))
-        trades = {row[0]: _terms(row) for row in cursor.fetchall()}
+    code_rows, candidate_rows = select_all([_codes_sql(ids), _candidates_sql(ids, scope.recheck_trade_ids)])
+    codes: dict[int, tuple[str, str, str]] = {row[0]: tuple(row[1:]) for row in code_rows}
+    trades = {row[0]: _terms(row) for row in candidate_rows}
     pairs, kept = _pair(scoped, trades, recheck)
 
     # The closest candidate of each confirmation left: the trades paired now are no longer candidates,
@@ -594,18 +595,23 @@ def matching_on_trades(*, trade_ids: Sequence[int], event: str, actor: Actor) ->
     if not ids:
         return
     trade_table = _table(Trade)
+    # A booked batch's ids come from the sequence in one block: then a range, read in one index pass, and
+    # two parameters instead of two arrays of 10,000.
+    if ids[-1] - ids[0] + 1 == len(ids):
+        trades, trade_params = "t.id BETWEEN %s AND %s", [ids[0], ids[-1]]
+    else:
+        trades, trade_params = "t.id = ANY(%s::bigint[])", [ids]
     groups = (f"(c.counterparty_id, c.account_id, c.instrument_id, c.trade_date) IN (SELECT t.counterparty_id, "  # noqa: S608
-              f"t.account_id, t.instrument_id, t.trade_date FROM {trade_table} t "
-              "WHERE t.id = ANY(%s::bigint[]))")
-    trade_keys = f"SELECT t.counterparty_id, t.instrument_id FROM {trade_table} t WHERE t.id = ANY(%s::bigint[])"  # noqa: S608
+              f"t.account_id, t.instrument_id, t.trade_date FROM {trade_table} t WHERE {trades})")
+    trade_keys = f"SELECT t.counterparty_id, t.instrument_id FROM {trade_table} t WHERE {trades}"  # noqa: S608
     if event == hooks.BOOKED:
-        scope = _Scope(lock_source=(trade_keys, [ids]), where=(groups, [ids]))
+        scope = _Scope(lock_source=(trade_keys, trade_params), where=(groups, trade_params))
     else:
         # The confirmations showing these trades (matched, or closest candidate), whatever their key.
         linked = (f"SELECT c.counterparty_id, c.instrument_id FROM {_table(Confirmation)} c "  # noqa: S608
                   "WHERE c.trade_id = ANY(%s::bigint[])")
-        scope = _Scope(lock_source=(f"{trade_keys} UNION ALL {linked}", [ids, ids]),
-                       where=(f"{groups} OR c.trade_id = ANY(%s::bigint[])", [ids, ids]),
+        scope = _Scope(lock_source=(f"{trade_keys} UNION ALL {linked}", [*trade_params, ids]),
+                       where=(f"{groups} OR c.trade_id = ANY(%s::bigint[])", [*trade_params, ids]),
                        recheck_trade_ids=tuple(ids))
     _match(actor=actor, scope=scope, reason=_HOOK_REASONS.get(event, f"matching: trades {event}"))
 
