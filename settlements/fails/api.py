@@ -35,7 +35,7 @@ from backoffice.core.jobs.api import JobOutput
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ACCOUNTING, COMPLIANCE, OPERATIONS
 from records.reference.validators import format_amount
-from settlements.fails import rules, selectors, services
+from settlements.fails import aging, rules, selectors, services
 from settlements.iso20022.api import urlpatterns as iso20022_api
 from settlements.models import SettlementFail
 
@@ -108,7 +108,7 @@ class FailFilter(django_filters.FilterSet):
         return queryset  # read by the view (which open fails, ages and penalties up to when)
 
     def _age_bucket(self, queryset, name, value):
-        return queryset.filter(selectors.bucket_filter(as_of=self._day(), bucket=value))
+        return queryset.filter(aging.bucket_filter(as_of=self._day(), bucket=value))
 
     def _regsho(self, queryset, name, value):
         day = self._day()
@@ -185,7 +185,7 @@ class FailListApi(generics.ListAPIView):
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        return None if page is None else selectors.with_ages(page, as_of=self.as_of)
+        return None if page is None else aging.with_ages(page, as_of=self.as_of)
 
     @extend_schema(description="Fails open on as_of (failed by then, not settled by then), oldest first, with their "
                                "age in settlement days, penalties accrued and Reg SHO close-out deadline.")
@@ -194,8 +194,7 @@ class FailListApi(generics.ListAPIView):
 
 
 def _detail(fail: SettlementFail, *, as_of: date) -> dict:
-    age_until = min(as_of, fail.closed_on) if fail.closed_on else as_of
-    (fail,) = selectors.with_ages([fail], as_of=age_until)
+    (fail,) = aging.with_ages([fail], as_of=as_of)
     fail.penalty_rows = list(selectors.fail_penalties(fail, as_of=as_of))
     fail.penalty_accrued = sum((penalty.amount for penalty in fail.penalty_rows), start=Decimal(0))
     return FailDetailOutput(fail).data
