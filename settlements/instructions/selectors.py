@@ -36,7 +36,7 @@ def instruction_list(*, settlement_date: date | None = None, date_from: date | N
     account and counterparty are records, instruments a list of them.
     """
     rows = (SettlementInstruction.objects
-            .select_related("account", "counterparty", "instrument", "ssi", "ssi__market")
+            .select_related("account", "counterparty", "instrument", "ssi", "ssi__counterparty", "ssi__market")
             .order_by("-id"))
     if settlement_date:
         rows = rows.filter(settlement_date=settlement_date)
