@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Abs
 
 from backoffice.core.jobs.models import JobRun
@@ -185,11 +185,6 @@ def obligation_with_trade_ids(obligation_id: int) -> Obligation | None:
         obligation.trade_ids = list(NettedTrade.objects.filter(obligation=obligation).order_by("trade_id")
                                     .values_list("trade_id", flat=True))
     return obligation
-
-
-def obligation_list_with_trade_ids(obligations: QuerySet[Obligation]) -> QuerySet[Obligation]:
-    """The obligations with their netted trades loaded in one more query (for a page of them)."""
-    return obligations.prefetch_related(Prefetch("netted_trades", queryset=NettedTrade.objects.order_by("trade_id")))
 
 
 def obligation_totals(obligations: QuerySet[Obligation]) -> list[dict]:

@@ -164,7 +164,7 @@ def test_how_a_run_is_cut_into_chunks_changes_nothing(firm, trades, per_chunk):
     for chunking in ({}, {"trades_per_chunk": per_chunk}):
         try:
             with transaction.atomic():
-                booked = book(firm, [dict(t, matched=t["matched"]) for t in trades])
+                booked = book(firm, trades)
                 run = net(**chunking)
                 outcomes.append(sorted(
                     (key, o.net_quantity, o.net_cash, o.trade_count, o.buy_value, o.sell_value)
