@@ -34,7 +34,8 @@ def desk(firm):
     """Three instructions: ACC-001 receives 70 AAPL (pays 13,222 USD), HOUSE delivers 20 MSFT, ACC-001 receives SAP
     (held: BRKR-B has no SSI in XETR)."""
     add_ssi("BRKR-B")
-    firm.book(("ACC-001", "BRKR-B", "AAPL", "BUY", "100", "189.25"), ("ACC-001", "BRKR-B", "AAPL", "SELL", "30", "190.10"),
+    firm.book(("ACC-001", "BRKR-B", "AAPL", "BUY", "100", "189.25"),
+              ("ACC-001", "BRKR-B", "AAPL", "SELL", "30", "190.10"),
               ("HOUSE", "BRKR-B", "MSFT", "SELL", "20", "415.10"), ("ACC-001", "BRKR-B", "SAP", "BUY", "2", "187.36"))
     net()
     net(SETTLES_EU)
