@@ -291,6 +291,20 @@ CELERY_BEAT_SCHEDULE["settlement-run"] = {
     "schedule": crontab(hour=_settle_hour, minute=_settle_minute, day_of_week="mon-fri"),
 }
 
+# Fails (settlements): a settlement run ends with the Reg SHO deadlines of its fails and the CSDR
+# penalties of the settlement day before it (settlements/fails/jobs.py). The beat entry accrues that
+# day's penalties again early every weekday, in case no run did (each penalty is inserted once).
+JOB_STEP_EXTENSIONS["settlement-run"] = ["settlements.fails.jobs.settlement_run_steps"]
+FAIL_PENALTIES_AT = env.str("FAIL_PENALTIES_AT", default="06:00")
+try:
+    _penalties_hour, _penalties_minute = (int(part) for part in FAIL_PENALTIES_AT.split(":"))
+except ValueError:
+    raise ImproperlyConfigured(f"FAIL_PENALTIES_AT must be HH:MM, not {FAIL_PENALTIES_AT!r}.") from None
+CELERY_BEAT_SCHEDULE["fail-penalties"] = {
+    "task": "settlements.fail_penalties",
+    "schedule": crontab(hour=_penalties_hour, minute=_penalties_minute, day_of_week="mon-fri"),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

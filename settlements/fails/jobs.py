@@ -7,7 +7,8 @@ Parameters: date (YYYY-MM-DD, today or earlier, a settlement day of some market)
 settlements/fails/services.py.
 
 settlement_run_steps: the same two steps appended to a settlement run (settings.JOB_STEP_EXTENSIONS
-["settlement-run"]), so the day's penalties accrue as soon as the day has settled.
+["settlement-run"]): the Reg SHO deadlines of the fails the run has just opened, and the penalties of
+the settlement day before the run's date, which is over by then.
 """
 
 from backoffice.core.fields import parse_date
@@ -40,12 +41,13 @@ def _run_regsho(job, index: int) -> dict:
 
 
 def _run_accrue(job, index: int) -> dict:
-    return services.fail_penalties_accrue(penalty_date=parse_date(job.parameters["settlement_date"]),
-                                          actor=_actor(job))
+    day = services.previous_penalty_day(parse_date(job.parameters["settlement_date"]))
+    return services.fail_penalties_accrue(penalty_date=day, actor=_actor(job))
 
 
 def settlement_run_steps(parameters: dict) -> list[Step]:
-    """The steps a settlement run ends with (JOB_STEP_EXTENSIONS): Reg SHO deadlines and the date's penalties.
+    """The steps a settlement run ends with (JOB_STEP_EXTENSIONS): Reg SHO deadlines of its fails and the
+    penalties of the previous settlement day (of any market), whose fails are final by then.
 
     One chunk each, all fails: the run's fails are created by its own steps, after this plan is fixed.
     """

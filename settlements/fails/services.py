@@ -21,7 +21,7 @@ yet the basis LONG (there is no short-sale marking on trades yet) and its Rule 2
 deadline; operations change the basis (fail_regsho_basis_set) and the deadline follows.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 
 from django.db import connection, transaction
@@ -52,6 +52,8 @@ LOWEST, HIGHEST = 0, 2**63 - 1
 AUDIT_BATCH = 20_000
 # Unpriced fails named in a chunk's result (the rest only counted).
 UNPRICED_SHOWN = 20
+# How far back previous_penalty_day looks for a day some market settled (three weeks without one: a bug).
+_LOOK_BACK_DAYS = 21
 
 _FAIL = "settlements.settlementfail"
 _PENALTY = "settlements.failpenalty"
@@ -64,11 +66,22 @@ def settling_markets(day: date) -> list[Market]:
     return [market for market in reference_selectors.market_list() if is_settlement_day(market=market, day=day)]
 
 
+def previous_penalty_day(before: date) -> date:
+    """Return the last day before `before` on which some market settles: the day whose penalties are due then."""
+    day = before
+    for _ in range(_LOOK_BACK_DAYS):
+        day -= timedelta(days=1)
+        if settling_markets(day):
+            return day
+    raise LookupError(f"No market settled in the {_LOOK_BACK_DAYS} days before {before}.")
+
+
 def penalty_date_parse(value) -> date:
     """Return the date to accrue, or raise BusinessRuleError on "date".
 
-    A date (or YYYY-MM-DD text), today or earlier (a fail may still settle today; a later day has
-    not happened), on which at least one market settles.
+    A date (or YYYY-MM-DD text) before today, on which at least one market settles. Not today: a fail
+    may still settle today (a depository's status message closes it with today's date), and a day
+    settled is a day without penalty, so a day's penalties are known once it is over.
     """
     if isinstance(value, date):
         day = value
@@ -77,9 +90,9 @@ def penalty_date_parse(value) -> date:
             day = parse_date(value)
         except InputError as exc:
             raise BusinessRuleError(exc.message, field="date") from None
-    if day > timezone.localdate():
-        raise BusinessRuleError(f"{day.isoformat()} has not come yet: penalties accrue for days that have.",
-                                field="date")
+    if day >= timezone.localdate():
+        raise BusinessRuleError(f"{day.isoformat()} is not over yet: a day's penalties accrue once it has ended "
+                                "(a fail may still settle that day).", field="date")
     if not settling_markets(day):
         raise BusinessRuleError(f"{day.isoformat()} is not a settlement day of any market.", field="date")
     return day
@@ -323,8 +336,9 @@ def fail_penalties_accrue(*, penalty_date: date, actor, low: int = LOWEST, high:
     """Accrue the day's penalty of every fail with an id in [low, high) open on penalty_date (audited).
 
     Only fails whose instrument's market settles that day. Idempotent: a fail's penalty of a day is
-    inserted once, whatever the reruns. Returns the counts: penalties inserted (rows), fails due,
-    fails without a price or rate (unpriced, the first UNPRICED_SHOWN ids named).
+    inserted once, whatever the reruns. The day should be over (see penalty_date_parse): a fail
+    closed later that day would keep a penalty it does not owe. Returns the counts: penalties inserted
+    (rows), fails due, fails without a price or rate (unpriced, the first UNPRICED_SHOWN ids named).
     """
     mics = [market.mic for market in settling_markets(penalty_date)]
     if not mics:

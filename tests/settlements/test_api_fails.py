@@ -194,7 +194,8 @@ def test_starting_the_penalty_job_answers_202_with_it(ops_client, book, django_c
 
 @pytest.mark.parametrize(("body", "message"), [
     ({"date": "2026-11-28"}, "not a settlement day"), ({"date": "27/11/2026"}, "YYYY-MM-DD"), ({}, "required"),
-    ({"date": (timezone.localdate() + timedelta(days=3)).isoformat()}, "has not come yet"),
+    ({"date": (timezone.localdate() + timedelta(days=3)).isoformat()}, "not over yet"),
+    ({"date": timezone.localdate().isoformat()}, "not over yet"),
 ])
 def test_a_bad_penalty_date_is_a_400_and_starts_nothing(ops_client, book, body, message):
     response = ops_client.post(URL + "penalties/", body, format="json")

@@ -228,9 +228,9 @@ def test_chunks_of_fail_ids_together_accrue_what_one_pass_does(desk, monkeypatch
     assert job.rows_affected == 10
 
 
-def test_the_job_refuses_a_day_to_come_a_day_no_market_settles_and_a_malformed_date(desk):
-    tomorrow = timezone.localdate() + timedelta(days=1)
-    for value, message in [(tomorrow.isoformat(), "has not come yet"),
+def test_the_job_refuses_a_day_not_over_a_day_no_market_settles_and_a_malformed_date(desk):
+    today, tomorrow = timezone.localdate(), timezone.localdate() + timedelta(days=1)
+    for value, message in [(tomorrow.isoformat(), "not over yet"), (today.isoformat(), "not over yet"),
                            ("2026-11-28", "not a settlement day of any market"),
                            ("2026-11-31", "YYYY-MM-DD"), (None, "YYYY-MM-DD")]:
         with pytest.raises(BusinessRuleError) as refused:
@@ -281,7 +281,7 @@ def test_starting_the_job_audits_it_and_queues_it_once_committed(desk, django_ca
     assert AuditRecord.objects.get(record_type="settlements.failpenalty").actor_label == "settler"
 
 
-def test_the_beat_task_accrues_today_or_the_given_date_and_skips_a_day_nothing_settles(desk):
+def test_the_beat_task_accrues_the_given_date_and_skips_a_day_nothing_settles(desk):
     desk.fail(symbol="AAPL", side="SELL", quantity="100")
     desk.price("AAPL", US_SETTLES, "200")
 
@@ -294,14 +294,14 @@ def test_the_beat_task_accrues_today_or_the_given_date_and_skips_a_day_nothing_s
     assert len(penalties()) == 1
 
 
-def test_a_settlement_run_ends_with_the_reg_sho_and_penalty_steps_of_its_date(desk):
+def test_a_settlement_run_ends_with_the_reg_sho_deadlines_and_the_penalties_of_the_day_before(desk):
     fail = desk.fail(symbol="AAPL", side="SELL", quantity="100")
     desk.price("AAPL", US_SETTLES, "200")
     kind = registry.job_kind_register(JobKind("test-settlement-run", "Settle", lambda parameters: []))
     try:
         with override_settings(JOB_STEP_EXTENSIONS={
                 "test-settlement-run": ["settlements.fails.jobs.settlement_run_steps"]}):
-            job = job_run_execute(job_id=job_create(kind=kind.name, params={"settlement_date": "2026-11-23"}).pk)
+            job = job_run_execute(job_id=job_create(kind=kind.name, params={"settlement_date": "2026-11-24"}).pk)
     finally:
         registry.JOB_KINDS.pop(kind.name, None)
 
@@ -310,3 +310,9 @@ def test_a_settlement_run_ends_with_the_reg_sho_and_penalty_steps_of_its_date(de
     fail.refresh_from_db()
     assert (fail.regsho_basis, fail.close_out_deadline) == ("LONG", date(2026, 11, 27))
     assert [(row[1], row[5]) for row in penalties()] == [(US_SETTLES, Decimal("2.00"))]
+
+
+def test_the_day_before_is_the_last_day_some_market_settled():
+    assert services.previous_penalty_day(date(2026, 11, 24)) == date(2026, 11, 23)
+    assert services.previous_penalty_day(date(2026, 11, 23)) == date(2026, 11, 20)  # a Monday: the Friday
+    assert services.previous_penalty_day(date(2026, 11, 27)) == THANKSGIVING  # T2S and CREST settled
