@@ -42,6 +42,7 @@ from records.retention.models import LegalHold, RetentionPolicy
 from records.trades import services as trades
 from records.trades.models import Trade
 from records.trades.services import TradeInput
+from settlements.fails import services as settlement_fails
 from settlements.instructions.services import instructions as settlement_instructions
 from settlements.instructions.services import ssis as settlement_ssis
 from settlements.runs import services as settlement_runs
@@ -456,6 +457,47 @@ WRITERS.update({
             actor=w.checker, instruction_id=pk, reason="paired off")),
 })
 
+
+
+# Settlements: fails (CSDR penalties, Reg SHO bases and close-out deadlines).
+NOT_WRITERS.update({
+    "settlements.fails.services.settling_markets": "read",
+    "settlements.fails.services.previous_penalty_day": "read",
+    "settlements.fails.services.penalty_date_parse": "read: the markets settling that day",
+    "settlements.fails.services.fail_penalties_parameters": "read: the open fails a run's chunks are cut by",
+    "settlements.fails.services.fail_ranges": "computation",
+    "settlements.fails.services.instruction_trade_date": "read",
+})
+
+
+def _walk_fail(w):
+    """A sale instructed and failed on NETTING_DATE for lack of securities, priced that day; the fail."""
+    from django.utils import timezone
+
+    from settlements.models import SettlementFail
+
+    instruction = settlement_instructions.instruction_create_for_trade(
+        actor=w.checker, trade_id=w.trade(ref="WALK-FAIL", side="SELL"))
+    reference.price_upsert(actor=w.maker, prices=[PriceInput(instrument=w.instruments["AAPL"],
+                                                             price_date=NETTING_DATE, price=Decimal("190.10"),
+                                                             currency="USD")])
+    return SettlementFail.objects.create(instruction=instruction, kind="DELIVER", cause="SECURITIES",
+                                         failed_on=NETTING_DATE, unsettled_quantity=instruction.quantity,
+                                         created_at=timezone.now(), updated_at=timezone.now())
+
+
+WRITERS.update({
+    "settlements.fails.services.fail_penalties_create": (_walk_fail, lambda w, _: (
+        settlement_fails.fail_penalties_create(penalty_date=NETTING_DATE, started_by=w.checker))),
+    "settlements.fails.services.fail_penalties_start": (_walk_fail, lambda w, _: settlement_fails.fail_penalties_start(
+        penalty_date=NETTING_DATE, started_by=w.checker)),
+    "settlements.fails.services.fail_regsho_fill": (_walk_fail, lambda w, _: settlement_fails.fail_regsho_fill(
+        as_of=NETTING_DATE, actor="job:fail-penalties")),
+    "settlements.fails.services.fail_regsho_basis_set": (_walk_fail, lambda w, fail: (
+        settlement_fails.fail_regsho_basis_set(actor=w.checker, fail_id=fail.pk, basis="SHORT", reason="locate"))),
+    "settlements.fails.services.fail_penalties_accrue": (_walk_fail, lambda w, _: (
+        settlement_fails.fail_penalties_accrue(penalty_date=NETTING_DATE, actor="job:fail-penalties"))),
+})
 
 def test_every_service_function_is_walked_or_declared_as_not_writing():
     found = service_functions()
