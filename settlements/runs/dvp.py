@@ -13,9 +13,12 @@ The rules (DESIGN.md §6):
   bring the securities an earlier delivery lacked), at most MAX_PASSES passes. Whatever an
   instruction settles over the passes is one movement.
 - **Delivery versus payment**: a delivery needs the account's settled position (never below zero);
-  a payment needs available cash: balance - reserved + credit limit, plus what is reserved for
-  this very instruction. Securities and cash move together or not at all. A free-of-payment
-  instruction moves no cash.
+  a payment needs available cash: balance - reserved + credit limit, where the cash reserved for
+  the instructions being settled counts as available to them (an instruction's own reservation is
+  its own; the account's instructions in the run share theirs in priority order, so an account
+  that cannot pay all of them pays the first ones rather than none). Cash reserved for
+  instructions the run does not take (due later, held) stays out of reach. Securities and cash
+  move together or not at all. A free-of-payment instruction moves no cash.
 - **Counterparty**: an instruction whose counterparty's failure is recorded does not settle (cause
   COUNTERPARTY), whichever way it goes.
 - **Partial settlement** (allow_partial, and only with a quantity to settle): as many units as the
@@ -72,7 +75,7 @@ class OpenInstruction:
     counterparty_failed: bool
     unit: Decimal = WHOLE
     minor: Decimal = Decimal("0.01")
-    reserved: Decimal = Decimal(0)  # cash reserved for this instruction's payment, still held
+    reserved: Decimal = Decimal(0)  # cash reserved for this instruction's payment, still held (released as it pays)
 
     @property
     def priority(self) -> tuple:
@@ -119,7 +122,9 @@ class AccountResources:
     """What one account has to settle with, as it changes during the run."""
 
     positions: dict[int, Decimal] = field(default_factory=dict)  # instrument id -> settled quantity
-    cash: dict[str, Decimal] = field(default_factory=dict)  # currency -> available
+    # currency -> available to the run: balance - reserved + credit limit + what is reserved for the
+    # instructions the run takes (see pool_cash)
+    cash: dict[str, Decimal] = field(default_factory=dict)
 
     def position(self, instrument_id: int) -> Decimal:
         return max(self.positions.get(instrument_id, Decimal(0)), Decimal(0))
@@ -139,7 +144,7 @@ def _attempt(ins: OpenInstruction, res: AccountResources) -> tuple[Decimal, Deci
     if ins.counterparty_failed:
         return Decimal(0), Decimal(0), COUNTERPARTY
     held = res.position(ins.instrument_id)
-    spendable = res.cash.get(ins.currency, Decimal(0)) + ins.reserved
+    spendable = res.cash.get(ins.currency, Decimal(0))
     short_securities = ins.direction == DELIVER and held < remaining
     short_cash = remaining_cash < 0 and spendable < -remaining_cash
     if not short_securities and not short_cash:
@@ -183,6 +188,11 @@ def _largest_payable(ins: OpenInstruction, quantity: Decimal, spendable: Decimal
         else:
             high = middle
     return low * ins.unit
+
+
+def pool_cash(available: Decimal, instructions: Iterable[OpenInstruction], currency: str) -> Decimal:
+    """What the run may spend in a currency of an account: available plus what its instructions in the run reserved."""
+    return available + sum((ins.reserved for ins in instructions if ins.currency == currency), Decimal(0))
 
 
 def settlement_decide(instructions: Iterable[OpenInstruction], resources: AccountResources,
@@ -230,9 +240,10 @@ def _apply(ins: OpenInstruction, decision: Decision, res: AccountResources, quan
     if quantity:
         signed = quantity if ins.direction == RECEIVE else -quantity
         res.positions[ins.instrument_id] = res.positions.get(ins.instrument_id, Decimal(0)) + signed
-    # A payment spends this instruction's reservation first: its reserved cash was already out of
-    # the available figure, so releasing it gives back what the payment takes.
+    # What the payment takes comes out of the instruction's reservation (released), all of what is
+    # left of it once the instruction completes. The pool counted the reservation as available
+    # already, so it moves by the cash alone.
     released = ins.reserved if completes else min(ins.reserved, max(-cash, Decimal(0)))
     ins.reserved -= released
     decision.reservation_released += released
-    res.cash[ins.currency] = res.cash.get(ins.currency, Decimal(0)) + cash + released
+    res.cash[ins.currency] = res.cash.get(ins.currency, Decimal(0)) + cash

@@ -409,7 +409,7 @@ def _decide(rows: list[_Row]) -> list[dvp.Decision]:
     for (account_id, instrument_id), settled in positions.items():
         resources[account_id].positions[instrument_id] = settled
     for (account_id, currency), balance in cash.items():
-        resources[account_id].cash[currency] = balance.available
+        resources[account_id].cash[currency] = dvp.pool_cash(balance.available, by_account[account_id], currency)
     decisions = []
     for account_id in sorted(by_account):
         decisions += dvp.settlement_decide(by_account[account_id], resources[account_id])

@@ -164,6 +164,26 @@ def test_a_payment_short_of_cash_without_partial_settlement_fails_on_cash(firm):
     assert (cash(firm, "ACC-001").balance, cash(firm, "ACC-001").reserved) == (D(2000), D(5000))
 
 
+def test_an_account_that_cannot_pay_all_its_receipts_pays_them_in_priority_order(firm):
+    fund(firm, "ACC-001", "1500")  # 2,500 with the credit limit, 6,025 reserved
+    first, = book_and_instruct(firm, ("ACC-001", "BRKR-B", "AAPL", "BUY", "100", "10.25"), allow_partial=False)
+    second, = book_and_instruct(firm, ("ACC-001", "BRKR-B", "MSFT", "BUY", "100", "50"), allow_partial=False)
+    assert cash(firm, "ACC-001").reserved == D(6025)
+    settle()
+    assert (instruction(first.pk).status, instruction(second.pk).status) == ("SETTLED", "FAILED")
+    assert (cash(firm, "ACC-001").balance, cash(firm, "ACC-001").reserved) == (D(475), D(5000))
+
+
+def test_cash_reserved_for_what_is_due_later_stays_out_of_reach(firm):
+    fund(firm, "ACC-001", "1500")
+    today, = book_and_instruct(firm, ("ACC-001", "BRKR-B", "AAPL", "BUY", "100", "10.25"), allow_partial=False)
+    later, = book_and_instruct(firm, ("ACC-001", "BRKR-B", "MSFT", "BUY", "100", "50"), allow_partial=False)
+    SettlementInstruction.objects.filter(pk=later.pk).update(settlement_date=NEXT_DAY)
+    settle()
+    assert (instruction(today.pk).status, SettlementFail.objects.get().cause) == ("FAILED", "CASH")
+    assert (cash(firm, "ACC-001").balance, cash(firm, "ACC-001").reserved) == (D(1500), D(6025))
+
+
 def test_a_receipt_whose_counterparty_failed_does_not_settle(funded):
     receipt, = book_and_instruct(funded, ("ACC-001", "BRKR-B", "AAPL", "BUY", "10", "10"))
     SettlementInstruction.objects.filter(pk=receipt.pk).update(counterparty_failed_at="2026-11-23T10:00:00Z")
