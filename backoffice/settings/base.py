@@ -189,6 +189,7 @@ SPECTACULAR_SETTINGS = {
         # A clearing run's status is its job's; an obligation's its own.
         "JobStatusEnum": "backoffice.core.jobs.models.JobRun.Status",
         "ObligationStatusEnum": "clearing.models.Obligation.Status",
+        "SettlementRunKindEnum": ["RUN", "CONFIRMATIONS"],
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Token first: without credentials the schema answers 401 with WWW-Authenticate, as every endpoint

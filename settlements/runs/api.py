@@ -38,7 +38,7 @@ class CurrencyAmountField(serializers.Field):
         return format_amount(getattr(value, self.field_name), value.currency)
 
 
-class CurrencyFiguresOutput(serializers.Serializer):
+class RunCurrencyFiguresOutput(serializers.Serializer):
     currency = serializers.CharField()
     movements = serializers.IntegerField(help_text="Instructions that settled something in this currency.")
     paid = CurrencyAmountField(help_text="Σ cash the accounts paid.")
@@ -76,9 +76,9 @@ class SettlementRunOutput(serializers.Serializer):
 class SettlementRunDetailOutput(SettlementRunOutput):
     by_currency = serializers.SerializerMethodField()
 
-    @extend_schema_field(CurrencyFiguresOutput(many=True))
+    @extend_schema_field(RunCurrencyFiguresOutput(many=True))
     def get_by_currency(self, run):
-        return CurrencyFiguresOutput(selectors.settlement_run_figures(run), many=True).data
+        return RunCurrencyFiguresOutput(selectors.settlement_run_figures(run), many=True).data
 
 
 class SettlementRunInput(serializers.Serializer):
