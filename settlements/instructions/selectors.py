@@ -13,7 +13,12 @@ from clearing.models import NettedTrade
 from clearing.netting import selectors as netting_selectors
 from records.reference.models import Counterparty, Market
 from records.trades.models import Trade
-from settlements.models import SettlementInstruction, StandingSettlementInstruction
+from settlements.models import (
+    SettlementFail,
+    SettlementInstruction,
+    SettlementMovement,
+    StandingSettlementInstruction,
+)
 
 Status = SettlementInstruction.Status
 # What an instruction may still have changed by operations (allow-partial): not once it settled, in part or
@@ -109,6 +114,16 @@ def instruction_trades(instruction: SettlementInstruction) -> list[Trade]:
         return list(netting_selectors.obligation_trades(obligation)) if obligation is not None else []
     return list(Trade.objects.filter(pk=instruction.trade_id)
                 .select_related("account", "counterparty", "counterparty__clears_through", "instrument"))
+
+
+def instruction_movements(instruction: SettlementInstruction) -> list[SettlementMovement]:
+    """What the settlement runs settled of the instruction, oldest first."""
+    return list(SettlementMovement.objects.filter(instruction=instruction).select_related("run").order_by("id"))
+
+
+def instruction_fail(instruction: SettlementInstruction) -> SettlementFail | None:
+    """The instruction's fail, if it failed (open or closed)."""
+    return SettlementFail.objects.filter(instruction=instruction).first()
 
 
 def instruction_trade_ids(instructions) -> dict[int, list[int]]:
