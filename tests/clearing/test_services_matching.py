@@ -5,6 +5,7 @@ Every state is asserted exactly: the confirmation's status, trade and mismatches
 status, its MATCH event and the audit records.
 """
 
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -429,6 +430,23 @@ def test_the_job_matches_again_what_a_new_tolerance_lets_match_and_a_rerun_chang
     again = job_run_execute(job_id=job_create(kind=MATCHING, started_by=firm.clerk).pk)
     assert again.result == [{"rows": 0, "looked_at": 1, "matched": 0, "mismatched": 0, "unmatched": 0,
                              "trades_changed": 0, "ids": [confirmation.pk + 1, confirmation.pk + 1]}]
+
+
+def test_the_beat_task_and_run_job_run_the_matching_job(firm):
+    from django.core.management import call_command
+
+    from clearing.matching.tasks import match_task
+
+    confirmation = firm.confirm("C-1")
+    with override_settings(TRADE_HOOKS=[]):
+        trade = firm.trade("OMS-1")
+    totals = match_task.apply().get()
+    assert {k: totals[k] for k in ("status", "matched", "mismatched", "unmatched")} == {
+        "status": "COMPLETED", "matched": 1, "mismatched": 0, "unmatched": 0}
+    assert JobRun.objects.get(pk=totals["job"]).started_by_label == "clearing.match"
+    assert state(confirmation)[:2] == ("MATCHED", trade.pk)
+    call_command("run_job", "clearing-match", "--now", stdout=io.StringIO())
+    assert JobRun.objects.filter(kind=MATCHING, started_by_label="command:run_job", status="COMPLETED").count() == 1
 
 
 def test_the_job_cuts_its_chunks_by_id_range_when_created():
