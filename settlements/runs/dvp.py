@@ -10,8 +10,9 @@ The rules (DESIGN.md §6):
   delivery brings the cash a receipt may need), then instruction id. Deterministic.
 - **Recycling**: the instructions are taken in that order in passes; a pass that settled
   something is followed by another over what is still open (a receipt settled late in a pass may
-  bring the securities an earlier delivery lacked), at most MAX_PASSES passes. Whatever an
-  instruction settles over the passes is one movement.
+  bring the securities an earlier delivery lacked), until a pass settles nothing: the account
+  then stands at a fixed point, so running the date again settles nothing more. Usually two
+  passes. Whatever an instruction settles over the passes is one movement.
 - **Delivery versus payment**: a delivery needs the account's settled position (never below zero);
   a payment needs available cash: balance - reserved + credit limit, where the cash reserved for
   the instructions being settled counts as available to them (an instruction's own reservation is
@@ -37,7 +38,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal, localcontext
 
-MAX_PASSES = 5
 WHOLE = Decimal(1)
 FUND_UNIT = Decimal("0.000001")
 
@@ -195,8 +195,7 @@ def pool_cash(available: Decimal, instructions: Iterable[OpenInstruction], curre
     return available + sum((ins.reserved for ins in instructions if ins.currency == currency), Decimal(0))
 
 
-def settlement_decide(instructions: Iterable[OpenInstruction], resources: AccountResources,
-                      *, max_passes: int = MAX_PASSES) -> list[Decision]:
+def settlement_decide(instructions: Iterable[OpenInstruction], resources: AccountResources) -> list[Decision]:
     """Decide what each of one account's open instructions settles now; return the decisions in priority order.
 
     resources is updated as instructions settle (positions, available cash); each instruction's
@@ -204,7 +203,8 @@ def settlement_decide(instructions: Iterable[OpenInstruction], resources: Accoun
     """
     ordered = sorted(instructions, key=lambda ins: ins.priority)
     decisions = {ins.id: Decision(ins) for ins in ordered}
-    for _ in range(max_passes):
+    progressed = True
+    while progressed:  # each pass that goes on settled something: ends, since what is left only shrinks
         progressed = False
         for ins in ordered:
             if ins.complete:
@@ -217,8 +217,6 @@ def settlement_decide(instructions: Iterable[OpenInstruction], resources: Accoun
                 continue
             _apply(ins, decision, resources, quantity, cash, completes)
             progressed = True
-        if not progressed:
-            break
     for decision in decisions.values():
         ins = decision.instruction
         if ins.complete:
