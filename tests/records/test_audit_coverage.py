@@ -45,6 +45,7 @@ from records.trades.services import TradeInput
 from settlements.fails import services as settlement_fails
 from settlements.instructions.services import instructions as settlement_instructions
 from settlements.instructions.services import ssis as settlement_ssis
+from settlements.iso20022 import services as settlement_iso20022
 from settlements.runs import services as settlement_runs
 from tests.conftest import APPLE, make_user
 from tests.records import helpers_retention
@@ -498,6 +499,13 @@ WRITERS.update({
     "settlements.fails.services.fail_penalties_accrue": (_walk_fail, lambda w, _: (
         settlement_fails.fail_penalties_accrue(penalty_date=NETTING_DATE, actor="job:fail-penalties"))),
 })
+
+
+# Settlements: ISO 20022 status messages imported back (the FAILED one; SETTLED goes through
+# settlements.runs.services.instruction_settle_confirmed, walked above).
+WRITERS["settlements.iso20022.services.status_message_receive"] = (
+    _walk_instruction, lambda w, pk: settlement_iso20022.status_message_receive(
+        actor=w.checker, message_id="WALK-MSG-1", instruction_id=pk, status="FAILED", reason="LACK"))
 
 def test_every_service_function_is_walked_or_declared_as_not_writing():
     found = service_functions()
