@@ -159,8 +159,8 @@ def _instruction_page(request, instruction, *, partial_form=None, fail_form=None
         "may_record_fail": instruction.status not in selectors.COUNTERPARTY_FAIL_LOCKED,
         # The form offers the other setting: one button, "Forbid ..." or "Allow ...".
         "partial_form": partial_form or AllowPartialForm(
-            initial={"allow_partial": "no" if instruction.allow_partial else "yes"}),
-        "fail_form": fail_form or CounterpartyFailForm(),
+            prefix="partial", initial={"allow_partial": "no" if instruction.allow_partial else "yes"}),
+        "fail_form": fail_form or CounterpartyFailForm(prefix="fail"),
         "ssi_proposal_url": (f"{reverse('settlements:ssis')}?counterparty={instruction.counterparty.code}"
                              f"&market={instruction.instrument.market_id}#propose"),
     }, status=status)
@@ -185,7 +185,7 @@ def _refused(request, instruction, form, exc: BusinessRuleError):
 def instruction_allow_partial(request, instruction_id: int):
     roles.require_role(request, WRITERS)
     instruction = _instruction_or_404(instruction_id)
-    form = AllowPartialForm(request.POST)
+    form = AllowPartialForm(request.POST, prefix="partial")
     if form.is_valid():
         allow = form.cleaned_data["allow_partial"]
         try:
@@ -207,7 +207,7 @@ def instruction_allow_partial(request, instruction_id: int):
 def instruction_counterparty_fail(request, instruction_id: int):
     roles.require_role(request, WRITERS)
     instruction = _instruction_or_404(instruction_id)
-    form = CounterpartyFailForm(request.POST)
+    form = CounterpartyFailForm(request.POST, prefix="fail")
     if form.is_valid():
         try:
             services.instruction_counterparty_fail(actor=request.user, instruction_id=instruction.pk,
