@@ -189,6 +189,19 @@ def test_cancelled_and_matched_trades_are_no_candidates(firm):
     assert state(firm.confirm("C-2", quantity="99")) == ("UNMATCHED", None, [])
 
 
+def test_the_unique_constraint_is_the_last_guard_a_refused_pass_writes_nothing(firm):
+    trade = firm.trade("OMS-1")
+    first = firm.mirror_of(trade, "C-1")
+    # A trade whose match status was left behind looks free: a second confirmation is paired with it, and
+    # the constraint "one MATCHED confirmation per trade" refuses the write. The pass writes nothing.
+    Trade.objects.filter(pk=trade.pk).update(match_status="UNMATCHED")
+    last = AuditRecord.objects.order_by("-id").values_list("id", flat=True).first()
+    second = firm.confirm("C-2")
+    assert (state(first)[:2], state(second)) == (("MATCHED", trade.pk), ("UNMATCHED", None, []))
+    assert list(AuditRecord.objects.filter(id__gt=last).values_list("record_type", "action")) == [
+        ("clearing.confirmation", "CREATE")]
+
+
 # Changes to trades ---------------------------------------------------------------------------------
 
 def test_an_amended_trade_that_no_longer_agrees_breaks_its_match_and_agrees_again_when_amended_back(firm):
