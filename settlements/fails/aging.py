@@ -104,6 +104,9 @@ def fail_aging(fails: QuerySet[SettlementFail], *, as_of: date) -> Aging:
         aging.unpriced += unpriced
         if party.oldest is None or group["failed_on"] < party.oldest:
             party.oldest = group["failed_on"]
+    for figures in (*buckets.values(), *counterparties.values()):
+        figures.values = dict(sorted(figures.values.items()))
+    aging.totals = dict(sorted(aging.totals.items()))
     aging.currencies = sorted(aging.totals)
     aging.counterparties = sorted(counterparties.values(), key=lambda party: (-party.count, party.code))
     return aging

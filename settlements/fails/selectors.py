@@ -43,13 +43,14 @@ def _reference_price(as_of: date) -> Subquery:
 
 
 def fail_list(*, as_of: date, account: str | None = None, counterparty: str | None = None,
-              instrument: str | None = None, kind: str | None = None, cause: str | None = None,
+              instrument: str | None = None, instruments=None, kind: str | None = None, cause: str | None = None,
               regsho: str | None = None) -> QuerySet[SettlementFail]:
     """Return the fails open on as_of, oldest first, with penalty_accrued (Σ penalties up to as_of),
     reference_price and value (unsettled quantity x reference price, null when unpriced).
 
-    account and counterparty are codes, instrument an ISIN; regsho "due" (deadline on as_of), "overdue"
-    (before it) or "due-or-overdue". Age buckets are settlements.fails.aging's (they need the calendars).
+    account and counterparty are codes, instrument an ISIN (instruments: a list of instruments); regsho
+    "due" (deadline on as_of), "overdue" (before it) or "due-or-overdue". Age buckets are
+    settlements.fails.aging's (they need the calendars).
     """
     fails = SettlementFail.objects.filter(open_on(as_of))
     if account:
@@ -58,6 +59,8 @@ def fail_list(*, as_of: date, account: str | None = None, counterparty: str | No
         fails = fails.filter(instruction__counterparty__code=counterparty)
     if instrument:
         fails = fails.filter(instruction__instrument__isin=instrument)
+    if instruments is not None:
+        fails = fails.filter(instruction__instrument__in=instruments)
     if kind:
         fails = fails.filter(kind=kind)
     if cause:
@@ -134,3 +137,18 @@ def close_outs_due(*, as_of: date) -> QuerySet[SettlementFail]:
     return (SettlementFail.objects.filter(open_on(as_of), close_out_deadline__lte=as_of)
             .select_related("instruction__account", "instruction__counterparty", "instruction__instrument")
             .order_by("close_out_deadline", "id"))
+
+
+def fail_totals(fails: QuerySet[SettlementFail]) -> list[dict]:
+    """Return fail_list's fails per currency: how many, Σ value (the priced ones), Σ penalties accrued."""
+    return list(fails.order_by().values("instruction__currency")
+                .annotate(count=Count("id"), value=Sum("value"), penalty=Sum("penalty_accrued"),
+                          unpriced=Count("id") - Count("reference_price"))
+                .order_by("instruction__currency"))
+
+
+def close_out_counts(*, as_of: date) -> dict[str, int]:
+    """Return how many open fails have their Reg SHO close-out deadline on as_of (due) or before it (overdue)."""
+    return SettlementFail.objects.filter(open_on(as_of), close_out_deadline__lte=as_of).aggregate(
+        due=Count("id", filter=Q(close_out_deadline=as_of)),
+        overdue=Count("id", filter=Q(close_out_deadline__lt=as_of)), total=Count("id"))
