@@ -98,7 +98,11 @@ def instruction_list(request):
     rows = selectors.instruction_list(**(filters or {}))
     if filters is None:
         rows = rows.none()
-    counts = selectors.instruction_status_counts(rows)
+    # Settled and cancelled instructions pile up day after day: they are counted for a settlement date only.
+    dated = bool(filters and filters.get("settlement_date"))
+    counts = selectors.instruction_status_counts(rows if dated else rows.filter(status__in=OPEN))
+    if not dated:
+        counts.update({Status.SETTLED: None, Status.CANCELLED: None})
     if status == ALL:
         shown = rows
     elif status:
@@ -112,7 +116,7 @@ def instruction_list(request):
     chips = [{"code": "", "label": "Open", "count": sum(counts[s] for s in OPEN), "active": not status},
              *({"code": code, "label": label, "count": counts[code], "active": status == code}
                for code, label in Status.choices),
-             {"code": ALL, "label": "All", "count": sum(counts.values()), "active": status == ALL}]
+             {"code": ALL, "label": "All", "count": sum(counts.values()) if dated else None, "active": status == ALL}]
     return render(request, "settlements/instruction_list.html", {
         "form": form, "page": page, "totals": selectors.instruction_totals(shown), "chips": chips,
         "base_query": query.urlencode(), "filtered": _filtered(request), "today": timezone.localdate(),

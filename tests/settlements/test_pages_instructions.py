@@ -67,8 +67,13 @@ def test_the_queue_lists_open_instructions_by_date_with_totals_and_held_reasons(
     assert table_rows(response, "instructions", section="tfoot") == [
         ["Total, all 3 instructions shown · 1 in EUR", "+2 −0", "+0.00 −374.72", "EUR", "1 held"],
         ["· 2 in USD", "+70 −20", "+8,302.00 −13,222.00", "USD", ""]]
+    # Settled and cancelled ones are counted for one settlement date only: they pile up.
     assert text(response, '//*[@id="status-counts"]') == (
-        "Open 3 Held 1 Pending 2 Partially settled 0 Failed 0 Settled 0 Cancelled 0 All 3")
+        "Open 3 Held 1 Pending 2 Partially settled 0 Failed 0 Settled Cancelled All")
+    SettlementInstruction.objects.filter(instrument__symbol="MSFT").update(status="SETTLED")
+    dated = clerk.get(f"{QUEUE}?settlement_date={SETTLES.isoformat()}")
+    assert text(dated, '//*[@id="status-counts"]') == (
+        "Open 1 Held 0 Pending 1 Partially settled 0 Failed 0 Settled 1 Cancelled 0 All 2")
     assert ("Settlement queue", QUEUE, True) in nav_links(response)
 
 
