@@ -112,14 +112,15 @@ def fail_aging(fails: QuerySet[SettlementFail], *, as_of: date) -> Aging:
     return aging
 
 
-def penalty_summary(*, as_of: date) -> list[dict]:
-    """Return per currency the penalties of as_of and of its month up to as_of, payable and receivable.
+def penalty_summary(*, as_of: date, day: date | None = None) -> list[dict]:
+    """Return per currency the penalties of `day` (default as_of) and of as_of's month up to as_of, payable and
+    receivable.
 
     CSDR penalties are reported and paid monthly: the month to date is what the next bill will hold.
     Payable: fails where we are the failing party (rules.penalty_payable); receivable: the counterparty's.
     """
     summary: dict[str, dict] = {}
-    for row in selectors.penalty_groups(date_from=as_of.replace(day=1), date_to=as_of):
+    for row in selectors.penalty_groups(month_from=as_of.replace(day=1), date_to=as_of, day=day or as_of):
         entry = summary.setdefault(row["currency"], {
             "currency": row["currency"], "day_payable": Decimal(0), "day_receivable": Decimal(0),
             "payable": Decimal(0), "receivable": Decimal(0), "fails": 0})

@@ -123,12 +123,16 @@ def fail_groups(fails: QuerySet[SettlementFail]):
             .annotate(count=Count("id"), value=Sum("value"), priced=Count("reference_price")))
 
 
-def penalty_groups(*, date_from: date, date_to: date):
-    """Return the penalties from date_from to date_to per (currency, kind and cause of fail): on date_to, in all."""
-    return (FailPenalty.objects.filter(penalty_date__gte=date_from, penalty_date__lte=date_to)
+def penalty_groups(*, month_from: date, date_to: date, day: date):
+    """Return the penalties per (currency, kind and cause of fail): of `day` (day) and from month_from to date_to
+    (total)."""
+    return (FailPenalty.objects.filter(Q(penalty_date__gte=month_from, penalty_date__lte=date_to) | Q(penalty_date=day))
             .values("currency", "fail__kind", "fail__cause")
-            .annotate(day=Sum("amount", filter=Q(penalty_date=date_to), default=Decimal(0)),
-                      total=Sum("amount", default=Decimal(0)), fails=Count("fail", distinct=True))
+            .annotate(day=Sum("amount", filter=Q(penalty_date=day), default=Decimal(0)),
+                      total=Sum("amount", filter=Q(penalty_date__gte=month_from, penalty_date__lte=date_to),
+                                default=Decimal(0)),
+                      fails=Count("fail", filter=Q(penalty_date__gte=month_from, penalty_date__lte=date_to),
+                                  distinct=True))
             .order_by("currency"))
 
 

@@ -7,7 +7,7 @@ from it (the fail-penalties job). A fail's page shows its instruction, its penal
 for operations, its Reg SHO basis to change. Operations, compliance and accounting read every page.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
@@ -24,6 +24,7 @@ from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import format_decimal
 from backoffice.core.forms import DateInput, ReferenceFilterForm, page_of, with_all
 from records.reference import selectors as reference_selectors
+from records.reference.services.calendar import is_settlement_day
 from settlements.fails import aging, charts, rules, selectors, services
 from settlements.iso20022 import selectors as iso20022_selectors
 from settlements.iso20022.views import urlpatterns as iso20022_pages
@@ -101,6 +102,27 @@ def _previous_day() -> date | None:
         return None
 
 
+def _penalty_day(as_of: date) -> date:
+    """The day whose penalties the page shows: as_of once it is over, else the last day whose penalties are known."""
+    return as_of if as_of < timezone.localdate() else (_previous_day() or as_of)
+
+
+def _days_without_penalty(fail, penalties, *, as_of: date) -> list[date]:
+    """The settlement days of the fail's market it was open on, over by as_of, that have no penalty (no closing
+    price that day, or not accrued yet)."""
+    market = fail.instruction.instrument.market
+    last = min(as_of, timezone.localdate() - timedelta(days=1))
+    if fail.closed_on is not None:
+        last = min(last, fail.closed_on - timedelta(days=1))
+    charged = {penalty.penalty_date for penalty in penalties}
+    days, day = [], fail.failed_on
+    while day <= last and len(days) < 400:
+        if day not in charged and is_settlement_day(market=market, day=day):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
 def _decorate(fails) -> list:
     """What the templates show of each fail (aging.with_ages done): its age's tone and its basis in short."""
     for fail in fails:
@@ -142,7 +164,8 @@ def _fail_list_page(request, *, run_form=None, status=200):
         "form": form, "as_of": as_of, "today": timezone.localdate(), "page": page, "figures": figures,
         "bucket_chart": _bucket_chart(figures), "counterparty_chart": _counterparty_chart(figures),
         "counterparties_charted": COUNTERPARTIES_CHARTED,
-        "totals": selectors.fail_totals(fails), "penalties": aging.penalty_summary(as_of=as_of),
+        "totals": selectors.fail_totals(fails), "penalty_day": _penalty_day(as_of),
+        "penalties": aging.penalty_summary(as_of=as_of, day=_penalty_day(as_of)),
         "close_outs": close_outs, "close_out_counts": selectors.close_out_counts(as_of=as_of),
         "close_outs_shown": CLOSE_OUTS_SHOWN,
         "may_work": roles.user_has_role(request.user, *WORKERS),
@@ -195,6 +218,7 @@ def _fail_detail_page(request, fail_id: int, *, regsho_form=None, status=200):
     return render(request, "settlements/fail_detail.html", {
         "fail": fail, "instruction": fail.instruction, "as_of": as_of, "today": timezone.localdate(),
         "penalties": penalties, "penalty_total": running,
+        "days_without_penalty": _days_without_penalty(fail, penalties, as_of=as_of),
         "status_messages": list(iso20022_selectors.status_messages_of(fail.instruction_id)[:20]),
         "regsho_applies": regsho_applies,
         "may_work": roles.user_has_role(request.user, *WORKERS) and regsho_applies and fail.closed_on is None,

@@ -201,7 +201,9 @@ def test_a_fail_with_its_penalties_day_by_day(clerk, book):
         ["Mon 2026-11-23", "100", "189.25", "18,925.00", "1 bp", "1.89", "1.89"],
         ["Tue 2026-11-24", "100", "189.25", "18,925.00", "1 bp", "1.89", "3.78"],
         ["Wed 2026-11-25", "100", "189.25", "18,925.00", "1 bp", "1.89", "5.67"]]
-    assert table_rows(response, "penalty-days", section="tfoot") == [["3 days · payable", "5.67 USD", ""]]
+    assert table_rows(response, "penalty-days", section="tfoot") == [
+        ["No penalty on 1 settlement day it was open (2026-11-27): no closing price then, or not accrued yet."],
+        ["3 days · payable", "5.67 USD", ""]]
     assert text(response, '//div[@id="deadline-banner"]').startswith("Reg SHO close-out due on 2026-11-27:")
     doc = lxml.html.fromstring(response.content.decode())
     assert doc.xpath('//a[text()="sese.023 XML"]/@href') == [
