@@ -131,7 +131,8 @@ class FailOutput(serializers.Serializer):
     cause = serializers.ChoiceField(choices=SettlementFail.Cause.choices)
     failed_on = serializers.DateField()
     closed_on = serializers.DateField(allow_null=True)
-    unsettled_quantity = StrictDecimalField(kind=QUANTITY, read_only=True)
+    unsettled_quantity = StrictDecimalField(kind=QUANTITY, read_only=True, source="unsettled_on",
+                                            help_text="What was still to settle on as_of.")
     currency = serializers.CharField(source="instruction.currency")
     age_days = serializers.IntegerField(help_text="Settlement days of the instrument's market after failed_on, up to "
                                                   "as_of (or the day it closed).")
@@ -208,7 +209,7 @@ class FailDetailApi(generics.GenericAPIView):
                    description="One fail (open or closed) with its penalties day by day up to as_of.")
     def get(self, request, fail_id: int):
         as_of = _as_of(request)
-        fail = selectors.fail_get(fail_id)
+        fail = selectors.fail_get(fail_id, as_of=as_of)
         if fail is None:
             raise Http404
         return Response(_detail(fail, as_of=as_of))

@@ -10,13 +10,15 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Abs, Coalesce
+from django.utils import timezone
 
 from records.reference.models import Price
-from settlements.models import FailPenalty, SettlementFail
+from settlements.models import FailPenalty, SettlementFail, SettlementMovement
 
 _AMOUNT = DecimalField(max_digits=24, decimal_places=4)
 _VALUE = DecimalField(max_digits=48, decimal_places=14)
+_QUANTITY = DecimalField(max_digits=24, decimal_places=6)
 
 
 def open_on(as_of: date, prefix: str = "") -> Q:
@@ -33,6 +35,14 @@ def _penalty_sum(as_of: date, *, since: date | None = None) -> Subquery:
                     output_field=_AMOUNT)
 
 
+def unsettled_on(as_of: date):
+    """What a fail had unsettled on as_of: what it has unsettled now plus what settled after as_of."""
+    later = (SettlementMovement.objects.filter(instruction=OuterRef("instruction_id"), value_date__gt=as_of)
+             .order_by().values("instruction").annotate(total=Sum(Abs("quantity"))).values("total")[:1])
+    return ExpressionWrapper(F("unsettled_quantity") + Coalesce(Subquery(later, output_field=_QUANTITY),
+                                                                Value(Decimal(0))), output_field=_QUANTITY)
+
+
 def _reference_price(as_of: date) -> Subquery:
     # The latest closing price on or before as_of in the instruction's currency (newest update between sources),
     # as the penalty job takes it.
@@ -46,7 +56,8 @@ def fail_list(*, as_of: date, account: str | None = None, counterparty: str | No
               instrument: str | None = None, instruments=None, kind: str | None = None, cause: str | None = None,
               regsho: str | None = None) -> QuerySet[SettlementFail]:
     """Return the fails open on as_of, oldest first, with penalty_accrued (Σ penalties up to as_of),
-    reference_price and value (unsettled quantity x reference price, null when unpriced).
+    unsettled_on (what was unsettled on as_of), reference_price and value (unsettled_on x reference
+    price, null when unpriced).
 
     account and counterparty are codes, instrument an ISIN (instruments: a list of instruments); regsho
     "due" (deadline on as_of), "overdue" (before it) or "due-or-overdue". Age buckets are
@@ -73,16 +84,18 @@ def fail_list(*, as_of: date, account: str | None = None, counterparty: str | No
         fails = fails.filter(close_out_deadline__lte=as_of)
     return (fails.select_related("instruction__account", "instruction__counterparty", "instruction__instrument")
             .annotate(penalty_accrued=Coalesce(_penalty_sum(as_of), Value(Decimal(0)), output_field=_AMOUNT),
-                      reference_price=_reference_price(as_of))
-            .annotate(value=ExpressionWrapper(F("unsettled_quantity") * F("reference_price"), output_field=_VALUE))
+                      reference_price=_reference_price(as_of), unsettled_on=unsettled_on(as_of))
+            .annotate(value=ExpressionWrapper(F("unsettled_on") * F("reference_price"), output_field=_VALUE))
             .order_by("failed_on", "id"))
 
 
-def fail_get(fail_id: int) -> SettlementFail | None:
-    """Return the fail with its instruction, the instruction's parties, instrument, market and SSI."""
+def fail_get(fail_id: int, *, as_of: date | None = None) -> SettlementFail | None:
+    """Return the fail with its instruction, the instruction's parties, instrument, market and SSI, and
+    unsettled_on (what was unsettled on as_of, default today)."""
     return (SettlementFail.objects
             .select_related("instruction__account", "instruction__counterparty", "instruction__instrument__market",
                             "instruction__ssi")
+            .annotate(unsettled_on=unsettled_on(as_of or timezone.localdate()))
             .filter(pk=fail_id).first())
 
 
@@ -140,7 +153,7 @@ def close_outs_due(*, as_of: date) -> QuerySet[SettlementFail]:
     """Return the open fails whose Reg SHO close-out deadline is as_of or before, most overdue first."""
     return (SettlementFail.objects.filter(open_on(as_of), close_out_deadline__lte=as_of)
             .select_related("instruction__account", "instruction__counterparty", "instruction__instrument")
-            .order_by("close_out_deadline", "id"))
+            .annotate(unsettled_on=unsettled_on(as_of)).order_by("close_out_deadline", "id"))
 
 
 def fail_totals(fails: QuerySet[SettlementFail]) -> list[dict]:

@@ -270,23 +270,29 @@ def fail_regsho_basis_set(*, actor, fail_id: int, basis: str, reason: str) -> Se
 # --- penalties ---
 
 # One statement per chunk. due: the fails of the range open on the day in a market settling that day,
-# with their type of fail (rules.penalty_fail_type); priced: with the rate effective that day and,
-# for a SECURITIES fail, the day's closing price (latest on or before it, in the instruction's
-# currency); inserted: rate x reference value rounded half away from zero (amounts are positive) to
-# the currency's minor units, once per fail and day.
+# with their type of fail (rules.penalty_fail_type) and what was unsettled that day (what is unsettled
+# now plus what settled after it: a fail closed or reduced since keeps that day's figures); priced:
+# with the rate effective that day and, for a SECURITIES fail, the day's closing price (latest on or
+# before it, in the instruction's currency); inserted: rate x reference value rounded half away from
+# zero (amounts are positive) to the currency's minor units, once per fail and day.
 _ACCRUE_SQL = """
-WITH due AS (
-    SELECT f.id AS fail_id, f.unsettled_quantity, si.instrument_id, si.currency, i.asset_class,
+WITH open_fail AS (
+    SELECT f.id AS fail_id, si.instrument_id, si.currency, i.asset_class,
            CASE WHEN f.cause = 'CASH' OR (f.cause = 'COUNTERPARTY' AND f.kind = 'DELIVER')
                 THEN 'CASH' ELSE 'SECURITIES' END AS fail_type,
-           abs(si.cash_amount - si.settled_cash) AS unsettled_cash
+           f.unsettled_quantity + COALESCE(later.quantity, 0) AS unsettled_quantity,
+           abs(si.cash_amount - si.settled_cash) + COALESCE(later.cash, 0) AS unsettled_cash
     FROM settlements_settlementfail AS f
     JOIN settlements_settlementinstruction AS si ON si.id = f.instruction_id
     JOIN records_instrument AS i ON i.id = si.instrument_id
+    LEFT JOIN LATERAL (SELECT sum(abs(m.quantity)) AS quantity, sum(abs(m.cash)) AS cash
+                       FROM settlements_settlementmovement AS m
+                       WHERE m.instruction_id = si.id AND m.value_date > %(day)s::date) AS later ON true
     WHERE f.id >= %(low)s::bigint AND f.id < %(high)s::bigint
       AND f.failed_on <= %(day)s::date AND (f.closed_on IS NULL OR f.closed_on > %(day)s::date)
-      AND f.unsettled_quantity > 0 AND si.status <> 'CANCELLED'
-      AND i.market_id = ANY(%(mics)s::text[])
+      AND si.status <> 'CANCELLED' AND i.market_id = ANY(%(mics)s::text[])
+), due AS (
+    SELECT * FROM open_fail WHERE unsettled_quantity > 0
 ), priced AS (
     SELECT due.*, r.rate, p.price
     FROM due

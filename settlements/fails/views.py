@@ -199,12 +199,12 @@ def fail_penalties_run(request):
 
 def _fail_detail_page(request, fail_id: int, *, regsho_form=None, status=200):
     roles.require_role(request, READERS)
-    fail = selectors.fail_get(fail_id)
-    if fail is None:
-        raise Http404("No such fail.")
     form = FailFilterForm(request.GET)
     form.is_valid()
     as_of = form.cleaned_data.get("as_of") or timezone.localdate()
+    fail = selectors.fail_get(fail_id, as_of=as_of)
+    if fail is None:
+        raise Http404("No such fail.")
     (fail,) = _decorate(aging.with_ages([fail], as_of=as_of))
     penalties = list(selectors.fail_penalties(fail, as_of=as_of))
     running = Decimal(0)
