@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from clearing.models import Obligation
-from records.audit.services.audit import Actor, AuditEntry, audit_log_bulk, record_type_of
+from records.audit.services.audit import Actor, AuditEntry, CanonicalJSON, audit_log_bulk, record_type_of
 
 SETTLEMENT_STATUSES = (Obligation.Status.SETTLED, Obligation.Status.PARTIALLY_SETTLED, Obligation.Status.FAILED)
 # An obligation settles from these: netted, instructed, or on its way through settlement.
@@ -31,6 +31,7 @@ WHERE o.id = change.id AND o.status = change.from_status
 RETURNING o.id
 """
 _OBLIGATION = record_type_of(Obligation)
+AUDIT_BATCH = 20_000
 
 
 def obligations_settle(changes: list[ObligationSettlement], *, actor: Actor, reason: str) -> int:
@@ -55,7 +56,9 @@ def obligations_settle(changes: list[ObligationSettlement], *, actor: Actor, rea
     if len(moved) != len(changes):
         stale = sorted({c.obligation_id for c in changes} - moved)[:10]
         raise RuntimeError(f"obligations changed under the settlement: {stale}")
-    audit_log_bulk(actor=actor, action="TRANSITION", reason=reason, entries=[
-        AuditEntry(_OBLIGATION, c.obligation_id, {"status": c.from_status}, {"status": c.to_status})
-        for c in changes])
+    for start in range(0, len(changes), AUDIT_BATCH):  # built and copied a batch at a time: memory stays flat
+        audit_log_bulk(actor=actor, action="TRANSITION", reason=reason, entries=[
+            AuditEntry(_OBLIGATION, c.obligation_id, CanonicalJSON(f'{{"status":"{c.from_status}"}}'),
+                       CanonicalJSON(f'{{"status":"{c.to_status}"}}'))
+            for c in changes[start:start + AUDIT_BATCH]])
     return len(changes)

@@ -91,6 +91,7 @@ _MOVEMENT_COLUMNS = ("id", "account_id", "currency", "amount", "value_date", "ki
                      "created_by_id", "created_at")
 _MOVEMENT = record_type_of(CashMovement)
 _BALANCE = record_type_of(CashBalance)
+AUDIT_BATCH = 20_000
 
 
 def cash_settle(movements: list[SettlementCash], *, actor: Actor, reason: str) -> int:
@@ -130,7 +131,9 @@ def cash_settle(movements: list[SettlementCash], *, actor: Actor, reason: str) -
             moved = totals[(account_id, currency)]
             entries.append(AuditEntry(_BALANCE, pk, _balance_json(pk, account_id, currency, balance - moved, reserved),
                                       _balance_json(pk, account_id, currency, balance, reserved)))
-    audit_log_bulk(actor=actor, action="CREATE", entries=entries[:len(movements)], reason=reason)
+    for start in range(0, len(movements), AUDIT_BATCH):  # copied a batch at a time: memory stays flat
+        audit_log_bulk(actor=actor, action="CREATE", entries=entries[start:min(start + AUDIT_BATCH, len(movements))],
+                       reason=reason)
     audit_log_bulk(actor=actor, action="UPDATE", entries=entries[len(movements):], reason=reason)
     return len(movements)
 

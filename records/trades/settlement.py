@@ -13,7 +13,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from backoffice.core.bulk import batch_value, insert_rows
-from records.audit.services.audit import Actor, AuditEntry, actor_fields, audit_log_bulk, record_type_of
+from backoffice.core.fields import format_decimal
+from records.audit.services.audit import (
+    Actor,
+    AuditEntry,
+    CanonicalJSON,
+    actor_fields,
+    audit_log_bulk,
+    record_type_of,
+)
 from records.trades.models import Trade, TradeEvent
 
 # The trade status that follows an instruction's status, and the lifecycle event recording it.
@@ -47,6 +55,7 @@ RETURNING t.id
 """
 _EVENT_COLUMNS = ("trade_id", "at", "actor_id", "actor_label", "action", "from_status", "to_status", "reason")
 _TRADE = record_type_of(Trade)
+AUDIT_BATCH = 20_000
 
 
 def trades_settle(changes: list[TradeSettlement], *, actor: Actor, reason: str) -> int:
@@ -80,8 +89,14 @@ def trades_settle(changes: list[TradeSettlement], *, actor: Actor, reason: str) 
     insert_rows(TradeEvent, _EVENT_COLUMNS, [
         (c.trade_id, stamp, user_id, label, SETTLEMENT_ACTIONS[c.to_status], c.from_status, c.to_status, c.reason)
         for c in changes])
-    audit_log_bulk(actor=actor, action="TRANSITION", reason=reason, entries=[
-        AuditEntry(_TRADE, c.trade_id, {"settled_quantity": c.from_settled, "status": c.from_status},
-                   {"settled_quantity": c.to_settled, "status": c.to_status})
-        for c in changes])
+    for start in range(0, len(changes), AUDIT_BATCH):  # built and copied a batch at a time: memory stays flat
+        audit_log_bulk(actor=actor, action="TRANSITION", reason=reason, entries=[
+            AuditEntry(_TRADE, c.trade_id, CanonicalJSON(_state(c.from_settled, c.from_status)),
+                       CanonicalJSON(_state(c.to_settled, c.to_status)))
+            for c in changes[start:start + AUDIT_BATCH]])
     return len(changes)
+
+
+def _state(settled: Decimal, status: str) -> str:
+    # Keys in sorted order; a plain decimal and a status name: nothing to escape.
+    return f'{{"settled_quantity":"{format_decimal(settled)}","status":"{status}"}}'

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from backoffice.core.jobs.models import JobRun
 from settlements.models import SettlementInstruction, SettlementMovement, SettlementRun
@@ -114,6 +114,11 @@ class CurrencyFigures:
     delivered: Decimal  # Σ quantity delivered, as a positive quantity (instruments of the currency, added)
     received_quantity: Decimal
 
+    @property
+    def net(self) -> Decimal:
+        """Cash the accounts received less what they paid."""
+        return self.received - self.paid
+
 
 def settlement_run_figures(run: SettlementRun) -> list[CurrencyFigures]:
     """Return the run's movements summed per currency (so far, while it runs)."""
@@ -139,4 +144,6 @@ def settlement_run_open_instructions(run: SettlementRun) -> QuerySet[SettlementI
     """Return the instructions due by the run's date still open now (partial or failed), oldest date first."""
     return (SettlementInstruction.objects
             .filter(settlement_date__lte=run.settlement_date, status__in=("PARTIAL", "FAILED"))
+            .annotate(quantity_left=F("quantity") - F("settled_quantity"),
+                      cash_left=F("cash_amount") - F("settled_cash"))
             .select_related("account", "counterparty", "instrument", "fail").order_by("settlement_date", "id"))

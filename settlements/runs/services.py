@@ -66,6 +66,8 @@ from settlements.runs.selectors import (
 )
 
 STEP = "settle"
+# Audit records built and copied this many at a time, so a chunk's memory stays flat.
+AUDIT_BATCH = 20_000
 # A chunk of step "settle" aims at this many open instructions (counted when the run is created).
 INSTRUCTIONS_PER_CHUNK = 50_000
 MAX_CHUNKS = 1_000
@@ -297,6 +299,12 @@ def settlement_run_settle(*, job: JobRun, index: int) -> dict:
         return {"rows": 0, "accounts": [low, high], "committed_by_job": done_by}
     day = run.settlement_date
     actor = _actor_of(job.started_by)
+    with connection.cursor() as cursor:
+        # A chunk reads and writes some thousands of rows of large tables (instructions, trades,
+        # obligations: the blotter grows by a million a day) by their keys: index look-ups in nested
+        # loops, never a hash or merge join that reads a whole table. This transaction only.
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
     rows = _lock_open_instructions(run=run, low=low, high=high, day=day, markets=settlement_markets(day))
     outcome = _settle(run, rows, actor=actor, value_date=day, reason=f"settlement run {run.pk} of {day.isoformat()}")
     _count(run, outcome, actor=actor)
@@ -503,17 +511,19 @@ def _write_instructions(decisions, by_id, movement_ids, *, run, actor, reason, n
             [by_id[d.instruction.id].status for d in changed]])
         if cursor.rowcount != len(changed):
             raise RuntimeError("settlement instructions changed under the run")
-    entries = []
-    for d in changed:
-        row = by_id[d.instruction.id]
-        after = {"settled_cash": d.instruction.settled_cash, "settled_quantity": d.instruction.settled_quantity,
-                 "status": d.status}
-        if d.moved:
-            after["movement"] = {"id": movement_ids[d.instruction.id], "run_id": run.pk,
-                                 "quantity": d.signed_quantity, "cash": d.cash}
-        entries.append(AuditEntry(_INSTRUCTION, d.instruction.id, {
-            "settled_cash": row.settled_cash, "settled_quantity": row.settled_quantity, "status": row.status}, after))
-    audit_log_bulk(actor=actor, action="TRANSITION", entries=entries, reason=reason)
+    for start in range(0, len(changed), AUDIT_BATCH):  # built and copied a batch at a time: memory stays flat
+        entries = []
+        for d in changed[start:start + AUDIT_BATCH]:
+            row = by_id[d.instruction.id]
+            after = {"settled_cash": d.instruction.settled_cash, "settled_quantity": d.instruction.settled_quantity,
+                     "status": d.status}
+            if d.moved:
+                after["movement"] = {"id": movement_ids[d.instruction.id], "run_id": run.pk,
+                                     "quantity": d.signed_quantity, "cash": d.cash}
+            entries.append(AuditEntry(_INSTRUCTION, d.instruction.id, {
+                "settled_cash": row.settled_cash, "settled_quantity": row.settled_quantity, "status": row.status},
+                after))
+        audit_log_bulk(actor=actor, action="TRANSITION", entries=entries, reason=reason)
 
 
 def _signed(direction: str, quantity: Decimal) -> Decimal:

@@ -108,18 +108,18 @@ def test_the_run_page_shows_counts_per_currency_its_movements_and_what_is_still_
     _day(firm)
     run = settle()
     response = clerk.get(f"/settlements/runs/{run.pk}/")
-    assert table_rows(response, "currency-figures") == [["USD", "2", "1,025.00", "500.00", "25", "100"]]
+    assert table_rows(response, "currency-figures") == [["USD", "2", "1,025.00", "500.00", "-525.00"]]
     movements = table_rows(response, "movements")
     assert [row[1:8] for row in movements] == [
         ["HOUSE", "BRKR-B", "MSFT US5949181045", "2026-11-23", "-25", "500.00 USD", "40"],
         ["ACC-001", "BRKR-B", "AAPL US0378331005", "2026-11-23", "100", "-1,025.00 USD", "100"]]
     assert [row[-1] for row in movements] == ["Partially settled", "Settled"]
     still_open = table_rows(response, "open-instructions")
-    assert [(row[1], row[5], row[7], row[9], row[10], row[11]) for row in still_open] == [
-        ("HOUSE", "Deliver", "25", "Partially settled", "Lack of securities", "2026-11-23"),
-        ("ACC-001", "Receive", "0", "Failed", "Lack of cash", "2026-11-23")]
+    assert [row[1:2] + row[5:] for row in still_open] == [
+        ["HOUSE", "Deliver", "40", "25", "15", "300.00 USD", "Partially settled", "Lack of securities", "2026-11-23"],
+        ["ACC-001", "Receive", "100", "0", "100", "-5,000.00 USD", "Failed", "Lack of cash", "2026-11-23"]]
     assert text(response, '//section[@id="run-figures"]//dl') == (
-        "Settled in full1 Partially settled1 Failed1 Movements2 Still open2")
+        "Settled in full1 Partially settled1 Failed1 Instructions taken3 Movements2 Still open2")
     assert f"Job {run.job_id}" in text(response, '//section[@id="run-job"]')
 
 
