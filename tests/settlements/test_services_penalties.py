@@ -5,8 +5,10 @@ its beat task and its step in a settlement run; Reg SHO bases filled for new fai
 
 from datetime import date, timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -316,3 +318,24 @@ def test_the_day_before_is_the_last_day_some_market_settled():
     assert services.previous_penalty_day(date(2026, 11, 24)) == date(2026, 11, 23)
     assert services.previous_penalty_day(date(2026, 11, 23)) == date(2026, 11, 20)  # a Monday: the Friday
     assert services.previous_penalty_day(date(2026, 11, 27)) == THANKSGIVING  # T2S and CREST settled
+
+
+def test_the_beat_task_without_a_date_accrues_the_last_settlement_day_before_today(desk):
+    job = JobRun.objects.get(pk=fail_penalties_task.apply().get())
+    assert job.parameters["date"] == services.previous_penalty_day(timezone.localdate()).isoformat()
+    assert job.status == "COMPLETED"
+
+
+def test_run_job_accrues_a_day_from_the_command_line(desk):
+    desk.fail(symbol="AAPL", side="SELL", quantity="100")
+    desk.price("AAPL", US_SETTLES, "200")
+    out = StringIO()
+
+    call_command("run_job", "fail-penalties", "--param", "date=2026-11-23", "--now", stdout=out)
+
+    job = JobRun.objects.get(kind="fail-penalties")
+    assert out.getvalue().strip() == f"job {job.pk} fail-penalties COMPLETED"
+    assert job.started_by_label == "command:run_job"
+    assert [(row[1], row[5]) for row in penalties()] == [(US_SETTLES, Decimal("2.00"))]
+    with pytest.raises(CommandError, match="is not a settlement day of any market"):
+        call_command("run_job", "fail-penalties", "--param", "date=2026-11-28", "--now", stdout=StringIO())
