@@ -190,6 +190,10 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "backoffice.core.jobs.models.JobRun.Status",
         "ObligationStatusEnum": "clearing.models.Obligation.Status",
         "SettlementRunKindEnum": ["RUN", "CONFIRMATIONS"],
+        "TradeMatchStatusEnum": "records.trades.models.Trade.MatchStatus",
+        "ConfirmationMatchStatusEnum": "clearing.models.Confirmation.MatchStatus",
+        "InstructionStatusEnum": "settlements.models.SettlementInstruction.Status",
+        "FailKindEnum": "settlements.models.SettlementFail.Kind",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Token first: without credentials the schema answers 401 with WWW-Authenticate, as every endpoint

@@ -46,7 +46,6 @@ def _enum(name: str, values) -> type[serializers.CharField]:
     return extend_schema_field({"type": "string", "enum": list(values)})(type(name, (serializers.CharField,), {}))
 
 
-MatchStatusField = _enum("MatchStatusField", Confirmation.MatchStatus.values)
 ItemStatusField = _enum("ItemStatusField", ["created", "duplicate", "rejected", "conflict"])
 
 
@@ -100,7 +99,7 @@ class ConfirmationOutput(serializers.Serializer):
     trade_date = serializers.DateField()
     settlement_date = serializers.DateField()
     trade_ref = serializers.CharField(help_text="Our trade reference they quoted, or empty.")
-    match_status = MatchStatusField()
+    match_status = serializers.ChoiceField(choices=Confirmation.MatchStatus.choices)
     trade = serializers.IntegerField(source="trade_id", allow_null=True, help_text=(
         "MATCHED: the trade it confirms. MISMATCHED: the closest candidate, compared in mismatches. Else null."))
     mismatches = MismatchOutput(many=True)
@@ -119,7 +118,7 @@ class BatchItemResult(serializers.Serializer):
     index = serializers.IntegerField()
     status = ItemStatusField()
     id = serializers.IntegerField(required=False, help_text="The confirmation (created or duplicate).")
-    match_status = MatchStatusField(required=False)
+    match_status = serializers.ChoiceField(choices=Confirmation.MatchStatus.choices, required=False)
     trade = serializers.IntegerField(required=False, allow_null=True)
     errors = serializers.DictField(required=False, help_text="Field messages, for rejected and conflict items.")
 

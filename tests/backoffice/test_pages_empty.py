@@ -30,7 +30,27 @@ PAGES = {
     "/records/cash/": {"cash-balances": "No cash balances match these filters."},
     "/records/positions/": {"positions": "No positions match these filters."},
     "/records/trades/": {"trades": "No trades match these filters."},
-    "/records/inventory/": {"inventory": "No positions on {today}."},
+    "/records/inventory/": {"inventory": "No positions on {today}.",
+                            "pending-settlements": "Nothing left to settle: every booked trade has settled."},
+    "/clearing/confirmations/": {"confirmations": "No confirmations received yet: counterparties send them through "
+                                                  "the API, or upload their file."},
+    "/clearing/breaks/": {"breaks": "No breaks: every confirmation received has matched a trade or been resolved."},
+    "/clearing/runs/": {"runs": "No clearing runs yet: the beat nets the next settlement date every weekday at the "
+                                "cut-off, or run netting for a date above."},
+    "/clearing/obligations/": {"obligations": "No obligations yet: a clearing run creates them from the trades it "
+                                              "nets."},
+    "/settlements/instructions/": {"instructions": "Nothing open: every instruction has settled or been cancelled."},
+    "/settlements/ssis/": {"ssis": "No standing settlement instructions yet: every instruction is held until its "
+                                   "counterparty has one."},
+    # The aging charts are not tables: their panel says once that there is nothing to chart.
+    "/settlements/fails/": {None: "No open fails on {today}.",
+                            "close-out-table": "No Reg SHO close-out is due or overdue on {today}.",
+                            "fail-table": "No fails open on {today}: every instruction due by then settled.",
+                            "penalty-summary": "No penalties accrued in {month}: a day's penalties accrue once it is "
+                                               "over, as the next settlement run ends (or the early beat, or Accrue "
+                                               "below)."},
+    "/settlements/runs/": {"runs": "No settlement runs yet: the beat settles today every weekday at 15:30, or run "
+                                   "settlement for a date above."},
     "/records/retention/": {"active-holds": "No active legal holds.", "tombstones": "Nothing purged yet.",
                             "released-holds": "No released holds."},
     "/records/exports/": {"manifests": "No manifests yet: the daily export job writes one per business date."},
@@ -85,7 +105,9 @@ def empty_states(html: str) -> dict:
 def test_each_empty_table_shows_one_message_and_nothing_else_says_it_again(clerk, url):
     response = clerk.get(url)
     assert response.status_code == 200
-    expected = {table: [message.format(today=timezone.localdate().isoformat())]
+    today = timezone.localdate()
+    month = f"{today:%B %Y} up to {today.day} {today:%b}"
+    expected = {table: [message.format(today=today.isoformat(), month=month)]
                 for table, message in PAGES[url].items()}
     assert empty_states(response.content.decode()) == {None: [], **expected}
 

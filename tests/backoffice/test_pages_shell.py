@@ -157,6 +157,14 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
         ("Home", "/", False),
         ("Blotter", "/records/trades/", False),
         ("Inventory", "/records/inventory/", False),
+        ("Confirmations", "/clearing/confirmations/", False),
+        ("Breaks", "/clearing/breaks/", False),
+        ("Clearing runs", "/clearing/runs/", False),
+        ("Obligations", "/clearing/obligations/", False),
+        ("Settlement queue", "/settlements/instructions/", False),
+        ("Settlement runs", "/settlements/runs/", False),
+        ("Fails", "/settlements/fails/", False),
+        ("Standing instructions", "/settlements/ssis/", False),
         ("Positions", "/records/positions/", False),
         ("Cash balances", "/records/cash/", False),
         ("Instruments", "/records/instruments/", False),
@@ -169,19 +177,20 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
         ("Exports", "/records/exports/", False),
         ("Batch jobs", "/jobs/", False),
     ]
-    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 13
+    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 21
 
 
 def test_navigation_leaves_out_entries_whose_page_does_not_exist(signed_in, monkeypatch):
     nav = [
         Section("Overview", [Entry("Home", "home"), Entry("Jobs", "jobs-that-do-not-exist")]),
-        Section("Settlements", [Entry("Fails", "settlements:fails"), Entry("Runs", "settlements:runs")]),
+        Section("Accounting", [Entry("Trial balance", "accounting:trial-balance"),
+                               Entry("Ledger", "accounting:ledger")]),
     ]
     monkeypatch.setattr(navigation, "NAV", nav)
     content = signed_in.get("/").content.decode()
     assert nav_links(signed_in.get("/")) == [("Home", "/", True)]
     # A section with no page left is not shown either.
-    assert "Settlements" not in content and "Fails" not in content and "Jobs" not in content
+    assert "Accounting" not in content and "Trial balance" not in content and "Jobs" not in content
 
 
 def test_navigation_entries_restricted_to_a_role_show_only_to_that_role(db):

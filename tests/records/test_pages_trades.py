@@ -59,7 +59,8 @@ def test_url_names():
 def test_trading_section_comes_right_after_overview_and_the_detail_page_belongs_to_the_blotter(signed_in, blotter):
     links_ = nav_links(signed_in.get(f"/records/trades/{blotter.ids['OMS-0001']}/"))
     assert links_[:4] == [("Home", "/", False), ("Blotter", "/records/trades/", True),
-                          ("Inventory", "/records/inventory/", False), ("Positions", "/records/positions/", False)]
+                          ("Inventory", "/records/inventory/", False),
+                          ("Confirmations", "/clearing/confirmations/", False)]
 
 
 # Blotter ---------------------------------------------------------------------------------------

@@ -147,8 +147,13 @@ CASES = [
 ]
 
 
+# Kinds the apps above records register, each walked through maker-checker in its own app's tests.
+UPPER_APPS_KINDS = {"confirmation.force_match": "tests/clearing/test_services_matching.py",
+                    "ssi.change": "tests/settlements/test_services_ssis.py"}
+
+
 def test_every_registered_kind_has_a_case():
-    assert {case.kind for case in CASES} == {spec.kind for spec in kinds.change_kinds()}
+    assert {case.kind for case in CASES} | set(UPPER_APPS_KINDS) == {spec.kind for spec in kinds.change_kinds()}
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
