@@ -11,6 +11,7 @@ p50/p99 latency for each. Accounts, counterparties and instruments are read from
 """
 
 import argparse
+import functools
 import http.client
 import json
 import os
@@ -56,15 +57,24 @@ def percentile(values, pct):
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
+@functools.cache
+def recent_sessions(mic: str, today: date) -> tuple[date, ...]:
+    """The market's trading sessions among the ten days before today (a holiday like Thanksgiving is
+    not one: trade capture refuses a trade dated on it)."""
+    import exchange_calendars
+
+    calendar = exchange_calendars.get_calendar(mic)
+    days = [today - timedelta(days=n) for n in range(1, 11)]
+    return tuple(day for day in days if calendar.is_session(day.isoformat()))
+
+
 def make_trades(n, refdata, run_id, rng):
     accounts, counterparties, instruments = refdata
     today = date.today()
     trades = []
     for i in range(n):
         inst = rng.choice(instruments)
-        trade_date = today - timedelta(days=rng.randint(1, 10))
-        while trade_date.weekday() >= 5:
-            trade_date -= timedelta(days=1)
+        trade_date = rng.choice(recent_sessions(inst["market"], today))
         trades.append({
             "external_ref": f"BENCH-{run_id}-{i}", "account": rng.choice(accounts),
             "counterparty": rng.choice(counterparties), "instrument": inst["isin"],
