@@ -1,0 +1,24 @@
+"""Settle the demo firm's instructions: ``manage.py load_settlement_demo [--seed S]`` after ``load_clearing_demo``."""
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from settlements import demo
+
+
+class Command(BaseCommand):
+    help = ("Create the standing settlement instructions of the demo counterparties (releasing the instructions "
+            "held for want of one), record a few counterparty failures, and settle every past settlement date "
+            "not settled yet, oldest first. Through the services (audited); safe to run again.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, metavar="S",
+                            help=f"the seed load_demo booked the trades with (default {demo.DEFAULT_SEED})")
+
+    def handle(self, *args, seed: int, **options):
+        started = time.monotonic()
+        summary = demo.load_settlement_demo(seed=seed)
+        for line in summary.lines():
+            self.stdout.write(line)
+        self.stdout.write(self.style.SUCCESS(f"Settlement demo ready ({time.monotonic() - started:.1f} s)."))
