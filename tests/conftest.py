@@ -13,14 +13,17 @@ from records.reference.services import reference
 
 
 def ensure_seed_data() -> None:
-    """Recreate what data migrations seed (roles, markets, retention): transactional tests flush them."""
+    """Recreate what data migrations seed (roles, markets, retention, match tolerances, penalty rates):
+    transactional tests flush them."""
     import importlib
 
     from django.apps import apps
 
     seeds = [("backoffice.core.migrations.0001_role_groups", "create_groups"),
              ("records.migrations.0002_markets", "add_markets"),
-             ("records.migrations.0006_retention_defaults_and_append_only", "add_policies")]
+             ("records.migrations.0006_retention_defaults_and_append_only", "add_policies"),
+             ("clearing.migrations.0002_match_tolerances", "seed"),
+             ("settlements.migrations.0002_penalty_rates", "seed")]
     for module, function in seeds:
         getattr(importlib.import_module(module), function)(apps, None)
 
