@@ -36,7 +36,7 @@ from django.utils import timezone
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import InputError, format_decimal, parse_date
 from backoffice.core.jobs.models import JobRun
-from backoffice.core.jobs.services import job_create
+from backoffice.core.jobs.services import job_create, job_enqueue
 from clearing.models import ClearingRun, Obligation
 from clearing.netting.selectors import (
     clearing_run_active,
@@ -226,12 +226,10 @@ def clearing_run_start(*, settlement_date, started_by) -> ClearingRun:
 
     The one way the API, the dashboard and `manage.py clearing_run` start netting.
     """
-    from backoffice.core.jobs.tasks import job_run_task
-
     run = clearing_run_create(settlement_date=settlement_date, started_by=started_by)
     job_id = run.job_id
     # After commit, so a worker never looks for a run that is not there yet.
-    transaction.on_commit(lambda: job_run_task.delay(job_id=job_id))
+    job_enqueue(job_id)
     return run
 
 

@@ -7,12 +7,15 @@
   (poll the list); 200 with the manifest when the date has one already; 409 if that one covers another range.
 """
 
+import logging
+
 import django_filters
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +31,14 @@ from records.exports.models import ExportManifest
 from records.exports.tasks import daily_exports_task
 
 ExportRole = HasRole(OPERATIONS, COMPLIANCE, ACCOUNTING)
+
+logger = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The task queue cannot take the job now: nothing was queued. Try again shortly."
+    default_code = "broker_unavailable"
 
 
 class CSVRenderer(BaseRenderer):
@@ -171,7 +182,12 @@ class ManifestListCreateApi(generics.ListAPIView):
             if (existing.date_from, existing.date_to) != (date_from, date_to):
                 raise ConflictError(f"The manifest of {business_date} covers {existing.date_from}..{existing.date_to}.")
             return Response(ManifestOutput(existing).data)
-        result = daily_exports_task.delay(business_date.isoformat(), date_from.isoformat(), date_to.isoformat(),
-                                          request.user.pk)
+        try:
+            result = daily_exports_task.delay(business_date.isoformat(), date_from.isoformat(), date_to.isoformat(),
+                                              request.user.pk)
+        except Exception as exc:
+            # Nothing was written: the task creates the run. The client may retry.
+            logger.exception("the daily exports of %s could not be queued", business_date)
+            raise BrokerUnavailable from exc
         return Response({"business_date": business_date, "date_from": date_from, "date_to": date_to,
                          "status": "QUEUED", "task_id": result.id}, status=status.HTTP_202_ACCEPTED)

@@ -42,7 +42,7 @@ from backoffice.core.bulk import allocate_ids, batch_value, insert_rows
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import InputError, parse_date
 from backoffice.core.jobs.models import JobChunk, JobRun
-from backoffice.core.jobs.services import job_create, job_run_execute
+from backoffice.core.jobs.services import job_create, job_enqueue, job_run_execute
 from clearing.netting.settlement import ObligationSettlement, obligations_settle
 from records.audit.services.audit import AuditEntry, audit_log, audit_log_bulk, record_type_of, snapshot
 from records.cash.reservations import cash_reservations_apply
@@ -239,12 +239,10 @@ def settlement_run_start(*, settlement_date, started_by) -> SettlementRun:
 
     The one way the API, the dashboard and `manage.py settlement_run` start a settlement run.
     """
-    from backoffice.core.jobs.tasks import job_run_task
-
     run = settlement_run_create(settlement_date=settlement_date, started_by=started_by)
     job_id = run.job_id
     # After commit, so a worker never looks for a run that is not there yet.
-    transaction.on_commit(lambda: job_run_task.delay(job_id=job_id))
+    job_enqueue(job_id)
     return run
 
 

@@ -7,6 +7,7 @@ chunk, and a redelivered run skips the chunks that committed. Two workers racing
 meet at the unique row; the second finds it committed and moves on, its work never started.
 """
 
+import logging
 import traceback as tb
 
 from django.db import IntegrityError, OperationalError, transaction
@@ -19,6 +20,7 @@ from backoffice.core.jobs.registry import Step, job_kind_get, job_plan
 from backoffice.core.jobs.signals import job_rerun_requested
 
 SYSTEM = "system"
+logger = logging.getLogger(__name__)
 
 
 def _starter(started_by) -> tuple[object | None, str]:
@@ -45,11 +47,28 @@ def job_create(*, kind: str, params: dict | None = None, started_by=None, rerun_
                                  started_by=user, started_by_label=label, rerun_of=rerun_of, task_id=task_id)
 
 
-def _enqueue(job: JobRun) -> None:
-    from backoffice.core.jobs.tasks import job_run_task
+def job_enqueue(job_id: int) -> None:
+    """Queue a run to a worker once the caller's transaction commits (a worker never looks for a run
+    that is not there yet). Call inside the transaction that created the run.
 
-    # After commit, so a worker never looks for a run that is not there yet.
-    transaction.on_commit(lambda: job_run_task.delay(job_id=job.pk))
+    The run is committed first, so a broker that refuses the message cannot lose it: the run stays
+    QUEUED, the error is logged, and the request that started it still answers with it.
+    `manage.py run_job --job <id>` runs it then (docs/runbook.md).
+    """
+    def send():
+        from backoffice.core.jobs.tasks import job_run_task
+
+        try:
+            job_run_task.delay(job_id=job_id)
+        except Exception:
+            logger.exception("job %s could not be queued to the broker: it stays QUEUED until "
+                             "`manage.py run_job --job %s` runs it", job_id, job_id)
+
+    transaction.on_commit(send)
+
+
+def _enqueue(job: JobRun) -> None:
+    job_enqueue(job.pk)
 
 
 @transaction.atomic
