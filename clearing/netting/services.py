@@ -36,7 +36,7 @@ from django.utils import timezone
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import InputError, format_decimal, parse_date
 from backoffice.core.jobs.models import JobRun
-from backoffice.core.jobs.services import job_create, job_enqueue
+from backoffice.core.jobs.services import job_enqueue
 from clearing.models import ClearingRun, Obligation
 from clearing.netting.selectors import (
     clearing_run_active,
@@ -45,6 +45,7 @@ from clearing.netting.selectors import (
     netting_instrument_counts,
 )
 from records.audit.services.audit import AuditEntry, CanonicalJSON, actor_fields, audit_log, audit_log_bulk, snapshot
+from records.dated_runs import DatedRunKind, dated_run_actor, dated_run_create, dated_run_take_over
 from records.reference import selectors as reference_selectors
 from records.reference.models import Market
 from records.reference.services.calendar import is_settlement_day
@@ -160,28 +161,17 @@ def instrument_ranges(parameters: dict) -> list[tuple[int, int]]:
 
 # --- starting a run ---
 
+RUNS = DatedRunKind(model=ClearingRun, job_kind=NETTING, label="clearing run", purpose="netting",
+                    lock_key=_START_LOCK, parse_date=netting_date_parse, of_job=clearing_run_of_job,
+                    active=clearing_run_active, latest=clearing_run_latest)
+
+
 def _actor_of(started_by):
-    return started_by if started_by is not None else f"job:{NETTING}"
+    return dated_run_actor(RUNS, started_by)
 
 
 def _take_over(run: ClearingRun, job: JobRun, *, actor) -> None:
-    """Make `job` the run's job (a rerun continuing a failed run). Caller holds the run's lock."""
-    before = snapshot(run)
-    previous = run.job_id
-    run.job = job
-    run.save(update_fields=["job"])
-    audit_log(actor=actor, action="UPDATE", instance=run, before=before, after=snapshot(run),
-              reason=f"continued by job {job.pk} after job {previous} failed")
-
-
-def _rerun(run: ClearingRun, *, started_by, task_id: str) -> ClearingRun:
-    failed = run.job
-    job = job_create(kind=NETTING, params=failed.parameters, started_by=started_by, rerun_of=failed,
-                     task_id=task_id)
-    audit_log(actor=_actor_of(started_by), action="CREATE", instance=job, after=snapshot(job),
-              reason=f"rerun of failed job {failed.pk} (clearing run {run.pk})")
-    _take_over(run, job, actor=_actor_of(started_by))
-    return run
+    dated_run_take_over(RUNS, run, job, actor=actor)
 
 
 @transaction.atomic
@@ -194,30 +184,7 @@ def clearing_run_create(*, settlement_date, started_by, task_id: str = "") -> Cl
     date's last run FAILED: that run is continued by a new job (rerun_of the failed one), not
     replaced, so the date's obligations stay in one run.
     """
-    if task_id:
-        job = JobRun.objects.filter(task_id=task_id).first()
-        if job is not None:
-            run = clearing_run_of_job(job)
-            if run is not None:
-                return run
-    day = netting_date_parse(settlement_date)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_START_LOCK, day.toordinal()])
-    active = clearing_run_active(settlement_date=day)
-    if active is not None:
-        raise ConflictError(f"Clearing run {active.pk} for {day.isoformat()} is {active.job.status}: "
-                            "wait for it to finish.")
-    latest = clearing_run_latest(settlement_date=day)
-    if latest is not None and latest.job.status == JobRun.Status.FAILED:
-        return _rerun(ClearingRun.objects.select_for_update().get(pk=latest.pk), started_by=started_by,
-                      task_id=task_id)
-    job = job_create(kind=NETTING, params={"settlement_date": day.isoformat()}, started_by=started_by,
-                     task_id=task_id)
-    run = ClearingRun.objects.create(settlement_date=day, job=job)
-    actor = _actor_of(started_by)
-    audit_log(actor=actor, action="CREATE", instance=job, after=snapshot(job), reason=f"clearing run {run.pk}")
-    audit_log(actor=actor, action="CREATE", instance=run, after=snapshot(run), reason=f"netting of {day.isoformat()}")
-    return run
+    return dated_run_create(RUNS, settlement_date=settlement_date, started_by=started_by, task_id=task_id)
 
 
 @transaction.atomic

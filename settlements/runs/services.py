@@ -47,6 +47,7 @@ from clearing.netting.settlement import ObligationSettlement, obligations_settle
 from records.audit.services.audit import AuditEntry, audit_log, audit_log_bulk, record_type_of, snapshot
 from records.cash.reservations import cash_reservations_apply
 from records.cash.settlement import SettlementCash, cash_lock_available, cash_settle
+from records.dated_runs import DatedRunKind, dated_run_actor, dated_run_create, dated_run_take_over
 from records.positions.settlement import SettledMove, pending_release, positions_lock_settled, positions_settle
 from records.reference import selectors as reference_selectors
 from records.reference.services.calendar import is_settlement_day
@@ -172,28 +173,17 @@ def account_ranges(parameters: dict) -> list[tuple[int, int]]:
 
 # --- starting a run ---
 
+RUNS = DatedRunKind(model=SettlementRun, job_kind=SETTLEMENT_RUN, label="settlement run", purpose="settlement",
+                    lock_key=_START_LOCK, parse_date=settlement_date_parse, of_job=settlement_run_of_job,
+                    active=settlement_run_active, latest=settlement_run_latest)
+
+
 def _actor_of(started_by):
-    return started_by if started_by is not None else f"job:{SETTLEMENT_RUN}"
+    return dated_run_actor(RUNS, started_by)
 
 
 def _take_over(run: SettlementRun, job: JobRun, *, actor) -> None:
-    """Make `job` the run's job (a rerun continuing a failed run). Caller holds the run's lock."""
-    before = snapshot(run)
-    previous = run.job_id
-    run.job = job
-    run.save(update_fields=["job"])
-    audit_log(actor=actor, action="UPDATE", instance=run, before=before, after=snapshot(run),
-              reason=f"continued by job {job.pk} after job {previous} failed")
-
-
-def _rerun(run: SettlementRun, *, started_by, task_id: str) -> SettlementRun:
-    failed = run.job
-    job = job_create(kind=SETTLEMENT_RUN, params=failed.parameters, started_by=started_by, rerun_of=failed,
-                     task_id=task_id)
-    audit_log(actor=_actor_of(started_by), action="CREATE", instance=job, after=snapshot(job),
-              reason=f"rerun of failed job {failed.pk} (settlement run {run.pk})")
-    _take_over(run, job, actor=_actor_of(started_by))
-    return run
+    dated_run_take_over(RUNS, run, job, actor=actor)
 
 
 @transaction.atomic
@@ -206,31 +196,7 @@ def settlement_run_create(*, settlement_date, started_by, task_id: str = "") -> 
     date's last run FAILED: that run is continued by a new job (rerun_of the failed one), not
     replaced.
     """
-    if task_id:
-        job = JobRun.objects.filter(task_id=task_id).first()
-        if job is not None:
-            run = settlement_run_of_job(job)
-            if run is not None:
-                return run
-    day = settlement_date_parse(settlement_date)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_START_LOCK, day.toordinal()])
-    active = settlement_run_active(settlement_date=day)
-    if active is not None:
-        raise ConflictError(f"Settlement run {active.pk} for {day.isoformat()} is {active.job.status}: "
-                            "wait for it to finish.")
-    latest = settlement_run_latest(settlement_date=day)
-    if latest is not None and latest.job.status == JobRun.Status.FAILED:
-        return _rerun(SettlementRun.objects.select_for_update().get(pk=latest.pk), started_by=started_by,
-                      task_id=task_id)
-    job = job_create(kind=SETTLEMENT_RUN, params={"settlement_date": day.isoformat()}, started_by=started_by,
-                     task_id=task_id)
-    run = SettlementRun.objects.create(settlement_date=day, job=job)
-    actor = _actor_of(started_by)
-    audit_log(actor=actor, action="CREATE", instance=job, after=snapshot(job), reason=f"settlement run {run.pk}")
-    audit_log(actor=actor, action="CREATE", instance=run, after=snapshot(run),
-              reason=f"settlement of {day.isoformat()}")
-    return run
+    return dated_run_create(RUNS, settlement_date=settlement_date, started_by=started_by, task_id=task_id)
 
 
 @transaction.atomic
