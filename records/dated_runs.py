@@ -37,6 +37,37 @@ def dated_run_actor(kind: DatedRunKind, started_by):
     return started_by if started_by is not None else f"job:{kind.job_kind}"
 
 
+def dated_run_for_job(kind: DatedRunKind, job: JobRun):
+    """Return the job's run: its own; the failed one it continues, taken over; or a new one.
+
+    Call inside a chunk's transaction.
+    The job's own run is read without a lock, so the chunks of one run, on several workers, do not
+    wait for each other here. The first chunk of a job without its run (the job continues a failed
+    run, or `run_job` created it) locks the job's row, so its workers take over or create the run once.
+    """
+    run = kind.model.objects.filter(job_id=job.pk).first()
+    if run is not None:
+        return run
+    JobRun.objects.select_for_update().filter(pk=job.pk).first()
+    run = kind.model.objects.filter(job_id=job.pk).first()  # another worker of the job was first
+    if run is not None:
+        return run
+    actor = dated_run_actor(kind, job.started_by)
+    origin = kind.of_job(job)
+    if origin is not None:
+        run = kind.model.objects.select_for_update().select_related("job").get(pk=origin.pk)
+        if run.job.status != JobRun.Status.FAILED:
+            raise ConflictError(f"{kind.label.capitalize()} {run.pk} is being run by job {run.job_id} "
+                                f"({run.job.status}).")
+        dated_run_take_over(kind, run, job, actor=actor)
+        return run
+    day = kind.parse_date(job.parameters["settlement_date"])
+    run = kind.model.objects.create(settlement_date=day, job=job)
+    audit_log(actor=actor, action="CREATE", instance=run, after=snapshot(run),
+              reason=f"{kind.purpose} of {day.isoformat()}")
+    return run
+
+
 def dated_run_take_over(kind: DatedRunKind, run, job: JobRun, *, actor) -> None:
     """Make `job` the run's job (a job continuing a failed run). Caller holds the run's lock."""
     before = snapshot(run)

@@ -266,6 +266,11 @@ TRADE_HOOKS: list[str] = ["clearing.matching.services.matching.matching_on_trade
 CELERY_BEAT_SCHEDULE["clearing-match"] = {
     "task": "clearing.match", "schedule": env.float("CLEARING_MATCH_SECONDS", default=900.0)}
 
+# Tasks queued for each batch-job run: that many workers share its chunks (each claims the chunks
+# no other holds; backoffice/core/jobs/services.py). 1 runs a job on one worker; more help only
+# where there are workers (or worker processes, --concurrency) idle to take them.
+JOB_TASKS_PER_RUN = env.int("JOB_TASKS_PER_RUN", default=2)
+
 # Steps appended to a kind of batch job (backoffice.core.jobs.registry.job_plan): how the project
 # composes an upper app's work after a lower app's job without the lower app importing it.
 # A clearing run ends with the settlement instructions of its obligations (settlements, DESIGN.md §6).

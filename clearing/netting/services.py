@@ -33,7 +33,7 @@ from django.db.models import Count, F, Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
 
-from backoffice.core.exceptions import BusinessRuleError, ConflictError
+from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.fields import InputError, format_decimal, parse_date
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_enqueue
@@ -45,7 +45,7 @@ from clearing.netting.selectors import (
     netting_instrument_counts,
 )
 from records.audit.services.audit import AuditEntry, CanonicalJSON, actor_fields, audit_log, audit_log_bulk, snapshot
-from records.dated_runs import DatedRunKind, dated_run_actor, dated_run_create, dated_run_take_over
+from records.dated_runs import DatedRunKind, dated_run_actor, dated_run_create, dated_run_for_job
 from records.reference import selectors as reference_selectors
 from records.reference.models import Market
 from records.reference.services.calendar import is_settlement_day
@@ -58,8 +58,7 @@ MAX_CHUNKS = 1_000
 AUDIT_BATCH = 20_000
 # Instrument ids are bigint: the open ends of the first and last ranges.
 _LOWEST, _HIGHEST = 0, 2**63 - 1
-# pg_advisory_xact_lock keys (namespace, day ordinal): one run's chunks for a date at a time, one start per date.
-_NET_LOCK = 0x4E455454  # "NETT"
+# pg_advisory_xact_lock key (namespace, day ordinal): one start per date.
 _START_LOCK = 0x4E455453  # "NETS"
 
 # How far ahead next_settlement_date looks before giving up (no market settles for three weeks: a bug).
@@ -170,10 +169,6 @@ def _actor_of(started_by):
     return dated_run_actor(RUNS, started_by)
 
 
-def _take_over(run: ClearingRun, job: JobRun, *, actor) -> None:
-    dated_run_take_over(RUNS, run, job, actor=actor)
-
-
 @transaction.atomic
 def clearing_run_create(*, settlement_date, started_by, task_id: str = "") -> ClearingRun:
     """Record a QUEUED clearing run of the date with its job; enqueue nothing (the caller executes it).
@@ -203,25 +198,7 @@ def clearing_run_start(*, settlement_date, started_by) -> ClearingRun:
 # --- executing a run ---
 
 def _run_for_job(job: JobRun) -> ClearingRun:
-    """Lock and return the job's clearing run: its own; the failed one it reruns, taken over; or a new one.
-
-    A job created by `run_job clearing-netting` has no run yet: its first chunk records one.
-    """
-    run = ClearingRun.objects.select_for_update().filter(job_id=job.pk).first()
-    if run is not None:
-        return run
-    actor = _actor_of(job.started_by)
-    origin = clearing_run_of_job(job)
-    if origin is not None:
-        run = ClearingRun.objects.select_for_update().select_related("job").get(pk=origin.pk)
-        if run.job_id != job.pk and run.job.status != JobRun.Status.FAILED:
-            raise ConflictError(f"Clearing run {run.pk} is being run by job {run.job_id} ({run.job.status}).")
-        _take_over(run, job, actor=actor)
-        return run
-    day = netting_date_parse(job.parameters["settlement_date"])
-    run = ClearingRun.objects.create(settlement_date=day, job=job)
-    audit_log(actor=actor, action="CREATE", instance=run, after=snapshot(run), reason=f"netting of {day.isoformat()}")
-    return run
+    return dated_run_for_job(RUNS, job)
 
 
 # One statement per chunk. moved: the eligible trades of the range, now CLEARED (the UPDATE's WHERE
@@ -292,7 +269,9 @@ def clearing_run_net(*, job: JobRun, index: int) -> dict:
 
     Eligible: BOOKED, settling on the run's date, matched unless the counterparty requires no
     matching, not netted before, and of a key the run has not netted yet. Runs in the chunk's
-    transaction (the job framework's); chunks netting the same date wait for each other.
+    transaction (the job framework's). The chunks of a run may run at once on several workers:
+    their instrument ranges are disjoint, so are their trades, obligations and links; they share
+    only key-share locks on reference rows, and no deadlock is possible between them.
     """
     run = _run_for_job(job)
     low, high = instrument_ranges(job.parameters)[index]
@@ -304,7 +283,6 @@ def clearing_run_net(*, job: JobRun, index: int) -> dict:
     trades = 0
     obligations = []
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_NET_LOCK, run.settlement_date.toordinal()])
         # The grouping and the join of trades to their obligations sort and hash a chunk's rows in
         # memory rather than in temporary files (PostgreSQL's default is 4 MB); this transaction only.
         cursor.execute("SET LOCAL work_mem = '64MB'")

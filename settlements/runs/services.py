@@ -47,7 +47,7 @@ from clearing.netting.settlement import ObligationSettlement, obligations_settle
 from records.audit.services.audit import AuditEntry, audit_log, audit_log_bulk, record_type_of, snapshot
 from records.cash.reservations import cash_reservations_apply
 from records.cash.settlement import SettlementCash, cash_lock_available, cash_settle
-from records.dated_runs import DatedRunKind, dated_run_actor, dated_run_create, dated_run_take_over
+from records.dated_runs import DatedRunKind, dated_run_actor, dated_run_create, dated_run_for_job
 from records.positions.settlement import SettledMove, pending_release, positions_lock_settled, positions_settle
 from records.reference import selectors as reference_selectors
 from records.reference.services.calendar import is_settlement_day
@@ -182,10 +182,6 @@ def _actor_of(started_by):
     return dated_run_actor(RUNS, started_by)
 
 
-def _take_over(run: SettlementRun, job: JobRun, *, actor) -> None:
-    dated_run_take_over(RUNS, run, job, actor=actor)
-
-
 @transaction.atomic
 def settlement_run_create(*, settlement_date, started_by, task_id: str = "") -> SettlementRun:
     """Record a QUEUED settlement run of the date with its job; enqueue nothing (the caller executes it).
@@ -215,29 +211,7 @@ def settlement_run_start(*, settlement_date, started_by) -> SettlementRun:
 # --- executing a run ---
 
 def _run_for_job(job: JobRun) -> SettlementRun:
-    """Return the job's settlement run: its own; the failed one it reruns, taken over; or a new one.
-
-    A job created by `run_job settlement-run` has no run yet: its first chunk records one. Only the
-    takeover locks the run, so the chunks of one run do not wait for each other here.
-    """
-    run = SettlementRun.objects.filter(job_id=job.pk).first()
-    if run is not None:
-        return run
-    actor = _actor_of(job.started_by)
-    origin = settlement_run_of_job(job)
-    if origin is not None:
-        run = SettlementRun.objects.select_for_update().select_related("job").get(pk=origin.pk)
-        if run.job_id == job.pk:
-            return run
-        if run.job.status != JobRun.Status.FAILED:
-            raise ConflictError(f"Settlement run {run.pk} is being run by job {run.job_id} ({run.job.status}).")
-        _take_over(run, job, actor=actor)
-        return run
-    day = settlement_date_parse(job.parameters["settlement_date"])
-    run = SettlementRun.objects.create(settlement_date=day, job=job)
-    audit_log(actor=actor, action="CREATE", instance=run, after=snapshot(run),
-              reason=f"settlement of {day.isoformat()}")
-    return run
+    return dated_run_for_job(RUNS, job)
 
 
 def _committed_by_an_earlier_job(job: JobRun, index: int) -> int | None:

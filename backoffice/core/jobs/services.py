@@ -3,14 +3,21 @@
 A run executes chunk by chunk. An atomic chunk inserts its completion row (JobChunk, unique per
 job, step and index) first, then does its work, then counts itself on the run, all in one
 transaction: a chunk that raises leaves nothing, a worker killed mid-chunk leaves nothing of that
-chunk, and a redelivered run skips the chunks that committed. Two workers racing on one chunk
-meet at the unique row; the second finds it committed and moves on, its work never started.
+chunk, and a redelivered run skips the chunks that committed.
+
+Several workers share a run (settings.JOB_TASKS_PER_RUN tasks are queued for each; a worker may
+also be told to join with `run_job --job`): each goes through a step's chunks, claiming each with
+a try-lock (pg_try_advisory_xact_lock on the job, step and index) and skipping those another worker
+holds; then it waits for the skipped ones to commit (at their unique completion row) before the
+next step, so steps stay in order. A chunk whose holder died is done by whoever reaches it next.
 """
 
 import logging
 import traceback as tb
+import zlib
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from backoffice.core.context import correlation
@@ -59,7 +66,8 @@ def job_enqueue(job_id: int) -> None:
         from backoffice.core.jobs.tasks import job_run_task
 
         try:
-            job_run_task.delay(job_id=job_id)
+            for _ in range(max(1, settings.JOB_TASKS_PER_RUN)):
+                job_run_task.delay(job_id=job_id)
         except Exception:
             logger.exception("job %s could not be queued to the broker: it stays QUEUED until "
                              "`manage.py run_job --job %s` runs it", job_id, job_id)
@@ -139,20 +147,51 @@ def _chunk_count(job_id: int, step_name: str, rows: int) -> None:
     job.save(update_fields=["chunks_done", "rows_affected", "steps"])
 
 
-def _chunk_run(job: JobRun, step: Step, index: int) -> None:
+def _claim_key(job: JobRun, step: Step, index: int) -> tuple[int, int]:
+    """The advisory-lock key of a chunk: (job id, a 31-bit hash of step and index); int4 both."""
+    return job.pk % 2**31, zlib.crc32(f"{step.name}:{index}".encode()) % 2**31
+
+
+def _claim(job: JobRun, step: Step, index: int, *, wait: bool, session: bool = False) -> bool:
+    """Lock the chunk for this worker. wait=False: a try-lock, False when another worker holds it;
+    wait=True: wait for that worker to finish. Transaction-level (released at the chunk's commit)
+    unless session, for a non-atomic chunk (release with _release)."""
+    function = f"pg{'' if wait else '_try'}_advisory{'' if session else '_xact'}_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", _claim_key(job, step, index))
+        return wait or cursor.fetchone()[0]
+
+
+def _release(job: JobRun, step: Step, index: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", _claim_key(job, step, index))
+
+
+def _chunk_run(job: JobRun, step: Step, index: int, *, claim: bool = True) -> bool:
+    """Do one chunk unless it is done (by another worker too); return False, having done nothing,
+    when claim is set and another worker holds it. Without claim, wait for that worker first."""
     if not step.atomic:
-        rows, result = _outcome(step.run(job, index))
+        if not _claim(job, step, index, wait=not claim, session=True):
+            return False
         try:
-            with transaction.atomic():
-                JobChunk.objects.create(job=job, step=step.name, index=index, rows=rows, result=result)
-                _chunk_count(job.pk, step.name, rows)
-        except IntegrityError:
-            if not JobChunk.objects.filter(job=job, step=step.name, index=index).exists():
-                raise
-        return
+            if JobChunk.objects.filter(job=job, step=step.name, index=index).exists():
+                return True
+            rows, result = _outcome(step.run(job, index))
+            try:
+                with transaction.atomic():
+                    JobChunk.objects.create(job=job, step=step.name, index=index, rows=rows, result=result)
+                    _chunk_count(job.pk, step.name, rows)
+            except IntegrityError:
+                if not JobChunk.objects.filter(job=job, step=step.name, index=index).exists():
+                    raise
+        finally:
+            _release(job, step, index)
+        return True
     try:
         with transaction.atomic():
-            # The completion row first: a second worker on this chunk waits here, then fails on it.
+            if not _claim(job, step, index, wait=not claim):
+                return False
+            # The completion row first: a worker reaching a chunk that committed meanwhile fails here.
             chunk = JobChunk.objects.create(job=job, step=step.name, index=index)
             chunk.rows, chunk.result = _outcome(step.run(job, index))
             chunk.save(update_fields=["rows", "result"])
@@ -160,6 +199,18 @@ def _chunk_run(job: JobRun, step: Step, index: int) -> None:
     except IntegrityError:
         if not JobChunk.objects.filter(job=job, step=step.name, index=index).exists():
             raise
+    return True
+
+
+def _step_run(job: JobRun, step: Step, pending: list[int]) -> None:
+    """Do a step's pending chunks, sharing them with any other worker on the run; return when all committed.
+
+    First pass: every chunk no other worker holds. Second: the skipped ones, each waited for (or
+    done, when its worker died without committing it).
+    """
+    skipped = [index for index in pending if not _chunk_run(job, step, index)]
+    for index in skipped:
+        _chunk_run(job, step, index, claim=False)
 
 
 @transaction.atomic
@@ -194,9 +245,8 @@ def job_run_execute(*, job_id: int) -> JobRun:
             counts = {planned["name"]: planned["chunks"] for planned in job.steps}
             done = set(JobChunk.objects.filter(job=job).values_list("step", "index"))
             for step in plan:
-                for index in range(counts.get(step.name, 0)):
-                    if (step.name, index) not in done:
-                        _chunk_run(job, step, index)
+                pending = [index for index in range(counts.get(step.name, 0)) if (step.name, index) not in done]
+                _step_run(job, step, pending)
             return _job_finish(job_id, [step.name for step in plan])
         except OperationalError:
             raise
