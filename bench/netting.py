@@ -45,6 +45,7 @@ import django
 
 django.setup()
 
+import workers  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -180,9 +181,21 @@ def hand_written(day: date) -> tuple[float, int]:
     return time.monotonic() - started, rows
 
 
+@transaction.atomic
+def create_run(day: date, per_chunk: int):
+    """A QUEUED clearing run of day, its chunks cut per_chunk trades each."""
+    from backoffice.core.jobs.models import JobRun
+    from clearing.netting import services as netting
+
+    run = netting.clearing_run_create(settlement_date=day, started_by="command:bench")
+    JobRun.objects.filter(pk=run.job_id).update(parameters=netting.netting_parameters(
+        {"settlement_date": day.isoformat(), "trades_per_chunk": per_chunk}))
+    return run
+
+
 def net_in_this_process(day: date, per_chunk: int) -> dict:
     """The child: a clearing run of day through the job framework, timed by part; its peak RSS."""
-    from backoffice.core.jobs.models import JobChunk, JobRun
+    from backoffice.core.jobs.models import JobChunk
     from backoffice.core.jobs.services import job_run_execute
     from clearing.models import ClearingRun
     from clearing.netting import jobs
@@ -227,10 +240,7 @@ def net_in_this_process(day: date, per_chunk: int) -> dict:
     jobs.clearing_run_summarize = timing("summary", jobs.clearing_run_summarize)
     started = time.monotonic()
     with connection.execute_wrapper(timed_statements):
-        with transaction.atomic():
-            run = netting.clearing_run_create(settlement_date=day, started_by="command:bench")
-            JobRun.objects.filter(pk=run.job_id).update(parameters=netting.netting_parameters(
-                {"settlement_date": day.isoformat(), "trades_per_chunk": per_chunk}))
+        run = create_run(day, per_chunk)
         spent["create"] = time.monotonic() - started
         job = job_run_execute(job_id=run.job_id)
     seconds = time.monotonic() - started
@@ -285,9 +295,15 @@ def main():
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--load-only", action="store_true", help="load the trades and stop (to profile by hand)")
     parser.add_argument("--no-floor", action="store_true", help="skip timing the bare UPDATE of the trades")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes sharing the run (default 1: one, timed by part)")
     parser.add_argument("--net-only", help=argparse.SUPPRESS)  # the child: net this date, print JSON
+    parser.add_argument("--join", type=int, help=argparse.SUPPRESS)  # a child of --workers: run this job
     args = parser.parse_args()
 
+    if args.join:
+        workers.join(args.join)
+        return
     if args.net_only:
         print(json.dumps(net_in_this_process(date.fromisoformat(args.net_only), args.per_chunk)))
         return
@@ -310,6 +326,20 @@ def main():
         print(f"hand-written UPDATE of the trades' status alone (rolled back, then VACUUM): {floor:7.2f} s  "
               f"{args.trades / floor:>10,.0f} trades/s")
 
+    if args.workers > 1:
+        job_id = create_run(day, args.per_chunk).job_id
+        seconds, peaks = workers.run_in_workers(__file__, job_id, args.workers)
+        from clearing.models import ClearingRun
+
+        run = ClearingRun.objects.get(job_id=job_id)
+        print(f"clearing run (job framework, {args.workers} worker processes): {seconds:7.2f} s  "
+              f"{run.trades_netted / seconds:>10,.0f} trades/s  {run.obligations_created:,} obligations")
+        print(f"ratio clearing run / hand-written GROUP BY: {seconds / hand_seconds:.2f}")
+        print(f"obligations {run.obligations_created:,}, hand-written groups {groups:,}, same keys and sums: "
+              f"{'yes' if same_obligations(run.pk) else 'NO'}")
+        print(f"workers' peak RSS: {', '.join(f'{peak:.1f}' for peak in peaks)} MiB")
+        assert run.trades_netted == args.trades, run
+        return
     child = subprocess.run([sys.executable, __file__, "--net-only", day.isoformat(), "--per-chunk",
                             str(args.per_chunk)], capture_output=True, text=True, env=os.environ, check=False)
     if child.returncode != 0:

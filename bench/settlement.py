@@ -53,6 +53,7 @@ import django
 
 django.setup()
 
+import workers  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -365,9 +366,21 @@ def hand_written(day: date) -> tuple[float, int, int]:
 
 # --- the settlement run, in a child process --------------------------------------------------------
 
+@transaction.atomic
+def create_run(day: date, per_chunk: int):
+    """A QUEUED settlement run of day, its chunks cut per_chunk open instructions each."""
+    from backoffice.core.jobs.models import JobRun
+    from settlements.runs import services as runs
+
+    run = runs.settlement_run_create(settlement_date=day, started_by="command:bench")
+    JobRun.objects.filter(pk=run.job_id).update(parameters=runs.settlement_parameters(
+        {"settlement_date": day.isoformat(), "instructions_per_chunk": per_chunk}))
+    return run
+
+
 def settle_in_this_process(day: date, per_chunk: int) -> dict:
     """The child: a settlement run of day through the job framework, timed by part; its peak RSS."""
-    from backoffice.core.jobs.models import JobChunk, JobRun
+    from backoffice.core.jobs.models import JobChunk
     from backoffice.core.jobs.services import job_run_execute
     from records.audit.services import audit
     from settlements.models import SettlementRun
@@ -409,10 +422,7 @@ def settle_in_this_process(day: date, per_chunk: int) -> dict:
 
     jobs.settlement_run_settle = settle_and_check_keys
     started = time.monotonic()
-    with transaction.atomic():
-        run = runs.settlement_run_create(settlement_date=day, started_by="command:bench")
-        JobRun.objects.filter(pk=run.job_id).update(parameters=runs.settlement_parameters(
-            {"settlement_date": day.isoformat(), "instructions_per_chunk": per_chunk}))
+    run = create_run(day, per_chunk)
     spent["create"] = time.monotonic() - started
     job = job_run_execute(job_id=run.job_id)
     seconds = time.monotonic() - started
@@ -446,9 +456,15 @@ def main():
     parser.add_argument("--per-chunk", type=int, default=50_000,
                         help="open instructions per chunk of the run (default 50,000)")
     parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes sharing the run (default 1: one, timed by part)")
     parser.add_argument("--settle-only", help=argparse.SUPPRESS)  # the child: settle this date, print JSON
+    parser.add_argument("--join", type=int, help=argparse.SUPPRESS)  # a child of --workers: run this job
     args = parser.parse_args()
 
+    if args.join:
+        workers.join(args.join)
+        return
     if args.settle_only:
         print(json.dumps(settle_in_this_process(date.fromisoformat(args.settle_only), args.per_chunk)))
         return
@@ -468,6 +484,18 @@ def main():
           f"{instructions / hand_seconds:>10,.0f} instructions/s {args.trades / hand_seconds:>10,.0f} trades/s  "
           f"settled {hand_settled:,}, failed {hand_failed:,}")
 
+    if args.workers > 1:
+        job_id = create_run(day, args.per_chunk).job_id
+        seconds, peaks = workers.run_in_workers(__file__, job_id, args.workers)
+        from settlements.models import SettlementRun
+
+        run = SettlementRun.objects.get(job_id=job_id)
+        print(f"settlement run (job framework, {args.workers} worker processes, every step): {seconds:7.2f} s "
+              f"{instructions / seconds:>10,.0f} instructions/s {args.trades / seconds:>10,.0f} trades/s  "
+              f"settled {run.settled:,}, partial {run.partial:,}, failed {run.failed:,}")
+        print(f"ratio settlement run / hand-written: {seconds / hand_seconds:.2f}")
+        print(f"workers' peak RSS: {', '.join(f'{peak:.1f}' for peak in peaks)} MiB")
+        return
     child = subprocess.run([sys.executable, __file__, "--settle-only", day.isoformat(), "--per-chunk",
                             str(args.per_chunk)], capture_output=True, text=True, env=os.environ, check=False)
     if child.returncode != 0:

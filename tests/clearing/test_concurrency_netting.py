@@ -14,7 +14,7 @@ from clearing.models import NettedTrade, Obligation
 from clearing.netting import services as netting
 from records.trades import services as trades
 from records.trades.models import Trade
-from tests.clearing.helpers_netting import firm, net, netting_alone  # noqa: F401
+from tests.clearing.helpers_netting import firm, net, netting_alone, state  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +41,7 @@ def _in_thread(target, outcome: dict, name: str) -> threading.Thread:
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=run)
+    thread = threading.Thread(target=run, name=name)
     thread.start()
     return thread
 
@@ -100,3 +100,60 @@ def test_a_cancel_arriving_while_a_chunk_holds_the_trade_waits_and_is_refused(fi
     assert outcome["cancel"].message == f"Trade {trade_id} is CLEARED: it can no longer be cancelled."
     assert outcome["run"].trades_netted == 1
     assert Trade.objects.get(pk=trade_id).status == "CLEARED"
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _without_run_ids(found: dict) -> dict:
+    """state() with the run ids a sequence hands out left out of the obligation keys and the runs."""
+    strip = lambda key: key[1:]  # noqa: E731 - (run_id, account, counterparty, instrument, date, currency)
+    return {"obligations": [(*strip(o[:6]), *o[6:]) for o in found["obligations"]],
+            "links": [(trade_id, strip(key)) for trade_id, key in found["links"]],
+            "trades": found["trades"], "events": found["events"], "runs": [r[1:] for r in found["runs"]]}
+
+
+def test_two_workers_net_a_run_between_them_exactly_as_one_worker_does(firm, monkeypatch):
+    """The chunks of one run on two workers at once (the kernel's claims): each nets its instrument range, no
+    chunk waits for another, and the outcome is the one-worker outcome (found first, then rolled back)."""
+    firm.book(*[(account, counterparty, symbol, side, str(10 + n), "100")
+                for n, (account, counterparty, symbol, side) in enumerate(
+                    (a, c, s, side) for a in ("ACC-001", "HOUSE") for c in ("BRKR-B", "NSCC")
+                    for s in ("AAPL", "MSFT") for side in ("BUY", "SELL"))])
+    try:
+        with transaction.atomic():
+            net(trades_per_chunk=1)
+            alone = _without_run_ids(state())
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert len(alone["obligations"]) == 8
+
+    from backoffice.core.jobs.models import JobChunk, JobRun
+    from backoffice.core.jobs.services import job_run_execute
+
+    real_audit, by_worker, both_in = netting.audit_log_bulk, set(), threading.Barrier(2, timeout=10)
+
+    def audit_when_both_are_netting(**kwargs):
+        # Each chunk, its netting statement done and its locks held, waits here for the other chunk to
+        # get as far: so they hold their rows at the same time (a lock shared by the two would time this out).
+        if threading.current_thread().name not in by_worker:
+            by_worker.add(threading.current_thread().name)
+            both_in.wait()
+        return real_audit(**kwargs)
+
+    monkeypatch.setattr(netting, "audit_log_bulk", audit_when_both_are_netting)
+    with transaction.atomic():
+        run = netting.clearing_run_create(settlement_date=alone["runs"][0][0], started_by="test")
+    JobRun.objects.filter(pk=run.job_id).update(parameters=netting.netting_parameters(
+        {"settlement_date": run.settlement_date.isoformat(), "trades_per_chunk": 1}))
+    outcome = {}
+    workers = [_in_thread(lambda: job_run_execute(job_id=run.job_id).status, outcome, name) for name in ("w0", "w1")]
+    for worker in workers:
+        worker.join(30)
+
+    assert outcome == {"w0": "COMPLETED", "w1": "COMPLETED"}
+    assert JobChunk.objects.filter(job_id=run.job_id, step="net").count() == 2
+    assert by_worker == {"w0", "w1"}
+    assert _without_run_ids(state()) == alone

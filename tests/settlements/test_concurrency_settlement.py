@@ -1,0 +1,85 @@
+# ruff: noqa: F811 - the fixtures imported from the helpers are parameters of the tests
+"""A settlement run on two workers at once, on their own connections (the kernel's claims): each settles its
+account range, the two hold their rows at the same time without a deadlock (the lock order of
+settlements/runs/services.py), and the outcome is the one-worker outcome."""
+
+import threading
+
+import pytest
+from django.db import connections, transaction
+
+from backoffice.core.jobs.models import JobChunk, JobRun
+from backoffice.core.jobs.services import job_run_execute
+from settlements.runs import services as runs
+from tests.settlements.helpers_settlement import (  # noqa: F401
+    SETTLES,
+    book_and_instruct,
+    firm,
+    funded,
+    own_steps_only,
+    settle,
+    state,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _worker(target, outcome: dict, name: str) -> threading.Thread:
+    def run():
+        try:
+            outcome[name] = target()
+        except BaseException as exc:  # reported to the test, which asserts on it
+            outcome[name] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    return thread
+
+
+def test_two_workers_settle_a_run_between_them_exactly_as_one_worker_does(funded, monkeypatch):
+    book_and_instruct(funded,
+                      ("ACC-001", "BRKR-B", "AAPL", "BUY", "100", "100"),
+                      ("ACC-001", "BRKR-B", "MSFT", "SELL", "400", "50"),
+                      ("ACC-001", "NSCC", "AAPL", "SELL", "1500", "101"),  # 1,000 held: partial
+                      ("HOUSE", "BRKR-B", "AAPL", "SELL", "300", "100"),
+                      ("HOUSE", "BRKR-B", "MSFT", "SELL", "10", "50"))
+    book_and_instruct(funded, ("HOUSE", "NSCC", "MSFT", "BUY", "30000", "50"),  # 1,500,000 USD due, 1,000,000
+                      allow_partial=False)                                    # held, no partial: fails
+    try:
+        with transaction.atomic():
+            settle(instructions_per_chunk=1)
+            alone = state()
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert {status for _id, status, *_ in alone["instructions"]} >= {"SETTLED", "PARTIAL", "FAILED"}
+
+    real_write, by_worker, both_in = runs._write_movements, set(), threading.Barrier(2, timeout=10)
+
+    def write_when_both_are_settling(*args, **kwargs):
+        # Each chunk, its instructions, positions and cash locked, waits here for the other to get as far.
+        if threading.current_thread().name not in by_worker:
+            by_worker.add(threading.current_thread().name)
+            both_in.wait()
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "_write_movements", write_when_both_are_settling)
+    with transaction.atomic():
+        run = runs.settlement_run_create(settlement_date=SETTLES, started_by="test")
+    JobRun.objects.filter(pk=run.job_id).update(parameters=runs.settlement_parameters(
+        {"settlement_date": SETTLES.isoformat(), "instructions_per_chunk": 1}))
+    outcome = {}
+    workers = [_worker(lambda: job_run_execute(job_id=run.job_id).status, outcome, name) for name in ("w0", "w1")]
+    for worker in workers:
+        worker.join(30)
+
+    assert outcome == {"w0": "COMPLETED", "w1": "COMPLETED"}
+    assert JobChunk.objects.filter(job_id=run.job_id, step="settle").count() >= 2
+    assert by_worker == {"w0", "w1"}
+    assert state() == alone
