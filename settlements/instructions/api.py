@@ -124,6 +124,12 @@ class AllowPartialInput(serializers.Serializer):
                                    help_text="Kept in the audit trail.")
 
 
+class GrossInstructionInput(serializers.Serializer):
+    trade = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The id of a booked trade.")
+    reason = StrictCharField(max_length=200, required=False, default="",
+                             help_text="Why it settles gross, outside netting (kept in the audit trail).")
+
+
 class CounterpartyFailInput(serializers.Serializer):
     reason = StrictCharField(max_length=200, help_text="What the counterparty failed to do, e.g. "
                                                        "\"no securities at their agent\".")
@@ -207,6 +213,26 @@ class InstructionListApi(generics.ListAPIView):
                                "(created as the run completes) or per gross trade.")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=GrossInstructionInput, responses={
+        201: InstructionDetailOutput,
+        200: OpenApiResponse(InstructionDetailOutput, description="The trade was instructed gross before: its "
+                                                                  "instruction, unchanged."),
+        400: OpenApiResponse(description="No such trade, or a field is invalid."),
+        409: OpenApiResponse(description="The trade is not booked (held, cancelled, cleared), is netted, or is not "
+                                         "matched while its counterparty requires matching.")},
+        description="Instruct one booked trade gross, outside netting: a RECEIVE for a buy, a DELIVER for a sell, "
+                    "against payment, to the CCP where the counterparty clears through one. The trade moves to "
+                    "CLEARED, so no clearing run nets it; the instruction is held when no SSI covers it. Audited.")
+    def post(self, request, *args, **kwargs):
+        data = GrossInstructionInput(data=_only(request.data, ("trade", "reason")))
+        data.is_valid(raise_exception=True)
+        trade_id = data.validated_data["trade"]
+        existed = selectors.instruction_of_trade(trade_id) is not None
+        instruction = services.instruction_create_for_trade(actor=request.user, trade_id=trade_id,
+                                                            reason=data.validated_data["reason"])
+        return Response(InstructionDetailOutput(_instruction_or_404(instruction.pk)).data,
+                        status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
 
 
 class InstructionDetailApi(generics.GenericAPIView):

@@ -70,6 +70,11 @@ def instruction_get(instruction_id: int) -> SettlementInstruction | None:
     return instruction_list().filter(pk=instruction_id).first()
 
 
+def instruction_of_trade(trade_id: int) -> SettlementInstruction | None:
+    """The instruction settling a trade gross, if it was instructed gross."""
+    return SettlementInstruction.objects.filter(trade_id=trade_id).first()
+
+
 def instruction_queue_order(rows: QuerySet[SettlementInstruction]) -> QuerySet[SettlementInstruction]:
     """The queue's order: by settlement date (oldest still open first), then held ones first, then by id."""
     return rows.order_by("settlement_date", "status", "id")

@@ -91,8 +91,9 @@ class QueueFilterForm(ReferenceFilterForm):
 
 
 @login_required
-def instruction_list(request):
+def instruction_list(request, *, gross_form=None, status=200):
     roles.require_role(request, READERS)
+    page_status = status
     form = QueueFilterForm(request.GET)
     filters, status = form.queue_filters()
     rows = selectors.instruction_list(**(filters or {}))
@@ -120,8 +121,37 @@ def instruction_list(request):
     return render(request, "settlements/instruction_list.html", {
         "form": form, "page": page, "totals": selectors.instruction_totals(shown), "chips": chips,
         "base_query": query.urlencode(), "filtered": _filtered(request), "today": timezone.localdate(),
-        "status": status,
-    })
+        "status": status, "can_write": roles.user_has_role(request.user, *WRITERS),
+        "gross_form": gross_form or GrossInstructionForm(prefix="gross"),
+    }, status=page_status)
+
+
+class GrossInstructionForm(forms.Form):
+    trade = forms.IntegerField(min_value=1, max_value=2**63 - 1, label="Trade ID",
+                               widget=forms.NumberInput(attrs={"class": "short", "placeholder": "e.g. 4182"}))
+    reason = forms.CharField(required=False, max_length=200, label="Why gross",
+                             widget=forms.TextInput(attrs={"class": "wide",
+                                                           "placeholder": "e.g. late trade, settles outside the run"}))
+
+
+@login_required
+@require_POST
+def instruction_gross(request):
+    """Instruct one booked trade gross, outside netting (instruction_create_for_trade); errors on the queue page."""
+    roles.require_role(request, WRITERS)
+    form = GrossInstructionForm(request.POST, prefix="gross")
+    if form.is_valid():
+        try:
+            instruction = services.instruction_create_for_trade(actor=request.user,
+                                                                trade_id=form.cleaned_data["trade"],
+                                                                reason=form.cleaned_data["reason"])
+        except BusinessRuleError as exc:
+            form.add_error("trade", exc.message)
+        else:
+            messages.success(request, f"Trade {form.cleaned_data['trade']} is instructed gross: "
+                                      f"instruction {instruction.pk}.")
+            return redirect("settlements:instruction-detail", instruction_id=instruction.pk)
+    return instruction_list(request, gross_form=form, status=400)
 
 
 # --- one instruction ---
@@ -376,6 +406,7 @@ def ssi_propose(request):
 
 urlpatterns = [
     path("instructions/", instruction_list, name="instructions"),
+    path("instructions/gross/", instruction_gross, name="instruction-gross"),
     path("instructions/<int:instruction_id>/", instruction_detail, name="instruction-detail"),
     path("instructions/<int:instruction_id>/allow-partial/", instruction_allow_partial,
          name="instruction-allow-partial"),

@@ -202,6 +202,12 @@ class World:
         assert result.status == trades.CREATED, result.errors
         return result.trade_id
 
+    def matched_trade(self, **kwargs):
+        """A trade its counterparty confirmed (BRKR-A requires matching): one that may settle."""
+        trade_id = self.trade(**kwargs)
+        Trade.objects.filter(pk=trade_id).update(match_status=Trade.MatchStatus.MATCHED)
+        return trade_id
+
     def cash_change(self):
         return approvals.change_propose(actor=self.maker, kind="cash.adjustment", reason="statement",
                                         payload={"account": "ACC-001", "currency": "USD", "amount": "10",
@@ -368,7 +374,8 @@ WRITERS = {
 
 def _walk_instruction(w):
     """A gross trade instructed (HELD: no SSI of NSCC yet); the instruction's id."""
-    return settlement_instructions.instruction_create_for_trade(actor=w.checker, trade_id=w.trade(ref="WALK-SI")).pk
+    return settlement_instructions.instruction_create_for_trade(actor=w.checker,
+                                                                trade_id=w.matched_trade(ref="WALK-SI")).pk
 
 
 def _walk_ssi_written_behind(w):
@@ -399,7 +406,8 @@ WRITERS.update({
         lambda w: w.netting_run(net=True),
         lambda w, job: settlement_instructions.instructions_create_for_clearing_run(job=job)),
     "settlements.instructions.services.instructions.instruction_create_for_trade": (
-        lambda w: w.trade(ref="WALK-SI"), lambda w, trade_id: settlement_instructions.instruction_create_for_trade(
+        lambda w: w.matched_trade(ref="WALK-SI"),
+        lambda w, trade_id: settlement_instructions.instruction_create_for_trade(
             actor=w.checker, trade_id=trade_id)),
     "settlements.instructions.services.instructions.instruction_allow_partial_set": (
         _walk_instruction, lambda w, pk: settlement_instructions.instruction_allow_partial_set(
@@ -478,7 +486,7 @@ def _walk_fail(w):
     from settlements.models import SettlementFail
 
     instruction = settlement_instructions.instruction_create_for_trade(
-        actor=w.checker, trade_id=w.trade(ref="WALK-FAIL", side="SELL"))
+        actor=w.checker, trade_id=w.matched_trade(ref="WALK-FAIL", side="SELL"))
     reference.price_upsert(actor=w.maker, prices=[PriceInput(instrument=w.instruments["AAPL"],
                                                              price_date=NETTING_DATE, price=Decimal("190.10"),
                                                              currency="USD")])

@@ -257,3 +257,60 @@ def test_only_operations_proposes_ssis(desk):
         client = client_for(make_user(f"u-{role}", role))
         assert client.post(SSIS, NEW, format="json").status_code == 403
     assert not ChangeRequest.objects.exists()
+
+
+# --- a trade instructed gross ---
+
+def test_posting_a_trade_instructs_it_gross_and_a_repeat_answers_the_same_instruction(desk, ops):
+    from records.trades.models import Trade, TradeEvent
+
+    trade_id, = desk.book(("ACC-001", "BRKR-B", "MSFT", "BUY", "5", "415"))  # locked-in: needs no matching
+
+    created = ops.post(LIST, {"trade": trade_id, "reason": "late trade"}, format="json")
+
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert {name: body[name] for name in ("account", "counterparty", "instrument", "direction", "quantity",
+                                          "cash_amount", "status", "trade", "obligation", "trades")} == {
+        "account": "ACC-001", "counterparty": "BRKR-B", "instrument": "US5949181045", "direction": "RECEIVE",
+        "quantity": "5", "cash_amount": "-2075.00", "status": "PENDING", "trade": trade_id, "obligation": None,
+        "trades": [trade_id]}
+    assert Trade.objects.get(pk=trade_id).status == "CLEARED"
+    assert TradeEvent.objects.filter(trade_id=trade_id, action="CLEAR").count() == 1
+    again = ops.post(LIST, {"trade": trade_id}, format="json")
+    assert (again.status_code, again.json()["id"]) == (200, body["id"])
+    assert SettlementInstruction.objects.filter(trade_id=trade_id).count() == 1
+    assert net().trades_netted == 0  # a trade instructed gross is never netted as well
+
+
+def test_a_trade_that_cannot_settle_gross_is_a_409_and_nothing_is_written(desk, ops):
+    from records.trades.models import Trade
+
+    netted = Trade.objects.filter(instrument__symbol="AAPL").first().pk
+    unmatched, = desk.book(("ACC-001", "BRKR-C", "AAPL", "BUY", "5", "190"))  # BRKR-C requires matching
+    held, = desk.book(("HOUSE", "BRKR-B", "AAPL", "BUY", "5", "190"), status="HELD")
+    before = SettlementInstruction.objects.count()
+    for trade_id, says in ((netted, "cleared"), (unmatched, "requires a matched confirmation"), (held, "held")):
+        answer = ops.post(LIST, {"trade": trade_id}, format="json")
+        assert answer.status_code == 409, answer.json()
+        assert says in answer.json()["detail"]
+    assert SettlementInstruction.objects.count() == before
+    assert Trade.objects.get(pk=unmatched).status == "BOOKED"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"trade": 999_999_999}, "trade"), ({}, "trade"), ({"trade": "x"}, "trade"), ({"trade": 0}, "trade"),
+    ({"trade": True}, "trade"), ({"trade": 1, "extra": 1}, "extra"), ({"trade": 1, "reason": 5}, "reason"),
+])
+def test_a_bad_gross_instruction_body_is_a_400_on_its_field(desk, ops, body, field):
+    answer = ops.post(LIST, body, format="json")
+    assert answer.status_code == 400, answer.content
+    assert field in answer.json()
+
+
+def test_only_operations_instructs_a_trade_gross(desk):
+    trade_id, = desk.book(("ACC-001", "BRKR-B", "MSFT", "BUY", "5", "415"))
+    for role in ("compliance", "accounting", "front_office"):
+        assert client_for(make_user(f"gross-{role}", role)).post(LIST, {"trade": trade_id},
+                                                                  format="json").status_code == 403
+    assert not SettlementInstruction.objects.filter(trade_id=trade_id).exists()

@@ -81,7 +81,8 @@ def test_a_settled_status_settles_what_is_left_and_closes_the_fail(ops_client, d
     with transaction.atomic():  # instructed as the instructions service does: its payment reserved
         cash_movement_create(actor="test", account=desk.accounts["ACC-001"], currency="USD",
                              amount=Decimal("100000"), value_date=TRADE_DATE, reference="FUND-1")
-        instruction = instruction_create_for_trade(actor="test", trade_id=desk.trade("AAPL", "BUY", "100").pk)
+        bought = desk.trade("AAPL", "BUY", "100", counterparty="BRKR-B")  # bilateral, needs no matching
+        instruction = instruction_create_for_trade(actor="test", trade_id=bought.pk)
     SettlementInstruction.objects.filter(pk=instruction.pk).update(status="FAILED")
     fail = desk.fail(instruction, cause="COUNTERPARTY")
 

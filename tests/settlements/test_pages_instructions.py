@@ -261,3 +261,41 @@ def test_the_admin_proposes_ssis_and_shows_instructions_read_only(desk):
         "effective_from": "2026-11-01"})
     assert bad.status_code == 200 and "Not a valid BIC" in bad.content.decode()
     assert ChangeRequest.objects.count() == 1
+
+
+# --- instructing a trade gross from the queue ---
+
+GROSS = "/settlements/instructions/gross/"
+
+
+def test_operations_instructs_a_trade_gross_from_the_queue(desk, clerk):
+    assert text(clerk.get(QUEUE), "//section[@id='gross']//h2") == "Instruct a trade gross"
+    trade_id, = desk.book(("HOUSE", "BRKR-B", "MSFT", "BUY", "5", "415"))
+
+    response = clerk.post(GROSS, {"gross-trade": trade_id, "gross-reason": "late trade"})
+
+    instruction = SettlementInstruction.objects.get(trade_id=trade_id)
+    assert response.status_code == 302 and response["Location"] == f"/settlements/instructions/{instruction.pk}/"
+    page = clerk.get(response["Location"])
+    assert f"Trade {trade_id} is instructed gross: instruction {instruction.pk}." in page.content.decode()
+
+
+def test_a_trade_that_cannot_settle_gross_is_shown_on_the_form_and_nothing_is_written(desk, clerk):
+    before = SettlementInstruction.objects.count()
+    for trade_id, says in ((999_999, "Unknown trade 999999."), ("abc", "Enter a whole number.")):
+        response = clerk.post(GROSS, {"gross-trade": trade_id})
+        assert response.status_code == 400
+        assert text(response, "//section[@id='gross']//div[contains(@class, 'field-error')]") == says
+    netted = SettlementInstruction.objects.exclude(obligation=None).first().obligation.netted_trades.first()
+    response = clerk.post(GROSS, {"gross-trade": netted.trade_id})
+    assert response.status_code == 400
+    assert "only a booked trade is instructed gross" in text(response, "//section[@id='gross']")
+    assert SettlementInstruction.objects.count() == before
+
+
+def test_readers_see_no_gross_form_and_may_not_post_it(desk):
+    reader = Client()
+    reader.force_login(make_user("gross-reader", "compliance"))
+    assert reader.get(QUEUE).status_code == 200
+    assert not text(reader.get(QUEUE), "//section[@id='gross']")
+    assert reader.post(GROSS, {"gross-trade": 1}).status_code == 403

@@ -285,6 +285,9 @@ def test_a_failed_instruct_chunk_leaves_nothing_and_the_rerun_instructs_once(fir
 def test_a_gross_trade_is_instructed_on_its_own_and_leaves_netting(firm):
     add_ssi("NSCC")
     buy, = firm.book(("HOUSE", "BRKR-A", "AAPL", "BUY", "3", "189.33333"))  # 567.99999: rounded to 568.0000
+    with pytest.raises(ConflictError, match="requires a matched confirmation"), transaction.atomic():
+        services.instruction_create_for_trade(actor=firm.ops, trade_id=buy)  # BRKR-A requires matching
+    firm.match([buy])
     with transaction.atomic():
         i = services.instruction_create_for_trade(actor=firm.ops, trade_id=buy)
     i = instruction(pk=i.pk)
@@ -296,7 +299,6 @@ def test_a_gross_trade_is_instructed_on_its_own_and_leaves_netting(firm):
         "BOOKED", "CLEARED", f"Instructed gross as settlement instruction {i.pk}")
     assert reserved("HOUSE") == D(568)
 
-    firm.match([buy])
     net()
     assert SettlementInstruction.objects.count() == 1  # netting left it alone
     with transaction.atomic():
@@ -313,7 +315,7 @@ def test_a_trade_that_is_not_booked_or_is_netted_is_not_instructed_gross(firm):
             services.instruction_create_for_trade(actor=firm.ops, trade_id=trade_id)
     with pytest.raises(BusinessRuleError) as refused, transaction.atomic():
         services.instruction_create_for_trade(actor=firm.ops, trade_id=999_999)
-    assert refused.value.field == "trade_id"
+    assert refused.value.field == "trade"
     assert SettlementInstruction.objects.filter(trade__isnull=False).count() == 0
     assert Trade.objects.get(pk=held).status == "HELD"
 

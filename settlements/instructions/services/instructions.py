@@ -60,6 +60,7 @@ from settlements.instructions.selectors import (
     ALLOW_PARTIAL_LOCKED,
     COUNTERPARTY_FAIL_LOCKED,
     NO_SSI,
+    instruction_of_trade,
     ssi_covering,
 )
 from settlements.models import SettlementInstruction
@@ -199,7 +200,8 @@ def _cash_of(side: str, quantity: Decimal, price: Decimal) -> Decimal:
 def instruction_create_for_trade(*, actor: Actor, trade_id: int, reason: str = "") -> SettlementInstruction:
     """Instruct one gross trade, one not netted: a RECEIVE for a buy, a DELIVER for a sell, against payment.
 
-    The trade must be BOOKED and not netted; it moves to CLEARED (with a CLEAR event), so netting never
+    The trade must be BOOKED, not netted, and matched where its counterparty requires matching (as
+    netting requires); ConflictError otherwise. It moves to CLEARED (with a CLEAR event), so netting never
     nets it as well and capture refuses to amend or cancel it. Idempotent: a trade already instructed
     returns its instruction. The settlement counterparty is the CCP the counterparty clears through,
     else the counterparty; allow_partial, the SSI, a hold and the cash reserved as for an obligation.
@@ -208,8 +210,8 @@ def instruction_create_for_trade(*, actor: Actor, trade_id: int, reason: str = "
              .select_related("account", "counterparty", "counterparty__clears_through", "instrument")
              .filter(pk=trade_id).first())
     if trade is None:
-        raise BusinessRuleError(f"Unknown trade {trade_id}.", field="trade_id")
-    existing = SettlementInstruction.objects.filter(trade_id=trade.pk).first()
+        raise BusinessRuleError(f"Unknown trade {trade_id}.", field="trade")
+    existing = instruction_of_trade(trade.pk)
     if existing is not None:
         return existing
     if trade.status != Trade.Status.BOOKED:
@@ -217,6 +219,9 @@ def instruction_create_for_trade(*, actor: Actor, trade_id: int, reason: str = "
                             "instructed gross.")
     if NettedTrade.objects.filter(trade_id=trade.pk).exists():
         raise ConflictError(f"Trade {trade.pk} is netted: its obligation is instructed instead.")
+    if trade.counterparty.requires_matching and trade.match_status != Trade.MatchStatus.MATCHED:
+        raise ConflictError(f"Trade {trade.pk} is {trade.get_match_status_display().lower()}: "
+                            f"{trade.counterparty.code} requires a matched confirmation before it settles.")
     counterparty = trade.counterparty.clears_through or trade.counterparty
     counterparty_id = counterparty.pk
     ssi = ssi_covering(counterparty_id=counterparty_id, market_mic=trade.instrument.market_id,
