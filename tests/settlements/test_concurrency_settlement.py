@@ -1,15 +1,19 @@
 # ruff: noqa: F811 - the fixtures imported from the helpers are parameters of the tests
 """A settlement run on two workers at once, on their own connections (the kernel's claims): each settles its
 account range, the two hold their rows at the same time without a deadlock (the lock order of
-settlements/runs/services.py), and the outcome is the one-worker outcome."""
+settlements/runs/services.py), and the outcome is the one-worker outcome. A run and the depository's
+confirmation of the same instruction at the same moment: whichever locks it first settles it, the other
+waits and settles nothing."""
 
 import threading
+import time
 
 import pytest
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 
 from backoffice.core.jobs.models import JobChunk, JobRun
 from backoffice.core.jobs.services import job_run_execute
+from settlements.models import SettlementMovement, SettlementRun
 from settlements.runs import services as runs
 from tests.settlements.helpers_settlement import (  # noqa: F401
     SETTLES,
@@ -83,3 +87,75 @@ def test_two_workers_settle_a_run_between_them_exactly_as_one_worker_does(funded
     assert JobChunk.objects.filter(job_id=run.job_id, step="settle").count() >= 2
     assert by_worker == {"w0", "w1"}
     assert state() == alone
+
+
+def _waiting_for_a_lock(timeout: float = 10.0) -> None:
+    """Return once another session of this database waits for a lock."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.05)
+    raise AssertionError("nobody waited for a lock")
+
+
+def _one_instruction(funded):
+    instruction, = book_and_instruct(funded, ("ACC-001", "BRKR-B", "AAPL", "BUY", "100", "100"))
+    return instruction
+
+
+def test_a_depository_confirmation_arriving_while_a_run_settles_the_instruction_waits_and_settles_nothing(
+        funded, monkeypatch):
+    instruction = _one_instruction(funded)
+    inside, finish = threading.Event(), threading.Event()
+    real_write = runs._write_movements
+
+    def write_and_wait(*args, **kwargs):
+        real_write(*args, **kwargs)
+        inside.set()
+        finish.wait(10)  # the run holds the instruction's lock, its movement written, not committed
+
+    monkeypatch.setattr(runs, "_write_movements", write_and_wait)
+    outcome = {}
+    runner = _worker(lambda: settle().job.status, outcome, "run")
+    assert inside.wait(10)
+    confirmer = _worker(lambda: runs.instruction_settle_confirmed(
+        actor="test", instruction_id=instruction.pk, reason="DTC: settled").status, outcome, "confirmation")
+    _waiting_for_a_lock()
+    finish.set()
+    runner.join(30)
+    confirmer.join(30)
+
+    assert outcome == {"run": "COMPLETED", "confirmation": "SETTLED"}
+    assert SettlementMovement.objects.filter(instruction_id=instruction.pk).count() == 1
+    assert SettlementRun.objects.filter(settled=1).count() == 1  # the run's; the confirmation settled nothing
+
+
+def test_a_run_reaching_an_instruction_a_confirmation_is_settling_waits_and_leaves_it_alone(funded):
+    instruction = _one_instruction(funded)
+    confirmed, commit = threading.Event(), threading.Event()
+    outcome = {}
+
+    def confirm():
+        with transaction.atomic():
+            status = runs.instruction_settle_confirmed(actor="test", instruction_id=instruction.pk,
+                                                       reason="DTC: settled").status
+            confirmed.set()
+            commit.wait(10)
+            return status
+
+    confirmer = _worker(confirm, outcome, "confirmation")
+    assert confirmed.wait(10)
+    runner = _worker(lambda: settle(), outcome, "run")
+    _waiting_for_a_lock()  # the run's FOR UPDATE waits for the confirmation's lock on the instruction
+    commit.set()
+    confirmer.join(30)
+    runner.join(30)
+
+    assert outcome["confirmation"] == "SETTLED"
+    run = outcome["run"]
+    assert (run.job.status, run.settled, run.failed) == ("COMPLETED", 0, 0), run.job.error
+    assert SettlementMovement.objects.filter(instruction_id=instruction.pk).count() == 1
