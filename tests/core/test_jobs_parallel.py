@@ -134,3 +134,38 @@ def _run(job_id: int) -> str:
         return job_run_execute(job_id=job_id).status
     finally:
         connections.close_all()
+
+
+def test_once_a_worker_records_the_run_failed_the_other_takes_no_more_chunks(parallel_kind, monkeypatch):
+    """Chunk 0 fails on one worker while the other is inside chunk 1, which ends only once the run is FAILED:
+    that worker commits chunk 1 and takes no other."""
+    from backoffice.core.jobs.models import JobRun
+
+    job = job_create(kind="test-parallel", params={}, started_by="test")
+    in_chunk_1 = threading.Event()
+
+    def failing_first(job, index):
+        if index == 0:
+            assert in_chunk_1.wait(10)
+            raise ValueError("chunk 0 cannot be done")
+        if index == 1:
+            in_chunk_1.set()
+            deadline = time.monotonic() + 10
+            while not JobRun.objects.filter(pk=job.pk, status="FAILED").exists():
+                assert time.monotonic() < deadline, "the run was never recorded FAILED"
+                time.sleep(0.05)
+        return _slow_chunk(job, index)
+
+    monkeypatch.setitem(registry.JOB_KINDS, "test-parallel", JobKind(
+        "test-parallel", "Test parallel",
+        lambda parameters: [Step("work", CHUNKS, failing_first), Step("tally", 1, _tally)]))
+
+    outcome = _workers(job.pk, 2)
+
+    assert outcome == {"w0": "FAILED", "w1": "FAILED"}
+    assert list(JobChunk.objects.filter(job=job).values_list("step", "index")) == [("work", 1)]
+    assert _groups_made() == ["par-1"]
+
+
+def _groups_made() -> list[str]:
+    return sorted(Group.objects.filter(name__startswith="par-").values_list("name", flat=True))

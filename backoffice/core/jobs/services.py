@@ -206,11 +206,25 @@ def _step_run(job: JobRun, step: Step, pending: list[int]) -> None:
     """Do a step's pending chunks, sharing them with any other worker on the run; return when all committed.
 
     First pass: every chunk no other worker holds. Second: the skipped ones, each waited for (or
-    done, when its worker died without committing it).
+    done, when its worker died without committing it). Stops (_RunEnded) once another worker has
+    recorded the run FAILED.
     """
-    skipped = [index for index in pending if not _chunk_run(job, step, index)]
+    skipped = []
+    for index in pending:
+        _stop_if_failed(job)
+        if not _chunk_run(job, step, index):
+            skipped.append(index)
     for index in skipped:
         _chunk_run(job, step, index, claim=False)
+
+
+class _RunEnded(Exception):
+    """Another worker on the run recorded it FAILED: this one stops taking its chunks."""
+
+
+def _stop_if_failed(job: JobRun) -> None:
+    if JobRun.objects.filter(pk=job.pk, status=JobRun.Status.FAILED).exists():
+        raise _RunEnded
 
 
 @transaction.atomic
@@ -248,6 +262,8 @@ def job_run_execute(*, job_id: int) -> JobRun:
                 pending = [index for index in range(counts.get(step.name, 0)) if (step.name, index) not in done]
                 _step_run(job, step, pending)
             return _job_finish(job_id, [step.name for step in plan])
+        except _RunEnded:
+            return JobRun.objects.get(pk=job_id)
         except OperationalError:
             raise
         except Exception as exc:
