@@ -220,7 +220,8 @@ WITH moved AS (
       AND NOT EXISTS (SELECT 1 FROM clearing_nettedtrade AS n WHERE n.trade_id = t.id)
       AND (t.account_id, COALESCE(c.clears_through_id, c.id), t.instrument_id, t.currency) NOT IN (
           SELECT o.account_id, o.counterparty_id, o.instrument_id, o.currency FROM clearing_obligation AS o
-          WHERE o.run_id = %(run)s::bigint AND o.instrument_id >= %(low)s::bigint AND o.instrument_id < %(high)s::bigint)
+          WHERE o.run_id = %(run)s::bigint
+            AND o.instrument_id >= %(low)s::bigint AND o.instrument_id < %(high)s::bigint)
     RETURNING t.id, t.account_id, COALESCE(c.clears_through_id, c.id) AS counterparty_id, t.instrument_id,
               t.currency, t.side, t.quantity, t.quantity * t.price AS value
 ), grouped AS (
