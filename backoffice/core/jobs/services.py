@@ -174,6 +174,8 @@ def _chunk_run(job: JobRun, step: Step, index: int, *, claim: bool = True) -> bo
         if not _claim(job, step, index, wait=not claim, session=True):
             return False
         try:
+            if not claim:
+                _stop_if_failed(job)
             if JobChunk.objects.filter(job=job, step=step.name, index=index).exists():
                 return True
             rows, result = _outcome(step.run(job, index))
@@ -191,6 +193,11 @@ def _chunk_run(job: JobRun, step: Step, index: int, *, claim: bool = True) -> bo
         with transaction.atomic():
             if not _claim(job, step, index, wait=not claim):
                 return False
+            if not claim:
+                # The run may have failed while this worker waited. (If the chunk it waited for was the
+                # one that failed, its worker records that only after releasing the chunk: this worker
+                # may do the chunk first. Harmless: a chunk is atomic, and the run is FAILED anyway.)
+                _stop_if_failed(job)
             # The completion row first: a worker reaching a chunk that committed meanwhile fails here.
             chunk = JobChunk.objects.create(job=job, step=step.name, index=index)
             chunk.rows, chunk.result = _outcome(step.run(job, index))
@@ -215,6 +222,7 @@ def _step_run(job: JobRun, step: Step, pending: list[int]) -> None:
         if not _chunk_run(job, step, index):
             skipped.append(index)
     for index in skipped:
+        _stop_if_failed(job)
         _chunk_run(job, step, index, claim=False)
 
 
