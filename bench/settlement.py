@@ -37,7 +37,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -68,15 +67,7 @@ BENCH_USER = "bench-settlement"
 FIRST_DATE = date(2032, 1, 5)  # far from any real trade; each run takes the next date with no trades
 
 
-def peak_rss_mib() -> float:
-    """This process's peak resident set (VmHWM): unlike ru_maxrss, not inherited from the parent across exec."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+peak_rss_mib = workers.peak_rss_mib  # VmHWM: unlike ru_maxrss, not inherited from the parent across exec
 
 
 # --- reference data, trades, positions, cash ------------------------------------------------------
