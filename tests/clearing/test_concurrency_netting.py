@@ -4,10 +4,9 @@ row locks and rechecks their status, so a trade cancelled first is never netted,
 waits and is refused (409: the trade is CLEARED)."""
 
 import threading
-import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import transaction
 
 from backoffice.core.exceptions import ConflictError
 from clearing.models import NettedTrade, Obligation
@@ -15,35 +14,9 @@ from clearing.netting import services as netting
 from records.trades import services as trades
 from records.trades.models import Trade
 from tests.clearing.helpers_netting import firm, net, netting_alone, state  # noqa: F401
+from tests.threads import in_thread, waiting_for_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _waiting_for_a_lock(timeout: float = 10.0) -> None:
-    """Return once another session of this database waits for a row lock."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.05)
-    raise AssertionError("nobody waited for a lock")
-
-
-def _in_thread(target, outcome: dict, name: str) -> threading.Thread:
-    def run():
-        try:
-            outcome[name] = target()
-        except BaseException as exc:  # reported to the test, which asserts on it
-            outcome[name] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, name=name)
-    thread.start()
-    return thread
 
 
 def test_a_trade_cancelled_while_the_run_waits_for_its_lock_is_not_netted(firm):
@@ -59,10 +32,10 @@ def test_a_trade_cancelled_while_the_run_waits_for_its_lock_is_not_netted(firm):
             commit.wait(10)
             return trades.trade_cancel(actor=firm.maker, trade_id=doomed, reason="booked in error").status
 
-    canceller = _in_thread(cancel, outcome, "cancel")
+    canceller = in_thread(cancel, outcome, "cancel")
     assert locked.wait(10)
-    runner = _in_thread(lambda: net(), outcome, "run")
-    _waiting_for_a_lock()  # the run's UPDATE waits for the cancel's row lock
+    runner = in_thread(lambda: net(), outcome, "run")
+    waiting_for_a_lock()  # the run's UPDATE waits for the cancel's row lock
     commit.set()
     canceller.join(10)
     runner.join(30)
@@ -87,11 +60,11 @@ def test_a_cancel_arriving_while_a_chunk_holds_the_trade_waits_and_is_refused(fi
 
     monkeypatch.setattr(netting, "audit_log_bulk", slow_audit)
     outcome = {}
-    runner = _in_thread(lambda: net(), outcome, "run")
+    runner = in_thread(lambda: net(), outcome, "run")
     assert in_chunk.wait(20)
-    canceller = _in_thread(lambda: trades.trade_cancel(actor=firm.maker, trade_id=trade_id, reason="late"),
+    canceller = in_thread(lambda: trades.trade_cancel(actor=firm.maker, trade_id=trade_id, reason="late"),
                            outcome, "cancel")
-    _waiting_for_a_lock()
+    waiting_for_a_lock()
     finish.set()
     runner.join(30)
     canceller.join(10)
@@ -149,7 +122,7 @@ def test_two_workers_net_a_run_between_them_exactly_as_one_worker_does(firm, mon
     JobRun.objects.filter(pk=run.job_id).update(parameters=netting.netting_parameters(
         {"settlement_date": run.settlement_date.isoformat(), "trades_per_chunk": 1}))
     outcome = {}
-    workers = [_in_thread(lambda: job_run_execute(job_id=run.job_id).status, outcome, name) for name in ("w0", "w1")]
+    workers = [in_thread(lambda: job_run_execute(job_id=run.job_id).status, outcome, name) for name in ("w0", "w1")]
     for worker in workers:
         worker.join(30)
 

@@ -6,12 +6,12 @@ import time
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connections
 
 from backoffice.core.jobs import registry
 from backoffice.core.jobs.models import JobChunk
 from backoffice.core.jobs.registry import JobKind, Step
 from backoffice.core.jobs.services import job_create, job_run_execute
+from tests.threads import in_thread, waiting_for_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,19 +49,9 @@ def parallel_kind(monkeypatch):
 
 
 def _workers(job_id: int, count: int) -> dict:
+    """Execute the run on `count` workers at once (threads w0, w1...); return each one's final status."""
     outcome = {}
-
-    def work(name):
-        try:
-            outcome[name] = job_run_execute(job_id=job_id).status
-        except BaseException as exc:  # reported to the test
-            outcome[name] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work, args=(f"w{n}",), name=f"w{n}") for n in range(count)]
-    for thread in threads:
-        thread.start()
+    threads = [in_thread(lambda: job_run_execute(job_id=job_id).status, outcome, f"w{n}") for n in range(count)]
     for thread in threads:
         thread.join(60)
     return outcome
@@ -102,21 +92,10 @@ def test_a_chunk_held_by_a_worker_that_dies_is_done_by_the_other(parallel_kind, 
         "test-parallel", "Test parallel",
         lambda parameters: [Step("work", CHUNKS, dying_chunk), Step("tally", 1, _tally)]))
     outcome = {}
-
-    def first():
-        try:
-            job_run_execute(job_id=job.pk)
-        except BaseException as exc:
-            outcome["w0"] = exc
-        finally:
-            connections.close_all()
-
-    dying = threading.Thread(target=first, name="w0")
-    dying.start()
+    dying = in_thread(lambda: job_run_execute(job_id=job.pk), outcome, "w0")
     assert entered.wait(10)
-    survivor = threading.Thread(target=lambda: outcome.update(w1=_run(job.pk)), name="w1")
-    survivor.start()
-    time.sleep(0.5)  # w1 has skipped chunk 0 and done the others, and now waits for chunk 0
+    survivor = in_thread(lambda: job_run_execute(job_id=job.pk).status, outcome, "w1")
+    waiting_for_a_lock()  # w1 has skipped chunk 0, done the others, and waits for chunk 0
     die.set()
     dying.join(10)
     survivor.join(60)
@@ -127,13 +106,6 @@ def test_a_chunk_held_by_a_worker_that_dies_is_done_by_the_other(parallel_kind, 
     assert sorted(work) == list(range(CHUNKS))
     assert work[0]["worker"] == "w1"
     assert Group.objects.filter(name__startswith="par-").count() == CHUNKS
-
-
-def _run(job_id: int) -> str:
-    try:
-        return job_run_execute(job_id=job_id).status
-    finally:
-        connections.close_all()
 
 
 def test_once_a_worker_records_the_run_failed_the_other_takes_no_more_chunks(parallel_kind, monkeypatch):

@@ -6,10 +6,9 @@ confirmation of the same instruction at the same moment: whichever locks it firs
 waits and settles nothing."""
 
 import threading
-import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import transaction
 
 from backoffice.core.jobs.models import JobChunk, JobRun
 from backoffice.core.jobs.services import job_run_execute
@@ -24,26 +23,13 @@ from tests.settlements.helpers_settlement import (  # noqa: F401
     settle,
     state,
 )
+from tests.threads import in_thread, waiting_for_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class _Rollback(Exception):
     pass
-
-
-def _worker(target, outcome: dict, name: str) -> threading.Thread:
-    def run():
-        try:
-            outcome[name] = target()
-        except BaseException as exc:  # reported to the test, which asserts on it
-            outcome[name] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, name=name)
-    thread.start()
-    return thread
 
 
 def test_two_workers_settle_a_run_between_them_exactly_as_one_worker_does(funded, monkeypatch):
@@ -79,7 +65,7 @@ def test_two_workers_settle_a_run_between_them_exactly_as_one_worker_does(funded
     JobRun.objects.filter(pk=run.job_id).update(parameters=runs.settlement_parameters(
         {"settlement_date": SETTLES.isoformat(), "instructions_per_chunk": 1}))
     outcome = {}
-    workers = [_worker(lambda: job_run_execute(job_id=run.job_id).status, outcome, name) for name in ("w0", "w1")]
+    workers = [in_thread(lambda: job_run_execute(job_id=run.job_id).status, outcome, name) for name in ("w0", "w1")]
     for worker in workers:
         worker.join(30)
 
@@ -87,19 +73,6 @@ def test_two_workers_settle_a_run_between_them_exactly_as_one_worker_does(funded
     assert JobChunk.objects.filter(job_id=run.job_id, step="settle").count() >= 2
     assert by_worker == {"w0", "w1"}
     assert state() == alone
-
-
-def _waiting_for_a_lock(timeout: float = 10.0) -> None:
-    """Return once another session of this database waits for a lock."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.05)
-    raise AssertionError("nobody waited for a lock")
 
 
 def _one_instruction(funded):
@@ -120,11 +93,11 @@ def test_a_depository_confirmation_arriving_while_a_run_settles_the_instruction_
 
     monkeypatch.setattr(runs, "_write_movements", write_and_wait)
     outcome = {}
-    runner = _worker(lambda: settle().job.status, outcome, "run")
+    runner = in_thread(lambda: settle().job.status, outcome, "run")
     assert inside.wait(10)
-    confirmer = _worker(lambda: runs.instruction_settle_confirmed(
+    confirmer = in_thread(lambda: runs.instruction_settle_confirmed(
         actor="test", instruction_id=instruction.pk, reason="DTC: settled").status, outcome, "confirmation")
-    _waiting_for_a_lock()
+    waiting_for_a_lock()
     finish.set()
     runner.join(30)
     confirmer.join(30)
@@ -147,10 +120,10 @@ def test_a_run_reaching_an_instruction_a_confirmation_is_settling_waits_and_leav
             commit.wait(10)
             return status
 
-    confirmer = _worker(confirm, outcome, "confirmation")
+    confirmer = in_thread(confirm, outcome, "confirmation")
     assert confirmed.wait(10)
-    runner = _worker(lambda: settle(), outcome, "run")
-    _waiting_for_a_lock()  # the run's FOR UPDATE waits for the confirmation's lock on the instruction
+    runner = in_thread(lambda: settle(), outcome, "run")
+    waiting_for_a_lock()  # the run's FOR UPDATE waits for the confirmation's lock on the instruction
     commit.set()
     confirmer.join(30)
     runner.join(30)
