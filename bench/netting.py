@@ -23,14 +23,13 @@
    foreign-key checks, the job's bookkeeping, the summary).
 
 Prints seconds and trades/s of both, their ratio, the obligations (and that both found the same
-ones, with the same sums), and the worker's peak RSS (resource.getrusage ru_maxrss).
+ones, with the same sums), and the worker's peak RSS (its own VmHWM).
 """
 
 import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -46,31 +45,22 @@ import django
 django.setup()
 
 import workers  # noqa: E402
+from common import TRADE_COLUMNS, fresh_settlement_date, lei, peak_rss_mib  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from stdnum import isin as stdnum_isin  # noqa: E402
-from stdnum.iso7064 import mod_97_10  # noqa: E402
 
 from records.reference.models import Account, Counterparty, Instrument, Market  # noqa: E402
-from records.reference.services.calendar import is_settlement_day  # noqa: E402
 
 PREFIX = "BN"
 BENCH_USER = "bench-netting"
+LEI_STEM = "5299009BENCH"  # the counterparties' LEIs: the stem, six digits, check digits
 FIRST_DATE = date(2031, 1, 6)  # far from any real trade; each run takes the next date with no trades
 SCRATCH = "bench_netting_scratch"
 
 
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 # --- reference data and trades -----------------------------------------------------------------
-
-def _lei(n: int) -> str:
-    body = f"5299009BENCH{n:06d}"
-    return body + mod_97_10.calc_check_digits(body)
-
 
 def reference_data(instruments: int, accounts: int):
     """Return (account ids, [(counterparty id, matched)], instrument ids), created the first time."""
@@ -87,16 +77,16 @@ def reference_data(instruments: int, accounts: int):
     Account.objects.bulk_create([Account(code=f"{PREFIX}-ACC-{n}", name=f"Bench account {n}", kind="CLIENT",
                                          base_currency="USD") for n in range(accounts)], ignore_conflicts=True)
     ccp, _ = Counterparty.objects.get_or_create(code=f"{PREFIX}-CCP", defaults={
-        "name": "Bench CCP", "lei": _lei(0), "is_ccp": True, "requires_matching": False})
+        "name": "Bench CCP", "lei": lei(LEI_STEM, 0), "is_ccp": True, "requires_matching": False})
     counterparties = [(ccp.pk, False)]
     for n in range(1, 4):  # exchange members: locked-in trades through the CCP
         member, _ = Counterparty.objects.get_or_create(code=f"{PREFIX}-MBR-{n}", defaults={
-            "name": f"Bench member {n}", "lei": _lei(n), "clears_through": ccp, "requires_matching": False})
+            "name": f"Bench member {n}", "lei": lei(LEI_STEM, n), "clears_through": ccp, "requires_matching": False})
         counterparties.append((member.pk, False))
     locked, _ = Counterparty.objects.get_or_create(code=f"{PREFIX}-BIL-1", defaults={
-        "name": "Bench bilateral, locked-in", "lei": _lei(10), "requires_matching": False})
+        "name": "Bench bilateral, locked-in", "lei": lei(LEI_STEM, 10), "requires_matching": False})
     matched, _ = Counterparty.objects.get_or_create(code=f"{PREFIX}-BIL-2", defaults={
-        "name": "Bench bilateral, matched", "lei": _lei(11), "requires_matching": True})
+        "name": "Bench bilateral, matched", "lei": lei(LEI_STEM, 11), "requires_matching": True})
     counterparties += [(locked.pk, False), (matched.pk, True)]
     account_ids = list(Account.objects.filter(code__startswith=f"{PREFIX}-ACC-").order_by("id")
                        .values_list("id", flat=True))[:accounts]
@@ -105,22 +95,6 @@ def reference_data(instruments: int, accounts: int):
     return account_ids, counterparties, instrument_ids
 
 
-def fresh_settlement_date() -> date:
-    """The first XNAS settlement day from FIRST_DATE on with no trades settling, and the trade date before it."""
-    market = Market.objects.get(mic="XNAS")
-    day = FIRST_DATE
-    with connection.cursor() as cursor:
-        while True:
-            if is_settlement_day(market=market, day=day):
-                cursor.execute("SELECT 1 FROM records_trade WHERE settlement_date = %s LIMIT 1", [day])
-                if cursor.fetchone() is None:
-                    return day
-            day += timedelta(days=1)
-
-
-COLUMNS = ("external_ref", "submitted_by_id", "account_id", "counterparty_id", "instrument_id", "side", "quantity",
-           "price", "currency", "trade_date", "settlement_date", "commission", "status", "match_status", "version",
-           "settled_quantity", "request_hash", "hold_reasons", "created_at", "updated_at")
 
 
 def load_trades(count: int, day: date, accounts, counterparties, instruments, *, seed: int) -> None:
@@ -136,7 +110,7 @@ def load_trades(count: int, day: date, accounts, counterparties, instruments, *,
     prices = [f"{rng.randint(500, 90000) / 100:.2f}" for _ in range(4096)]
     quantities = [str(rng.randint(1, 2000)) for _ in range(4096)] + ["12.5", "0.75", "1000.000001"]
     with transaction.atomic(), connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY records_trade ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with cursor.cursor.copy(f"COPY records_trade ({', '.join(TRADE_COLUMNS)}) FROM STDIN") as copy:
             for n in range(count):
                 counterparty, needs_match = counterparties[n % len(counterparties)]
                 copy.write_row((f"{PREFIX}-{settles}-{n}", user.pk, accounts[rng.randrange(len(accounts))],
@@ -310,7 +284,7 @@ def main():
 
     print(f"database: {connection.settings_dict['NAME']}")
     accounts, counterparties, instruments = reference_data(args.instruments, args.accounts)
-    day = fresh_settlement_date()
+    day = fresh_settlement_date(FIRST_DATE)
     started = time.monotonic()
     load_trades(args.trades, day, accounts, counterparties, instruments, seed=args.seed)
     print(f"loaded {args.trades:,} trades settling {day} with COPY in {time.monotonic() - started:.1f} s "

@@ -30,7 +30,7 @@
    chunk's instructions, positions and cash; deciding (Python); the writes; the audit records.
 
 Prints seconds, instructions/s and trades/s of both, their ratio, what each settled, and the
-worker's peak RSS (resource.getrusage ru_maxrss).
+worker's peak RSS (its own VmHWM).
 """
 
 import argparse
@@ -53,29 +53,23 @@ import django
 django.setup()
 
 import workers  # noqa: E402
+from common import TRADE_COLUMNS, fresh_settlement_date, lei, peak_rss_mib  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from stdnum import isin as stdnum_isin  # noqa: E402
-from stdnum.iso7064 import mod_97_10  # noqa: E402
 
 from records.reference.models import Account, Counterparty, Instrument, Market  # noqa: E402
-from records.reference.services.calendar import is_settlement_day  # noqa: E402
 
 PREFIX = "BS"
 BENCH_USER = "bench-settlement"
+LEI_STEM = "5299009BSETL"  # the counterparties' LEIs: the stem, six digits, check digits
 FIRST_DATE = date(2032, 1, 5)  # far from any real trade; each run takes the next date with no trades
 
 
-peak_rss_mib = workers.peak_rss_mib  # VmHWM: unlike ru_maxrss, not inherited from the parent across exec
 
 
 # --- reference data, trades, positions, cash ------------------------------------------------------
-
-def _lei(n: int) -> str:
-    body = f"5299009BSETL{n:06d}"
-    return body + mod_97_10.calc_check_digits(body)
-
 
 def reference_data(instruments: int, accounts: int):
     """Return (account ids, counterparty ids, instrument ids), created the first time, SSIs included."""
@@ -96,14 +90,14 @@ def reference_data(instruments: int, accounts: int):
                                          base_currency="USD", credit_limit=10_000) for n in range(accounts)],
                                 ignore_conflicts=True)
     ccp, _ = Counterparty.objects.get_or_create(code=f"{PREFIX}-CCP", defaults={
-        "name": "Bench CCP", "lei": _lei(0), "is_ccp": True, "requires_matching": False})
+        "name": "Bench CCP", "lei": lei(LEI_STEM, 0), "is_ccp": True, "requires_matching": False})
     counterparties = [ccp.pk]
     for n in range(1, 4):
         member, _ = Counterparty.objects.get_or_create(code=f"{PREFIX}-MBR-{n}", defaults={
-            "name": f"Bench member {n}", "lei": _lei(n), "clears_through": ccp, "requires_matching": False})
+            "name": f"Bench member {n}", "lei": lei(LEI_STEM, n), "clears_through": ccp, "requires_matching": False})
         counterparties.append(member.pk)
     bilateral, _ = Counterparty.objects.get_or_create(code=f"{PREFIX}-BIL-1", defaults={
-        "name": "Bench bilateral, locked-in", "lei": _lei(10), "requires_matching": False})
+        "name": "Bench bilateral, locked-in", "lei": lei(LEI_STEM, 10), "requires_matching": False})
     counterparties.append(bilateral.pk)
     for settling in (ccp, bilateral):
         if not StandingSettlementInstruction.objects.filter(counterparty=settling).exists():
@@ -118,22 +112,6 @@ def reference_data(instruments: int, accounts: int):
     return account_ids, counterparties, instrument_ids
 
 
-def fresh_settlement_date() -> date:
-    """The first XNAS settlement day from FIRST_DATE on with no trades settling."""
-    market = Market.objects.get(mic="XNAS")
-    day = FIRST_DATE
-    with connection.cursor() as cursor:
-        while True:
-            if is_settlement_day(market=market, day=day):
-                cursor.execute("SELECT 1 FROM records_trade WHERE settlement_date = %s LIMIT 1", [day])
-                if cursor.fetchone() is None:
-                    return day
-            day += timedelta(days=1)
-
-
-COLUMNS = ("external_ref", "submitted_by_id", "account_id", "counterparty_id", "instrument_id", "side", "quantity",
-           "price", "currency", "trade_date", "settlement_date", "commission", "status", "match_status", "version",
-           "settled_quantity", "request_hash", "hold_reasons", "created_at", "updated_at")
 
 # The positions the loaded trades move, as capture would have moved them (traded and pending).
 BOOKED_POSITIONS = """
@@ -204,7 +182,7 @@ def load_day(count: int, day: date, accounts, counterparties, instruments, *, se
     quantities = [str(rng.randint(1, 2000)) for _ in range(4096)]
     params = {"day": day, "prefix": f"{PREFIX}-{settles}-%"}
     with transaction.atomic(), connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY records_trade ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with cursor.cursor.copy(f"COPY records_trade ({', '.join(TRADE_COLUMNS)}) FROM STDIN") as copy:
             for n in range(count):
                 copy.write_row((f"{PREFIX}-{settles}-{n}", user.pk, accounts[rng.randrange(len(accounts))],
                                 counterparties[n % len(counterparties)], picked_instruments[n],
@@ -462,7 +440,7 @@ def main():
 
     print(f"database: {connection.settings_dict['NAME']}")
     accounts, counterparties, instruments = reference_data(args.instruments, args.accounts)
-    day = fresh_settlement_date()
+    day = fresh_settlement_date(FIRST_DATE)
     started = time.monotonic()
     load_day(args.trades, day, accounts, counterparties, instruments, seed=args.seed)
     print(f"loaded {args.trades:,} trades settling {day}, their positions, opening stock and cash in "

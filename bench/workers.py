@@ -7,22 +7,11 @@ and prints its own peak RSS. The parent times them from the first start to the l
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-
-def peak_rss_mib() -> float:
-    """This process's peak resident set (VmHWM): unlike ru_maxrss, not inherited from the parent across exec."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+from common import peak_rss_mib
 
 
 def join(job_id: int) -> None:
