@@ -39,6 +39,7 @@ class NavSection:
 
 
 RECORDS_KEEPERS = (roles.OPERATIONS, roles.COMPLIANCE, roles.ACCOUNTING)
+ACCOUNTANTS = (roles.ACCOUNTING, roles.OPERATIONS, roles.COMPLIANCE)
 
 # Later issues add their pages here (trades, clearing, settlements, accounting, compliance, records).
 NAV = [
@@ -60,6 +61,16 @@ NAV = [
         Entry("Settlement runs", "settlements:runs", RECORDS_KEEPERS),
         Entry("Fails", "settlements:fails", RECORDS_KEEPERS),
         Entry("Standing instructions", "settlements:ssis", RECORDS_KEEPERS),
+    ]),
+    Section("Accounting", [
+        Entry("Trial balance", "accounting:trial-balance", ACCOUNTANTS),
+        Entry("Journal", "accounting:journal-entries", ACCOUNTANTS),
+        Entry("P&L", "accounting:pnl", ACCOUNTANTS),
+        Entry("Statements", "accounting:statements", ACCOUNTANTS),
+        Entry("Reconciliation", "accounting:reconciliation", ACCOUNTANTS),
+        Entry("Posting", "accounting:posting", ACCOUNTANTS),
+        Entry("Chart of accounts", "accounting:chart", ACCOUNTANTS),
+        Entry("Periods", "accounting:periods", ACCOUNTANTS),
     ]),
     Section("Books and records", [
         Entry("Positions", "records:positions"),

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("records.api.urls")),
     path("", include("clearing.api_urls")),
     path("", include("settlements.api_urls")),
+    path("", include("accounting.api_urls")),
     path("jobs/", JobListApi.as_view(), name="api-jobs"),
     path("jobs/<int:pk>/", JobDetailApi.as_view(), name="api-job"),
 ]
@@ -24,6 +25,7 @@ urlpatterns = [
     path("records/", include("records.urls")),
     path("clearing/", include("clearing.urls")),
     path("settlements/", include("settlements.urls")),
+    path("accounting/", include("accounting.urls")),
     path("", include("backoffice.dashboard.urls")),
 ]
 

@@ -23,7 +23,8 @@ def ensure_seed_data() -> None:
              ("records.migrations.0002_markets", "add_markets"),
              ("records.migrations.0006_retention_defaults_and_append_only", "add_policies"),
              ("clearing.migrations.0002_match_tolerances", "seed"),
-             ("settlements.migrations.0002_penalty_rates", "seed")]
+             ("settlements.migrations.0002_penalty_rates", "seed"),
+             ("accounting.migrations.0003_chart_of_accounts", "seed")]
     for module, function in seeds:
         getattr(importlib.import_module(module), function)(apps, None)
 

@@ -315,6 +315,23 @@ CELERY_BEAT_SCHEDULE["fail-penalties"] = {
     "schedule": crontab(hour=_penalties_hour, minute=_penalties_minute, day_of_week="mon-fri"),
 }
 
+# Accounting: the base currency every journal line is also carried in (at stored FX rates), and
+# how often the posting job brings the ledger up to what happened (accounting/posting/); the
+# end of day also marks to market, revalues FX balances and reconciles (accounting-eod).
+ACCOUNTING_BASE_CURRENCY = env.str("ACCOUNTING_BASE_CURRENCY", default="USD")
+ACCOUNTING_POSTING_SECONDS = env.float("ACCOUNTING_POSTING_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE["accounting-posting"] = {
+    "task": "accounting.posting_run", "schedule": ACCOUNTING_POSTING_SECONDS}
+ACCOUNTING_EOD_AT = env.str("ACCOUNTING_EOD_AT", default="19:30")
+try:
+    _eod_hour, _eod_minute = (int(part) for part in ACCOUNTING_EOD_AT.split(":"))
+except ValueError:
+    raise ImproperlyConfigured(f"ACCOUNTING_EOD_AT must be HH:MM, not {ACCOUNTING_EOD_AT!r}.") from None
+CELERY_BEAT_SCHEDULE["accounting-eod"] = {
+    "task": "accounting.eod_run",
+    "schedule": crontab(hour=_eod_hour, minute=_eod_minute, day_of_week="mon-fri"),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

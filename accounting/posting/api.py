@@ -1,0 +1,3 @@
+"""API of accounting/posting."""
+
+urlpatterns = []
