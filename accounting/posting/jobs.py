@@ -1,0 +1,1 @@
+"""Job kinds of accounting's posting (loaded by AccountingConfig.ready)."""

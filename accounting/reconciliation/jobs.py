@@ -1,0 +1,1 @@
+"""Job kinds of accounting's reconciliation (loaded by AccountingConfig.ready)."""
