@@ -86,9 +86,10 @@ class Period(models.Model):
 class JournalEntry(models.Model):
     """One posted journal entry: balanced lines that record one source event under one posting rule.
 
-    (source_type, source_id, source_version, rule, generation) is unique: each source event posts
-    exactly once per rule, whatever the reruns. generation counts re-postings of the same trade
-    version after a reversal restated it (accounting/posting/trades.py).
+    (source_type, source_id, source_version, rule, generation, currency) is unique: each source
+    event posts exactly once per rule, whatever the reruns. generation counts re-postings of the
+    same trade version after a reversal restated it (accounting/posting/trades.py); currency tells
+    apart the FX revaluations of one account on one day (every other source has one currency).
     """
 
     class Source(models.TextChoices):
@@ -128,7 +129,7 @@ class JournalEntry(models.Model):
         ordering = ["-entry_date", "-id"]
         verbose_name_plural = "journal entries"
         constraints = [models.UniqueConstraint(
-            fields=["source_type", "source_id", "source_version", "rule", "generation"],
+            fields=["source_type", "source_id", "source_version", "rule", "generation", "currency"],
             name="journalentry_once_per_source_and_rule")]
         indexes = [
             models.Index(fields=["entry_date", "id"], name="entry_date_idx"),

@@ -178,7 +178,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='journalentry',
-            constraint=models.UniqueConstraint(fields=('source_type', 'source_id', 'source_version', 'rule', 'generation'), name='journalentry_once_per_source_and_rule'),
+            constraint=models.UniqueConstraint(fields=('source_type', 'source_id', 'source_version', 'rule', 'generation', 'currency'), name='journalentry_once_per_source_and_rule'),
         ),
         migrations.AddIndex(
             model_name='costlot',

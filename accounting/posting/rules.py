@@ -41,6 +41,8 @@ RULES: tuple[Leg, ...] = (
     # Stock movements that are not trades (opening positions, transfers): at the day's price in, at cost out.
     Leg("STOCK_IN", "received", "INVESTMENTS", "SECURITIES_CONTRIBUTED", "value",
         "quantity × price on the value date", "debit"),
+    Leg("STOCK_IN", "short covered", "INVESTMENTS", "REALIZED_PNL", "realized",
+        "short lots covered: their proceeds − the value received against them"),
     Leg("STOCK_OUT", "delivered", "SECURITIES_CONTRIBUTED", "INVESTMENTS", "cost", "cost of the lots relieved",
         "credit"),
     # Netting: the trades' receivables and payables become one net obligation per counterparty key.
@@ -86,7 +88,7 @@ for _leg in RULES:
 
 @dataclass
 class DraftLine:
-    role: str
+    role: str | int  # a role of the chart, or a GL account id (manual entries, revaluation of any account)
     amount: Decimal
     quantity: Decimal
     base_amount: Decimal | None = None  # set directly only by base-only lines (FX revaluation)

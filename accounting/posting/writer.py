@@ -82,7 +82,8 @@ def entries_write(drafts: list[DraftEntry], *, roles: dict[str, int], periods: P
                            draft.instrument_id, draft.currency, draft.description[:200], job_id, posted_at, user_id))
         total = Decimal(0)
         for line in draft.lines:
-            line_rows.append((entry_id, roles[line.role], draft.account_id, draft.instrument_id, draft.currency,
+            gl_id = line.role if isinstance(line.role, int) else roles[line.role]
+            line_rows.append((entry_id, gl_id, draft.account_id, draft.instrument_id, draft.currency,
                               line.amount, line.base_amount, draft.fx_rate, line.quantity, entry_date))
             if line.amount > 0:
                 total += line.amount

@@ -320,6 +320,8 @@ CELERY_BEAT_SCHEDULE["fail-penalties"] = {
 # end of day also marks to market, revalues FX balances and reconciles (accounting-eod).
 ACCOUNTING_BASE_CURRENCY = env.str("ACCOUNTING_BASE_CURRENCY", default="USD")
 ACCOUNTING_POSTING_SECONDS = env.float("ACCOUNTING_POSTING_SECONDS", default=300.0)
+# Chunks (ranges of accounts) per posting step: several workers share them.
+ACCOUNTING_POSTING_CHUNKS = env.int("ACCOUNTING_POSTING_CHUNKS", default=8)
 CELERY_BEAT_SCHEDULE["accounting-posting"] = {
     "task": "accounting.posting_run", "schedule": ACCOUNTING_POSTING_SECONDS}
 ACCOUNTING_EOD_AT = env.str("ACCOUNTING_EOD_AT", default="19:30")

@@ -1,0 +1,197 @@
+"""Posting runs: the ledger brought up to what happened, set-based, in chunks of accounts (DESIGN.md §7).
+
+Three kinds of batch job (accounting/posting/jobs.py), all on the kernel's job framework:
+
+- accounting-posting (every ACCOUNTING_POSTING_SECONDS from beat, and on demand): step "post";
+- accounting-mark-to-market {as_of} (API and dashboard): "post", then "mark-to-market" and
+  "fx-revaluation" as of the date;
+- accounting-eod {as_of} (beat after the day's settlement, and on demand): the same, then
+  "reconcile" (accounting/reconciliation/services.py).
+
+Each of the "post", "mark-to-market" and "fx-revaluation" steps has one chunk per range of
+account ids (account_bounds, fixed when the run is created; first and last ranges open-ended).
+A chunk first takes a transaction-level advisory lock on each of its accounts, in id order, so
+two runs (the schedule and the end of day) never post the same account at once; it then reads
+what is not posted yet and posts it (accounting/posting/trades.py for trades and stock movements,
+accounting/posting/events.py for obligations, settlements, cash movements and penalties), all in
+the chunk's transaction. Every entry's key per source event and rule is unique: a rerun, or a
+chunk redelivered after its worker died, posts nothing twice.
+"""
+
+from datetime import date
+from itertools import pairwise
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounting.posting import events, trades, valuation
+from accounting.posting.books import PeriodBook, gl_roles
+from accounting.posting.writer import entries_write
+from backoffice.core.exceptions import BusinessRuleError
+from backoffice.core.fields import InputError, parse_date
+from backoffice.core.jobs.models import JobRun
+from backoffice.core.jobs.services import job_create, job_enqueue
+from records.reference.models import Account
+
+POSTING = "accounting-posting"
+MARK_TO_MARKET = "accounting-mark-to-market"
+EOD = "accounting-eod"
+KINDS = (POSTING, MARK_TO_MARKET, EOD)
+
+_LOWEST, _HIGHEST = 0, 2**63 - 1
+MAX_CHUNKS = 256
+# pg_advisory_xact_lock(namespace, account id): one posting chunk at a time per account.
+_ACCOUNT_LOCK = 0x504F5354  # "POST"
+_LOCK_ACCOUNTS = "SELECT pg_advisory_xact_lock(%s, id::int) FROM records_account WHERE id >= %s AND id < %s ORDER BY id"
+
+
+# --- parameters and chunks ---
+
+def _as_of(value) -> date:
+    if value in (None, ""):
+        return timezone.localdate()
+    if isinstance(value, date):
+        return value
+    try:
+        return parse_date(value)
+    except InputError as exc:
+        raise BusinessRuleError(exc.message, field="as_of") from None
+
+
+def _account_bounds(chunks: int) -> list[int]:
+    """Cut the accounts into about `chunks` ranges of as many accounts each: the ids where ranges start."""
+    ids = list(Account.objects.order_by("id").values_list("id", flat=True))
+    if len(ids) < 2 or chunks < 2:
+        return []
+    size = -(-len(ids) // chunks)
+    return [ids[n] for n in range(size, len(ids), size)][:MAX_CHUNKS - 1]
+
+
+def _bounds(parameters: dict) -> list[int]:
+    bounds = parameters.get("account_bounds")
+    if bounds is None:
+        return _account_bounds(settings.ACCOUNTING_POSTING_CHUNKS)
+    if (not isinstance(bounds, list) or len(bounds) >= MAX_CHUNKS
+            or any(isinstance(b, bool) or not isinstance(b, int) or b <= _LOWEST for b in bounds)
+            or any(a >= b for a, b in pairwise(bounds))):
+        raise BusinessRuleError("Give increasing account ids.", field="account_bounds")
+    return list(bounds)
+
+
+def posting_parameters(parameters: dict) -> dict:
+    """The parameters of a posting run: {account_bounds} (cut from the accounts when not given)."""
+    return {"account_bounds": _bounds(parameters)}
+
+
+def valuation_parameters(parameters: dict) -> dict:
+    """The parameters of a mark-to-market or end-of-day run: {as_of, account_bounds}; as_of YYYY-MM-DD, default
+    today, not in the future."""
+    as_of = _as_of(parameters.get("as_of"))
+    if as_of > timezone.localdate():
+        raise BusinessRuleError(f"{as_of.isoformat()} is in the future: prices and rates are not known yet.",
+                                field="as_of")
+    return {"as_of": as_of.isoformat(), "account_bounds": _bounds(parameters)}
+
+
+def account_ranges(parameters: dict) -> list[tuple[int, int]]:
+    """The [low, high) account ids of each chunk, the first and last open-ended."""
+    return list(pairwise([_LOWEST, *parameters["account_bounds"], _HIGHEST]))
+
+
+def _lock_accounts(low: int, high: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_ACCOUNTS, [_ACCOUNT_LOCK, low, high])
+
+
+def _actor(job: JobRun) -> str:
+    return f"job:{job.kind}"
+
+
+def _merge(into: dict, counts: dict) -> None:
+    for reason, count in counts.items():
+        into[reason] = into.get(reason, 0) + count
+
+
+# --- the chunks ---
+
+def posting_post(*, job: JobRun, index: int) -> dict:
+    """Post everything not yet posted of the chunk's accounts. Run inside the chunk's transaction."""
+    low, high = account_ranges(job.parameters)[index]
+    _lock_accounts(low, high)
+    roles = gl_roles()
+    periods = PeriodBook.load(lock=True)
+    methods = dict(Account.objects.filter(id__gte=low, id__lt=high).values_list("id", "cost_method"))
+    reason = f"posting run {job.pk}"
+    lot_outcome = trades.lot_events_post(low=low, high=high, methods=methods, roles=roles, periods=periods,
+                                         job_id=job.pk, actor=_actor(job), reason=reason)
+    drafts, unpostable = events.events_draft(low, high)
+    entries_write(drafts, roles=roles, periods=periods, job_id=job.pk, actor=_actor(job), reason=reason)
+    _merge(unpostable, lot_outcome.unpostable)
+    by_rule: dict[str, int] = {}
+    for draft in lot_outcome.drafts + drafts:
+        by_rule[draft.rule] = by_rule.get(draft.rule, 0) + 1
+    posted = len(lot_outcome.drafts) + len(drafts)
+    return {"rows": posted, "step": "post", "entries": posted, "reversed": lot_outcome.reversed,
+            "by_rule": by_rule, "unpostable": unpostable}
+
+
+def posting_mark_to_market(*, job: JobRun, index: int) -> dict:
+    """Mark the chunk's positions to market as of the run's date, with the next day's reversals."""
+    low, high = account_ranges(job.parameters)[index]
+    as_of = date.fromisoformat(job.parameters["as_of"])
+    _lock_accounts(low, high)
+    roles = gl_roles()
+    periods = PeriodBook.load(lock=True)
+    drafts, unpostable = valuation.mark_to_market_drafts(as_of=as_of, low=low, high=high, roles=roles)
+    reason = f"mark to market {as_of.isoformat()} (run {job.pk})"
+    entries_write(drafts, roles=roles, periods=periods, job_id=job.pk, actor=_actor(job), reason=reason)
+    reversals = valuation.mark_to_market_reversals(drafts, as_of=as_of)
+    entries_write(reversals, roles=roles, periods=periods, job_id=job.pk, actor=_actor(job), reason=reason)
+    return {"rows": len(drafts) + len(reversals), "step": "mark-to-market", "entries": len(drafts),
+            "reversals": len(reversals), "unpostable": unpostable}
+
+
+def posting_fx_revaluation(*, job: JobRun, index: int) -> dict:
+    """Revalue the chunk's foreign-currency monetary balances at the run date's rates."""
+    low, high = account_ranges(job.parameters)[index]
+    as_of = date.fromisoformat(job.parameters["as_of"])
+    _lock_accounts(low, high)
+    roles = gl_roles()
+    periods = PeriodBook.load(lock=True)
+    drafts, unpostable = valuation.fx_revaluation_drafts(as_of=as_of, low=low, high=high, roles=roles)
+    entries_write(drafts, roles=roles, periods=periods, job_id=job.pk, actor=_actor(job),
+                  reason=f"FX revaluation {as_of.isoformat()} (run {job.pk})")
+    return {"rows": len(drafts), "step": "fx-revaluation", "entries": len(drafts), "unpostable": unpostable}
+
+
+# --- starting runs ---
+
+def _running(kind: str) -> JobRun | None:
+    return JobRun.objects.filter(kind=kind, status__in=(JobRun.Status.QUEUED, JobRun.Status.RUNNING)).first()
+
+
+@transaction.atomic
+def posting_run_start(*, started_by, skip_if_running: bool = False) -> JobRun | None:
+    """Queue a posting run. With skip_if_running (the schedule), return None while one is queued or running."""
+    if skip_if_running and _running(POSTING) is not None:
+        return None
+    job = job_create(kind=POSTING, params={}, started_by=started_by)
+    job_enqueue(job.pk)
+    return job
+
+
+@transaction.atomic
+def mark_to_market_start(*, as_of, started_by) -> JobRun:
+    """Queue a mark to market (posting first, then valuation and FX revaluation) as of a date (default today)."""
+    job = job_create(kind=MARK_TO_MARKET, params={"as_of": as_of}, started_by=started_by)
+    job_enqueue(job.pk)
+    return job
+
+
+@transaction.atomic
+def accounting_eod_start(*, as_of, started_by) -> JobRun:
+    """Queue the accounting end of day as of a date: post, mark to market, revalue FX, reconcile."""
+    job = job_create(kind=EOD, params={"as_of": as_of}, started_by=started_by)
+    job_enqueue(job.pk)
+    return job

@@ -1,0 +1,3 @@
+"""Celery tasks of accounting (found by the Celery app's autodiscovery): each sub-domain's tasks."""
+
+import accounting.posting.tasks  # noqa: F401
