@@ -1,0 +1,365 @@
+"""Reads of the ledger for the reports: trial balance, GL account ledger, P&L, income statement, balance sheet.
+
+Every figure is summed by PostgreSQL from the journal lines (JournalLine.entry_date repeats the
+entry's, so a balance as of a date reads the lines alone). Amounts are signed as the ledger stores
+them (debit positive, credit negative) unless a function says otherwise; the P&L and the statements
+turn credits into positive gains and positive revenue. The filters are already parsed by the caller:
+None means "do not filter"; an account is a records Account (the sub-ledger dimension).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.functions import Coalesce, Greatest, Round
+from django.db.models.lookups import Exact
+
+from accounting.models import GLAccount, JournalLine
+from records.reference.selectors import with_latest_price
+
+ZERO = Decimal(0)
+_AMOUNT = DecimalField(max_digits=24, decimal_places=4)
+_QUANTITY = DecimalField(max_digits=24, decimal_places=6)
+_VALUE = DecimalField(max_digits=48, decimal_places=14)
+
+# The roles the P&L reads.
+INVESTMENTS, REALIZED_PNL, COMMISSION_EXPENSE = "INVESTMENTS", "REALIZED_PNL", "COMMISSION_EXPENSE"
+
+
+def base_currency() -> str:
+    return settings.ACCOUNTING_BASE_CURRENCY
+
+
+def _zero() -> Value:
+    return Value(ZERO, output_field=_AMOUNT)
+
+
+def _lines(*, date_to: date | None = None, date_from: date | None = None, account=None, instrument=None,
+           currency: str | None = None, gl_account: GLAccount | None = None) -> QuerySet[JournalLine]:
+    lines = JournalLine.objects.all()
+    if date_to is not None:
+        lines = lines.filter(entry_date__lte=date_to)
+    if date_from is not None:
+        lines = lines.filter(entry_date__gte=date_from)
+    if account is not None:
+        lines = lines.filter(account=account)
+    if instrument is not None:
+        lines = lines.filter(instrument=instrument)
+    if currency is not None:
+        lines = lines.filter(currency=currency)
+    if gl_account is not None:
+        lines = lines.filter(gl_account=gl_account)
+    return lines
+
+
+def _sums_by(queryset: QuerySet, *, by: tuple[str, ...], columns: tuple[str, ...],
+             counts: dict[str, str] | None = None) -> list[dict]:
+    """Σ columns of an aggregated queryset's rows grouped by its `by` columns, in one statement.
+
+    The queryset is one row per group already (values().annotate()); its rows are summed again
+    here, by PostgreSQL, so that totals cover every row, not a page. counts names extra columns:
+    {alias: SQL condition on the row t}, each the number of rows meeting it.
+    """
+    sql, params = queryset.order_by().query.sql_with_params()
+    keys = ", ".join(f't."{name}"' for name in by)
+    sums = [f'SUM(t."{name}") AS "{name}"' for name in columns]
+    sums += [f'COUNT(*) FILTER (WHERE {condition}) AS "{alias}"' for alias, condition in (counts or {}).items()]
+    select = ", ".join(([keys] if by else []) + sums)
+    # Column names are the caller's constants; values travel as parameters.
+    statement = f"SELECT {select} FROM ({sql}) AS t"  # noqa: S608
+    if by:
+        statement += f" GROUP BY {keys} ORDER BY {keys}"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# --- chart of accounts ---
+
+def gl_account_get(code: str) -> GLAccount | None:
+    return GLAccount.objects.filter(code=code).first()
+
+
+def gl_account_list() -> QuerySet[GLAccount]:
+    return GLAccount.objects.order_by("code")
+
+
+# --- trial balance ---
+
+def trial_balance(*, as_of: date, account=None, currency: str | None = None) -> QuerySet:
+    """Return one row per GL account and currency with lines dated on or before as_of, by code and currency.
+
+    Each row (a dict): gl_account_id, gl_code, gl_name, gl_type, currency, balance (signed, debit
+    positive), debit (the balance when positive, else 0), credit (minus the balance when negative,
+    else 0), and the same in the base currency: base_balance, base_debit, base_credit.
+    """
+    balance, base_balance = Sum("amount"), Sum("base_amount")
+    return (_lines(date_to=as_of, account=account, currency=currency)
+            .values("gl_account_id", "currency")
+            .annotate(gl_code=F("gl_account__code"), gl_name=F("gl_account__name"), gl_type=F("gl_account__type"),
+                      balance=balance, base_balance=base_balance,
+                      debit=Greatest(balance, _zero()), credit=Greatest(-balance, _zero()),
+                      base_debit=Greatest(base_balance, _zero()), base_credit=Greatest(-base_balance, _zero()))
+            .order_by("gl_code", "currency"))
+
+
+def trial_balance_totals(rows: QuerySet) -> dict:
+    """Return the totals of trial_balance's rows, all of them: Σ debit and Σ credit per currency, and in base.
+
+    {"per_currency": [{currency, debit, credit}], "base": {debit, credit}}: a ledger in balance has
+    debit == credit in each currency and in base.
+    """
+    per_currency = [{"currency": row["currency"], "debit": row["debit"] or ZERO, "credit": row["credit"] or ZERO}
+                    for row in _sums_by(rows, by=("currency",), columns=("debit", "credit"))]
+    (base,) = _sums_by(rows, by=(), columns=("base_debit", "base_credit"))
+    return {"per_currency": per_currency,
+            "base": {"debit": base["base_debit"] or ZERO, "credit": base["base_credit"] or ZERO}}
+
+
+# --- the ledger of one GL account ---
+
+@dataclass
+class LedgerBalance:
+    currency: str
+    balance: Decimal
+    base_balance: Decimal
+
+
+def ledger_lines(*, gl_account: GLAccount, account=None, currency: str | None = None,
+                 date_from: date | None = None, date_to: date | None = None) -> QuerySet[JournalLine]:
+    """Return the GL account's lines in the range, oldest first (entry date, entry, line), with their entries.
+
+    Each line has running (Σ amounts of its currency in the range up to and including it) and
+    running_base (Σ base amounts, all currencies), computed by PostgreSQL window functions; add
+    ledger_opening's balances to turn them into running balances.
+    """
+    order = [F("entry_date").asc(), F("entry_id").asc(), F("id").asc()]
+    return (_lines(gl_account=gl_account, account=account, currency=currency, date_from=date_from, date_to=date_to)
+            .select_related("entry", "account", "instrument")
+            .annotate(running=Window(Sum("amount"), partition_by=[F("currency")], order_by=order),
+                      running_base=Window(Sum("base_amount"), order_by=order))
+            .order_by("entry_date", "entry_id", "id"))
+
+
+def _balances(lines: QuerySet[JournalLine]) -> list[LedgerBalance]:
+    return [LedgerBalance(row["currency"], row["balance"], row["base_balance"]) for row in
+            lines.order_by().values("currency").annotate(balance=Sum("amount"), base_balance=Sum("base_amount"))
+            .order_by("currency")]
+
+
+def ledger_opening(*, gl_account: GLAccount, account=None, currency: str | None = None,
+                   date_from: date | None = None) -> list[LedgerBalance]:
+    """Return the GL account's balance per currency before date_from (none without date_from)."""
+    if date_from is None:
+        return []
+    return _balances(_lines(gl_account=gl_account, account=account, currency=currency)
+                     .filter(entry_date__lt=date_from))
+
+
+def ledger_closing(*, gl_account: GLAccount, account=None, currency: str | None = None,
+                   date_to: date | None = None) -> list[LedgerBalance]:
+    """Return the GL account's balance per currency at the end of date_to (of every line without it)."""
+    return _balances(_lines(gl_account=gl_account, account=account, currency=currency, date_to=date_to))
+
+
+# --- P&L per account and instrument ---
+
+def _role_sum(column: str, role: str, *, negate: bool = False):
+    total = Coalesce(Sum(column, filter=Q(gl_account__role=role)), _zero() if column != "quantity" else
+                     Value(ZERO, output_field=_QUANTITY))
+    return -total if negate else total
+
+
+def pnl_list(*, as_of: date, account=None, instrument=None) -> QuerySet:
+    """Return the P&L of each trading account and instrument up to as_of, by account code and ISIN.
+
+    One dict per (account, instrument, currency) with lines on investments, realized P&L or
+    commission expense: realized (-Σ realized P&L lines: gains positive), commissions (Σ commission
+    expense), quantity (Σ securities on investments), cost (Σ investments amounts: the cost still
+    held), price and price_date (the instrument's latest price on or before as_of, by records'
+    reference selectors; None if never priced), market_value (quantity x price at the amounts' four
+    places, half away from zero; 0 when nothing is held, priced or not; None when unpriced),
+    unrealized (market_value - cost; None when unpriced) and net (realized + unrealized - commissions,
+    unrealized counted 0 when unpriced).
+    """
+    lines = (_lines(date_to=as_of, account=account, instrument=instrument)
+             .filter(gl_account__role__in=(INVESTMENTS, REALIZED_PNL, COMMISSION_EXPENSE)))
+    pairs = (lines.values("account_id", "instrument_id", "currency")
+             .annotate(account_code=F("account__code"), isin=F("instrument__isin"), symbol=F("instrument__symbol"),
+                       realized=_role_sum("amount", REALIZED_PNL, negate=True),
+                       commissions=_role_sum("amount", COMMISSION_EXPENSE),
+                       quantity=_role_sum("quantity", INVESTMENTS),
+                       cost=_role_sum("amount", INVESTMENTS)))
+    pairs = with_latest_price(pairs, as_of=as_of, instrument_ref="instrument_id")
+    market_value = Case(
+        When(Exact(F("quantity"), Value(ZERO, output_field=_QUANTITY)), then=_zero()),
+        default=Round(ExpressionWrapper(F("quantity") * F("latest_price"), output_field=_VALUE), 4),
+        output_field=_AMOUNT)
+    unrealized = ExpressionWrapper(F("market_value") - F("cost"), output_field=_AMOUNT)
+    return (pairs.annotate(market_value=market_value)
+            .annotate(unrealized=unrealized, price=F("latest_price"), price_date=F("latest_price_date"))
+            .annotate(net=ExpressionWrapper(F("realized") + Coalesce(F("unrealized"), _zero()) - F("commissions"),
+                                            output_field=_AMOUNT))
+            .order_by("account_code", "isin", "currency"))
+
+
+PNL_FIGURES = ("realized", "unrealized", "commissions", "net", "cost", "market_value")
+
+
+def pnl_totals(rows: QuerySet) -> list[dict]:
+    """Return pnl_list's rows summed per currency (every row, not a page): the figures of PNL_FIGURES,
+    unrealized and market value over the priced rows, and how many rows are unpriced."""
+    return _sums_by(rows, by=("currency",), columns=PNL_FIGURES, counts={"unpriced": 't."market_value" IS NULL'})
+
+
+def pnl_by_instrument(rows: QuerySet) -> list[dict]:
+    """Return pnl_list's rows summed per instrument and currency: isin, symbol, currency and PNL_FIGURES."""
+    return _sums_by(rows, by=("isin", "symbol", "currency"), columns=PNL_FIGURES,
+                    counts={"unpriced": 't."market_value" IS NULL'})
+
+
+def realized_by_day(*, as_of: date, account=None, instrument=None) -> list[dict]:
+    """Return the realized P&L per entry date up to as_of in the base currency (gains positive), with the
+    cumulative figure to date: [{entry_date, realized, cumulative}], oldest first."""
+    return list(_lines(date_to=as_of, account=account, instrument=instrument)
+                .filter(gl_account__role=REALIZED_PNL)
+                # A window ordered by date sums every line up to and including its date (its peers too).
+                .annotate(realized=-Window(Sum("base_amount"), partition_by=[F("entry_date")]),
+                          cumulative=-Window(Sum("base_amount"), order_by=F("entry_date").asc()))
+                .values("entry_date", "realized", "cumulative").distinct()
+                .order_by("entry_date"))
+
+
+# --- income statement and balance sheet, in the base currency ---
+
+TYPE_LABELS = dict(GLAccount.Type.choices)
+EARNINGS_LABEL = "Current-period earnings"
+
+
+@dataclass
+class StatementLine:
+    """A GL account in a statement, signed as its type reads (assets and expenses: debits positive;
+    liabilities, equity and revenue: credits positive). amount: its own lines; total: with its sub-accounts."""
+
+    gl_account: str | None
+    name: str
+    type: str
+    parent: str | None
+    depth: int
+    amount: Decimal
+    total: Decimal
+    has_children: bool = False
+
+
+@dataclass
+class StatementSection:
+    type: str
+    label: str
+    lines: list[StatementLine] = field(default_factory=list)
+    total: Decimal = ZERO
+
+
+def _base_balances(lines: QuerySet[JournalLine], types) -> dict[int, Decimal]:
+    return dict(lines.filter(gl_account__type__in=types).order_by().values("gl_account_id")
+                .annotate(total=Sum("base_amount")).values_list("gl_account_id", "total"))
+
+
+def _sections(types, balances: dict[int, Decimal]) -> list[StatementSection]:
+    """The chart's accounts of the types as trees (each under its parent of the same type), with totals.
+
+    An account shows when it is active or has a balance; a heading shows when any of its accounts does.
+    """
+    accounts = list(GLAccount.objects.filter(type__in=types).order_by("code"))
+    by_id = {account.pk: account for account in accounts}
+    children = defaultdict(list)
+    roots = defaultdict(list)
+    for account in accounts:
+        parent = by_id.get(account.parent_id)
+        if parent is not None and parent.type == account.type:
+            children[parent.pk].append(account)
+        else:
+            roots[account.type].append(account)
+
+    def sign(account) -> int:
+        return 1 if account.type in GLAccount.DEBIT_NORMAL else -1
+
+    def walk(account, depth, parent_code, out) -> Decimal:
+        own = sign(account) * balances.get(account.pk, ZERO)
+        line = StatementLine(gl_account=account.code, name=account.name, type=account.type, parent=parent_code,
+                             depth=depth, amount=own, total=own, has_children=bool(children[account.pk]))
+        at = len(out)
+        out.append(line)
+        for child in children[account.pk]:
+            line.total += walk(child, depth + 1, account.code, out)
+        if not account.is_active and not line.total and len(out) == at + 1:
+            out.pop()  # an inactive account with nothing in it
+        return line.total
+
+    sections = []
+    for type_ in types:
+        section = StatementSection(type=type_, label=TYPE_LABELS[type_])
+        for root in roots[type_]:
+            section.total += walk(root, 0, None, section.lines)
+        sections.append(section)
+    return sections
+
+
+@dataclass
+class IncomeStatement:
+    date_from: date
+    date_to: date
+    sections: list[StatementSection]
+    revenue: Decimal
+    expenses: Decimal
+    net_income: Decimal
+
+
+def income_statement(*, date_from: date, date_to: date, account=None) -> IncomeStatement:
+    """Return revenue and expenses of the lines dated date_from to date_to in the base currency, with net income
+    (revenue - expenses: gains positive)."""
+    balances = _base_balances(_lines(date_from=date_from, date_to=date_to, account=account),
+                              GLAccount.INCOME_STATEMENT)
+    sections = _sections(GLAccount.INCOME_STATEMENT, balances)
+    revenue, expenses = (section.total for section in sections)
+    return IncomeStatement(date_from=date_from, date_to=date_to, sections=sections, revenue=revenue,
+                           expenses=expenses, net_income=revenue - expenses)
+
+
+@dataclass
+class BalanceSheet:
+    as_of: date
+    sections: list[StatementSection]
+    assets: Decimal
+    liabilities: Decimal
+    equity: Decimal  # earnings included
+    earnings: Decimal
+    liabilities_and_equity: Decimal
+    difference: Decimal  # assets - (liabilities + equity): 0 for the whole ledger
+
+
+def balance_sheet(*, as_of: date, account=None) -> BalanceSheet:
+    """Return assets, liabilities and equity at the end of as_of in the base currency.
+
+    Equity includes the current-period earnings (revenue - expenses of every line to date not yet
+    closed to retained earnings), as a line of its own, so that assets = liabilities + equity exactly
+    for the whole ledger (every entry balances in base). Filtered to one trading account, entries
+    whose other lines carry no account may leave a difference, which is reported.
+    """
+    lines = _lines(date_to=as_of, account=account)
+    balances = _base_balances(lines, GLAccount.BALANCE_SHEET)
+    sections = _sections(GLAccount.BALANCE_SHEET, balances)
+    pnl = lines.filter(gl_account__type__in=GLAccount.INCOME_STATEMENT).aggregate(total=Sum("base_amount"))["total"]
+    earnings = -(pnl or ZERO)
+    assets, liabilities, equity = sections
+    equity.lines.append(StatementLine(gl_account=None, name=EARNINGS_LABEL, type=GLAccount.Type.EQUITY, parent=None,
+                                      depth=0, amount=earnings, total=earnings))
+    equity.total += earnings
+    return BalanceSheet(as_of=as_of, sections=sections, assets=assets.total, liabilities=liabilities.total,
+                        equity=equity.total, earnings=earnings,
+                        liabilities_and_equity=liabilities.total + equity.total,
+                        difference=assets.total - liabilities.total - equity.total)
