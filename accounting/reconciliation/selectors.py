@@ -6,7 +6,7 @@ The dashboards and the API filter with keyword arguments already parsed (None: d
 from collections.abc import Iterator
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from accounting.models import ReconciliationBreak, ReconciliationRun
 from backoffice.core.jobs.models import JobRun
@@ -49,6 +49,13 @@ def reconciliation_break_list(*, run: ReconciliationRun | int, kind: str | None 
     if account:
         breaks = breaks.filter(account__code__iexact=account)
     return breaks
+
+
+def reconciliation_break_counts(run: ReconciliationRun | int) -> dict[str, int]:
+    """Return a run's breaks counted per kind, every kind named (0 when none)."""
+    counts = dict(ReconciliationBreak.objects.filter(run=run).order_by().values("kind")
+                  .annotate(n=Count("id")).values_list("kind", "n"))
+    return {kind: counts.get(kind, 0) for kind in ReconciliationBreak.Kind.values}
 
 
 def reconciliation_break_export_rows(breaks: QuerySet[ReconciliationBreak]) -> Iterator[tuple]:

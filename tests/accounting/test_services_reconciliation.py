@@ -1,4 +1,4 @@
-"""The reconciliation of the ledger to the stock record and the cash balances (accounting/reconciliation/services.py)."""
+"""The reconciliation of the ledger to the stock record and the cash balances (reconciliation/services.py)."""
 
 from datetime import date, timedelta
 from decimal import Decimal
