@@ -14,6 +14,7 @@ from django.db import connection
 from accounting.posting.books import FxBook, Unpostable
 from accounting.posting.rules import lines_for
 from accounting.posting.writer import DraftEntry, price_lines
+from settlements.fails.rules import penalty_payable
 
 # Each trade's gross is rounded as its trade-date entry rounded it (quantity × price, four places,
 # half away from zero: PostgreSQL's round of numeric), so the netting entry clears those exactly.
@@ -46,9 +47,10 @@ WHERE c.account_id >= %(low)s AND c.account_id < %(high)s AND c.kind <> 'SETTLEM
   AND NOT EXISTS (SELECT 1 FROM accounting_journalentry AS e
                   WHERE e.source_type = 'CASH' AND e.source_id = c.id AND e.source_version = 0)
 """
-# A fail's penalty is paid when we failed (no securities, no cash) and received when the counterparty did.
+# A fail's penalty is paid when we are the failing party and received when the counterparty is
+# (settlements.fails.rules.penalty_payable decides, as the fails page shows it).
 _PENALTIES = """
-SELECT p.id, i.account_id, i.instrument_id, p.currency, p.penalty_date, p.amount, f.cause, f.id
+SELECT p.id, i.account_id, i.instrument_id, p.currency, p.penalty_date, p.amount, f.kind, f.cause, f.id
 FROM settlements_failpenalty AS p
 JOIN settlements_settlementfail AS f ON f.id = p.fail_id
 JOIN settlements_settlementinstruction AS i ON i.id = f.instruction_id
@@ -111,8 +113,9 @@ def cash_drafts(low: int, high: int) -> list[DraftEntry]:
 
 def penalty_drafts(low: int, high: int) -> list[DraftEntry]:
     drafts = []
-    for penalty_id, account_id, instrument_id, currency, day, amount, cause, fail_id in _rows(_PENALTIES, low, high):
-        rule = "PENALTY_RECEIVED" if cause == "COUNTERPARTY" else "PENALTY_PAID"
+    for penalty_id, account_id, instrument_id, currency, day, amount, kind, cause, fail_id in _rows(
+            _PENALTIES, low, high):
+        rule = "PENALTY_PAID" if penalty_payable(kind=kind, cause=cause) else "PENALTY_RECEIVED"
         drafts.append(_draft("PENALTY", penalty_id, rule, day, currency, {"amount": amount},
                              f"Penalty of fail {fail_id} on {day.isoformat()}", account_id=account_id,
                              instrument_id=instrument_id))

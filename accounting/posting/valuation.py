@@ -111,7 +111,8 @@ def fx_revaluation_drafts(*, as_of: date, low: int, high: int, roles: dict[str, 
         if not lines:
             continue
         total = sum((line.base_amount for line in lines), Decimal(0))
-        lines.append(DraftLine("FX_REVALUATION", Decimal(0), Decimal(0), -total))
+        if total:
+            lines.append(DraftLine("FX_REVALUATION", Decimal(0), Decimal(0), -total))
         drafts.append(DraftEntry(source_type="FX", source_id=account_id, source_version=as_of.toordinal(),
                                  rule="FX_REVALUATION", event_date=as_of, currency=currency, account_id=account_id,
                                  lines=lines, fx_rate=rate,
