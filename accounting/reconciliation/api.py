@@ -163,7 +163,7 @@ class ReconciliationBreakListApi(generics.ListAPIView):
             raise Http404
         return selectors.reconciliation_break_list(run=run_id)
 
-    @extend_schema(description="The breaks of a run: securities then cash, by account and instrument or currency. "
+    @extend_schema(description="The breaks of a run: cash then securities, by account and currency or instrument. "
                                "difference = ledger - records.")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -41,7 +41,7 @@ def reconciliation_run_latest() -> ReconciliationRun | None:
 
 def reconciliation_break_list(*, run: ReconciliationRun | int, kind: str | None = None,
                               account: str | None = None) -> QuerySet[ReconciliationBreak]:
-    """Return a run's breaks, securities then cash, by account code and ISIN or currency; account is a code."""
+    """Return a run's breaks, cash then securities, by account code and currency or ISIN; account is a code."""
     breaks = (ReconciliationBreak.objects.filter(run=run).select_related("run", "account", "instrument")
               .order_by("kind", "account__code", "instrument__isin", "currency", "id"))
     if kind:
