@@ -154,3 +154,35 @@ def test_an_event_of_a_closed_period_posts_on_the_first_open_day(priced):
     [entry] = entries("TRADE_BUY")
     assert (entry.event_date, entry.entry_date) == (TRADE_DATE, date(2026, 12, 1))
     assert not JournalEntry.objects.filter(entry_date__lte=date(2026, 11, 30)).exists()
+
+
+def test_the_end_of_day_after_a_clean_day_reconciles_with_zero_breaks(priced):
+    fund(priced, "ACC-001", "100000")
+    fund(priced, "HOUSE", "5000", "EUR")
+    hold(priced, "HOUSE", "AAPL", "500")
+    book_and_instruct(priced, ("ACC-001", "BRKR-B", "AAPL", "BUY", "100", "10.25"),
+                      ("HOUSE", "BRKR-B", "AAPL", "SELL", "40", "10.5"),
+                      ("ACC-001", "BRKR-B", "AAPL", "SELL", "30", "10.75"))
+    settle()
+    price(priced.instruments["AAPL"], SETTLES, "11")
+    rate("EUR", "USD", SETTLES, "1.15")
+    job = run(posting.EOD, as_of=SETTLES.isoformat())
+    [reconcile] = [chunk for chunk in job.result if chunk["step"] == "reconcile"]
+    assert reconcile["breaks"] == 0 and reconcile["positions_checked"] >= 2 and reconcile["balances_checked"] >= 3
+    assert entries("MTM").exists() and entries("FX_REVALUATION").exists()
+    assert_balanced()
+
+
+def test_a_trade_booked_after_the_last_posting_shows_as_a_break_until_it_is_posted(priced):
+    fund(priced, "ACC-001", "1000")
+    post()
+    priced.book(("ACC-001", "BRKR-B", "AAPL", "BUY", "10", "10"))
+    from accounting.reconciliation.services import reconciliation_reconcile
+    from backoffice.core.jobs.models import JobRun
+
+    job = JobRun.objects.create(kind="accounting-reconciliation", parameters={"as_of": TRADE_DATE.isoformat()})
+    with transaction.atomic():
+        before = reconciliation_reconcile(job=job, as_of=TRADE_DATE)
+    assert before.breaks == 1
+    job = run(posting.EOD, as_of=TRADE_DATE.isoformat())
+    assert next(chunk for chunk in job.result if chunk["step"] == "reconcile")["breaks"] == 0
