@@ -40,6 +40,11 @@ class Ledger:
 
 @pytest.fixture
 def ledger(accounts, instruments) -> Ledger:
+    return build_ledger(accounts, instruments)
+
+
+def build_ledger(accounts, instruments) -> Ledger:
+    """Post the book of the module doc (the API and page tests use it too)."""
     acc, house = accounts["ACC-001"], accounts["HOUSE"]
     aapl, sap = instruments["AAPL"], instruments["SAP"]
     with transaction.atomic():
