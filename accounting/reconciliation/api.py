@@ -156,9 +156,9 @@ class ReconciliationBreakListApi(generics.ListAPIView):
     filterset_class = ReconciliationBreakFilter
 
     def get_queryset(self):
-        run_id = self.kwargs["run_id"]
-        if getattr(self, "swagger_fake_view", False):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator, without a run
             return ReconciliationBreak.objects.none()
+        run_id = self.kwargs["run_id"]
         if selectors.reconciliation_run_get(run_id) is None:
             raise Http404
         return selectors.reconciliation_break_list(run=run_id)
