@@ -34,14 +34,16 @@ def _lines() -> QuerySet[JournalLine]:
 
 def journal_entry_list(*, date_from: date | None = None, date_to: date | None = None, account: str | None = None,
                        source: str | None = None, rule: str | None = None, gl_account: str | None = None,
-                       currency: str | None = None, with_lines: bool = True) -> QuerySet[JournalEntry]:
-    """Entries, newest first (by entry date, then id), each with its lines prefetched for the whole page.
+                       currency: str | None = None, with_lines: bool = True,
+                       newest_posted_first: bool = False) -> QuerySet[JournalEntry]:
+    """Entries, newest first (by entry date, then id; or by id alone, for keyset pages), each with its lines
+    prefetched for the whole page.
 
     account: the trading account's code, on the entry or on any of its lines; gl_account: a GL account code
     any of its lines is on; source: a type (TRADE) or one record (TRADE:123). An unknown code matches nothing.
     """
     rows = (JournalEntry.objects.select_related("account", "instrument", "posted_by", "reversed_by")
-            .order_by("-entry_date", "-id"))
+            .order_by("-id" if newest_posted_first else "-entry_date", "-id"))
     if with_lines:
         rows = rows.prefetch_related(Prefetch("lines", queryset=_lines()))
     if date_from:
