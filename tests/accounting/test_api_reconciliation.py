@@ -1,6 +1,6 @@
 """The reconciliation API: start a run (202 with the job), list runs, a run, its breaks; roles; bad input is a 400."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -11,10 +11,20 @@ from accounting.reconciliation.selectors import RECONCILIATION
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_create
 from records.audit.models import AuditRecord
+from tests import data
 from tests.accounting.factories import post_entry
-from tests.data import cash, stock
 
 pytestmark = pytest.mark.django_db
+
+
+def stock(account, instrument, quantity: str, reference: str, *, value_date: date | None = None) -> None:
+    """A stock movement valued today in TIME_ZONE (what the reconciliation's as-of dates count in), by default."""
+    data.stock(account, instrument, quantity, reference, value_date=value_date or timezone.localdate())
+
+
+def cash(account, currency: str, amount: str, reference: str, *, value_date: date | None = None) -> None:
+    """A cash movement valued today in TIME_ZONE, by default."""
+    data.cash(account, currency, amount, reference, value_date=value_date or timezone.localdate())
 
 URL = "/api/v1/accounting/reconciliations/"
 
@@ -71,7 +81,7 @@ def test_a_malformed_date_is_a_400_and_starts_nothing(accounting_client, as_of):
 
 
 def test_a_day_to_come_is_a_400(accounting_client, today):
-    response = accounting_client.post(URL, {"as_of": (today.replace(year=today.year + 1)).isoformat()}, format="json")
+    response = accounting_client.post(URL, {"as_of": (today + timedelta(days=400)).isoformat()}, format="json")
 
     assert response.status_code == 400
     assert "as_of" in response.json()

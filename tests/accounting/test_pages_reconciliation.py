@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import lxml.html
 import pytest
@@ -14,12 +14,22 @@ from accounting.reconciliation import services
 from accounting.reconciliation.selectors import RECONCILIATION
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_create
+from tests import data
 from tests.accounting.factories import post_entry
 from tests.conftest import make_user
-from tests.data import cash, stock
 from tests.pages import figures, nav_links, table_rows
 
 pytestmark = pytest.mark.django_db
+
+
+def stock(account, instrument, quantity: str, reference: str, *, value_date: date | None = None) -> None:
+    """A stock movement valued today in TIME_ZONE (what the reconciliation's as-of dates count in), by default."""
+    data.stock(account, instrument, quantity, reference, value_date=value_date or timezone.localdate())
+
+
+def cash(account, currency: str, amount: str, reference: str, *, value_date: date | None = None) -> None:
+    """A cash movement valued today in TIME_ZONE, by default."""
+    data.cash(account, currency, amount, reference, value_date=value_date or timezone.localdate())
 
 PAGE = "/accounting/reconciliation/"
 
@@ -147,7 +157,7 @@ def test_reconcile_now_starts_a_run_and_shows_it(accountant, accounts, instrumen
 
 def test_reconcile_now_refuses_a_day_to_come_and_starts_nothing(accountant, today):
     response = accountant.post(reverse("accounting:reconciliation-start"),
-                               {"as_of": today.replace(year=today.year + 1).isoformat()})
+                               {"as_of": (today + timedelta(days=400)).isoformat()})
 
     assert response.status_code == 400
     assert "still to come" in response.content.decode()

@@ -15,12 +15,23 @@ from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_create, job_run_execute, job_run_now
 from records.audit.models import AuditRecord
+from tests import data
 from tests.accounting.factories import post_entry
 from tests.conftest import make_user
-from tests.data import cash, stock, trading_days_before
+from tests.data import trading_days_before
 from tests.records.helpers_trades import book_trades
 
 pytestmark = pytest.mark.django_db
+
+
+def stock(account, instrument, quantity: str, reference: str, *, value_date: date | None = None) -> None:
+    """A stock movement valued today in TIME_ZONE (what the reconciliation's as-of dates count in), by default."""
+    data.stock(account, instrument, quantity, reference, value_date=value_date or timezone.localdate())
+
+
+def cash(account, currency: str, amount: str, reference: str, *, value_date: date | None = None) -> None:
+    """A cash movement valued today in TIME_ZONE, by default."""
+    data.cash(account, currency, amount, reference, value_date=value_date or timezone.localdate())
 
 D = Decimal
 
