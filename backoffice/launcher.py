@@ -80,6 +80,7 @@ def serve(port: int) -> int:
             [python, "manage.py", "load_demo", "--trades", os.environ.get("DEMO_TRADES", "2000")],
             [python, "manage.py", "load_clearing_demo"],
             [python, "manage.py", "load_settlement_demo"],
+            [python, "manage.py", "load_accounting_demo"],
             [python, "manage.py", "ensure_admin"],
         ]
         for step in steps:
