@@ -43,7 +43,7 @@ class GLAccountOutput(serializers.Serializer):
 
 
 class GLAccountDetailOutput(GLAccountOutput):
-    lines = serializers.IntegerField(help_text="Journal lines posted to it.")
+    lines = serializers.IntegerField(source="line_count", help_text="Journal lines posted to it.")
     balance = StrictDecimalField(help_text="Base-currency balance of its own lines, debit positive.")
 
 
@@ -145,7 +145,7 @@ class GLAccountDetailApi(generics.GenericAPIView):
     @extend_schema(description="One GL account, with the number of its journal lines and its base balance.")
     def get(self, request, code: str):
         account = self._get(code)
-        account.lines, account.balance = selectors.gl_account_figures([account.pk]).get(account.pk, (0, 0))
+        account.line_count, account.balance = selectors.gl_account_figures([account.pk]).get(account.pk, (0, 0))
         return Response(GLAccountDetailOutput(account).data)
 
     @extend_schema(request=GLAccountChangeInput, responses=_proposed("change"),
