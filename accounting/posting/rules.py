@@ -119,3 +119,10 @@ def rules_table() -> list[dict]:
     """The rules as rows for the dashboard and the docs."""
     return [{"event": leg.event, "leg": leg.leg, "debit": leg.debit, "credit": leg.credit, "amount": leg.meaning}
             for leg in RULES]
+
+
+def rules_markdown() -> str:
+    """The rules as the Markdown table docs/accounting.md shows (a test keeps the two equal)."""
+    rows = ["| event | leg | debit | credit | amount |", "| --- | --- | --- | --- | --- |"]
+    rows += [f"| `{leg.event}` | {leg.leg} | {leg.debit} | {leg.credit} | {leg.meaning} |" for leg in RULES]
+    return "\n".join(rows)
