@@ -284,19 +284,6 @@ def _balances(balances) -> list[dict]:
              "base_balance": format_decimal(b.base_balance)} for b in balances]
 
 
-def ledger_page_balances(lines, opening) -> list:
-    """Give a page of selectors.ledger_lines its debit, credit and running balances, opening added."""
-    by_currency = {b.currency: b.balance for b in opening}
-    opening_base = sum((b.base_balance for b in opening), start=selectors.ZERO)
-    for line in lines:
-        line.debit, line.credit = max(line.amount, selectors.ZERO), max(-line.amount, selectors.ZERO)
-        line.base_debit, line.base_credit = max(line.base_amount, selectors.ZERO), max(-line.base_amount,
-                                                                                      selectors.ZERO)
-        line.running_balance = by_currency.get(line.currency, selectors.ZERO) + line.running
-        line.running_base_balance = opening_base + line.running_base
-    return lines
-
-
 class LedgerApi(ReportListApi):
     serializer_class = LedgerLineOutput
     pagination_class = LedgerPagination
@@ -312,7 +299,7 @@ class LedgerApi(ReportListApi):
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        return ledger_page_balances(page, self.opening)
+        return selectors.ledger_page_balances(page, self.opening)
 
     def report_figures(self, rows) -> dict:
         closing = selectors.ledger_closing(**self.filters, date_to=self.date_to)

@@ -167,6 +167,19 @@ def ledger_closing(*, gl_account: GLAccount, account=None, currency: str | None 
     return _balances(_lines(gl_account=gl_account, account=account, currency=currency, date_to=date_to))
 
 
+def ledger_page_balances(lines, opening: list[LedgerBalance]) -> list:
+    """Give a page of ledger_lines its debit, credit and running balances, ledger_opening's added (the
+    page's lines only: the window sums come from PostgreSQL)."""
+    by_currency = {b.currency: b.balance for b in opening}
+    opening_base = sum((b.base_balance for b in opening), start=ZERO)
+    for line in lines:
+        line.debit, line.credit = max(line.amount, ZERO), max(-line.amount, ZERO)
+        line.base_debit, line.base_credit = max(line.base_amount, ZERO), max(-line.base_amount, ZERO)
+        line.running_balance = by_currency.get(line.currency, ZERO) + line.running
+        line.running_base_balance = opening_base + line.running_base
+    return lines
+
+
 # --- P&L per account and instrument ---
 
 def _role_sum(column: str, role: str, *, negate: bool = False):

@@ -1,3 +1,249 @@
-"""Dashboard pages of accounting/reports."""
+"""Dashboard pages of the accounting reports (included by accounting/urls.py under /accounting/).
 
-urlpatterns = []
+- trial-balance: per GL account and currency as of a date, base-currency columns, totals; its CSV
+- ledger: one GL account's lines with opening, running and closing balances; each line links to its entry
+- pnl: P&L per trading account and instrument, totals per currency, two charts (cumulative realized
+  P&L by entry date; net P&L per instrument)
+- statements: the income statement and the balance sheet side by side, in the base currency
+
+Thin: parse the filters with a form, call the selectors (accounting/reports/selectors.py), render.
+Accounting, operations and compliance read every page.
+"""
+
+from datetime import date
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+
+from accounting.reports import charts, selectors
+from backoffice.core import roles
+from backoffice.core.csv_export import csv_blocks, csv_lines
+from backoffice.core.fields import InputError
+from backoffice.core.forms import DateInput, DateRangeMixin, ReferenceFilterForm, page_of
+from records.reference import selectors as reference_selectors
+from records.reference.validators import parse_currency
+
+READERS = (roles.ACCOUNTING, roles.OPERATIONS, roles.COMPLIANCE)
+INSTRUMENTS_CHARTED = 12
+
+TRIAL_BALANCE_COLUMNS = ("as_of", "gl_account", "name", "type", "currency", "debit", "credit", "balance",
+                         "base_currency", "base_debit", "base_credit", "base_balance")
+
+
+def _text(placeholder: str, css: str = "medium", max_length: int = 30) -> forms.CharField:
+    return forms.CharField(required=False, max_length=max_length,
+                           widget=forms.TextInput(attrs={"placeholder": placeholder, "class": css}))
+
+
+class ReportFilterForm(ReferenceFilterForm):
+    """The filters the reports share: a trading account (code) and a currency."""
+
+    reference_fields = ("account", "instrument")
+
+    def clean_account(self):
+        return self._resolve("account", reference_selectors.account_find, "account")
+
+    def clean_currency(self):
+        value = (self.cleaned_data.get("currency") or "").strip().upper()
+        if not value:
+            return None
+        try:
+            return parse_currency(value)
+        except InputError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
+class TrialBalanceForm(ReportFilterForm):
+    as_of = forms.DateField(required=False, label="As of", widget=DateInput)
+    account = _text("Account code")
+    currency = _text("USD", "short", 3)
+
+
+class LedgerForm(DateRangeMixin, ReportFilterForm):
+    gl_account = forms.ChoiceField(label="GL account", required=False)
+    account = _text("Account code")
+    currency = _text("USD", "short", 3)
+    date_from = forms.DateField(required=False, label="From", widget=DateInput)
+    date_to = forms.DateField(required=False, label="To", widget=DateInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["gl_account"].choices = [("", "Choose…")] + [
+            (gl.code, f"{gl.code} {gl.name}") for gl in selectors.gl_account_list()]
+
+
+class PnlForm(ReportFilterForm):
+    as_of = forms.DateField(required=False, label="As of", widget=DateInput)
+    account = _text("Account code")
+    instrument = _text("ISIN or symbol", max_length=20)
+
+    def clean_instrument(self):
+        key = (self.cleaned_data.get("instrument") or "").strip()
+        if not key:
+            return None
+        found = reference_selectors.instruments_find(key)
+        if not found:
+            raise forms.ValidationError(f"No instrument with ISIN or symbol {key!r}.")
+        if len(found) > 1:
+            raise forms.ValidationError(f"Several instruments have symbol {key!r}: give the ISIN.")
+        return found[0]
+
+
+class StatementsForm(DateRangeMixin, ReportFilterForm):
+    date_from = forms.DateField(required=False, label="From", widget=DateInput,
+                                help_text="Income statement from; default 1 January.")
+    date_to = forms.DateField(required=False, label="To (as of)", widget=DateInput)
+    account = _text("Account code")
+
+
+def _filters(form: ReportFilterForm) -> dict | None:
+    """The form's valid filters, or None when a filter names nothing (the page then shows nothing)."""
+    form.is_valid()
+    if any(name in form.errors for name in ("account", "instrument", "currency")):
+        return None
+    return {name: form.cleaned_data.get(name) for name in ("account", "instrument", "currency")
+            if name in form.fields}
+
+
+def _entry_url(entry_id: int) -> str | None:
+    """The journal entry's page, once accounting/journals has one (accounting:journal-entry); else None."""
+    try:
+        return reverse("accounting:journal-entry", kwargs={"pk": entry_id})
+    except NoReverseMatch:
+        return None
+
+
+# --- trial balance ---
+
+def _trial_balance(request) -> tuple[TrialBalanceForm, date, object, dict | None]:
+    form = TrialBalanceForm(request.GET)
+    filters = _filters(form)
+    as_of = form.cleaned_data.get("as_of") or timezone.localdate()
+    if filters is None:
+        return form, as_of, [], None
+    rows = selectors.trial_balance(as_of=as_of, **filters)
+    return form, as_of, rows, filters
+
+
+@login_required
+def trial_balance(request):
+    roles.require_role(request, READERS)
+    form, as_of, queryset, filters = _trial_balance(request)
+    rows = list(queryset)
+    totals = selectors.trial_balance_totals(queryset) if rows else None
+    return render(request, "accounting/reports/trial_balance.html", {
+        "form": form, "as_of": as_of, "today": timezone.localdate(), "rows": rows, "totals": totals,
+        "base_currency": selectors.base_currency(),
+        "balanced": totals is None or (all(t["debit"] == t["credit"] for t in totals["per_currency"])
+                                       and totals["base"]["debit"] == totals["base"]["credit"]),
+        "account_code": filters and filters.get("account") and filters["account"].code,
+    })
+
+
+@login_required
+def trial_balance_csv(request):
+    """The trial balance of the page's filters as CSV (core.csv_export's format)."""
+    roles.require_role(request, READERS)
+    _form, as_of, rows, _ = _trial_balance(request)
+    base = selectors.base_currency()
+    lines = csv_lines(TRIAL_BALANCE_COLUMNS, (
+        (as_of, row["gl_code"], row["gl_name"], row["gl_type"], row["currency"], row["debit"], row["credit"],
+         row["balance"], base, row["base_debit"], row["base_credit"], row["base_balance"]) for row in rows))
+    response = StreamingHttpResponse(csv_blocks(lines), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="trial-balance-{as_of:%Y%m%d}.csv"'
+    return response
+
+
+# --- ledger ---
+
+@login_required
+def ledger(request):
+    roles.require_role(request, READERS)
+    form = LedgerForm(request.GET)
+    filters = _filters(form)
+    code = form.cleaned_data.get("gl_account")
+    gl_account = selectors.gl_account_get(code) if code else None
+    context = {"form": form, "gl_account": gl_account, "base_currency": selectors.base_currency(),
+               "date_from": form.cleaned_data.get("date_from"), "date_to": form.cleaned_data.get("date_to"),
+               "chart": selectors.gl_account_list() if gl_account is None else None}
+    if gl_account is not None and filters is not None and not form.errors:
+        scope = {"gl_account": gl_account, "account": filters["account"], "currency": filters["currency"]}
+        opening = selectors.ledger_opening(**scope, date_from=context["date_from"])
+        page = page_of(request, selectors.ledger_lines(**scope, date_from=context["date_from"],
+                                                       date_to=context["date_to"]))
+        page.object_list = selectors.ledger_page_balances(list(page.object_list), opening)
+        for line in page.object_list:
+            line.entry_url = _entry_url(line.entry_id)
+        context.update(page=page, opening=opening,
+                       closing=selectors.ledger_closing(**scope, date_to=context["date_to"]))
+    return render(request, "accounting/reports/ledger.html", context)
+
+
+# --- P&L ---
+
+def _bar_rows(by_instrument: list[dict]) -> dict[str, list]:
+    """Net P&L per instrument for the bar charts, one chart per currency, largest magnitude first."""
+    per_currency: dict[str, list] = {}
+    for row in sorted(by_instrument, key=lambda row: -abs(row["net"] or 0)):
+        rows = per_currency.setdefault(row["currency"], [])
+        if len(rows) < INSTRUMENTS_CHARTED:
+            label = row["symbol"] or row["isin"] or "(none)"
+            rows.append((label, row["net"] or selectors.ZERO, row["currency"],
+                         f"{label} {row['isin'] or ''}: net {row['net']} {row['currency']}"
+                         + (" (unpriced: unrealized not counted)" if row["unpriced"] else "")))
+    return {currency: charts.net_bars(rows) for currency, rows in sorted(per_currency.items())}
+
+
+@login_required
+def pnl(request):
+    roles.require_role(request, READERS)
+    form = PnlForm(request.GET)
+    filters = _filters(form)
+    as_of = form.cleaned_data.get("as_of") or timezone.localdate()
+    context = {"form": form, "as_of": as_of, "today": timezone.localdate(), "base_currency": selectors.base_currency(),
+               "page": None, "totals": [], "bar_charts": {}, "line_chart": None}
+    if filters is not None:
+        rows = selectors.pnl_list(as_of=as_of, account=filters["account"], instrument=filters["instrument"])
+        page = page_of(request, rows)
+        if page.paginator.count:
+            days = selectors.realized_by_day(as_of=as_of, account=filters["account"],
+                                             instrument=filters["instrument"])
+            context.update(totals=selectors.pnl_totals(rows),
+                           bar_charts=_bar_rows(selectors.pnl_by_instrument(rows)),
+                           line_chart=charts.cumulative_chart(days, currency=selectors.base_currency()) if days
+                           else None)
+        context["page"] = page
+    return render(request, "accounting/reports/pnl.html", context)
+
+
+# --- statements ---
+
+@login_required
+def statements(request):
+    roles.require_role(request, READERS)
+    form = StatementsForm(request.GET)
+    filters = _filters(form)
+    date_to = form.cleaned_data.get("date_to") or timezone.localdate()
+    date_from = form.cleaned_data.get("date_from") or date(date_to.year, 1, 1)
+    if date_from > date_to:
+        date_from = date(date_to.year, 1, 1)
+    context = {"form": form, "date_from": date_from, "date_to": date_to, "base_currency": selectors.base_currency(),
+               "income": None, "sheet": None}
+    if filters is not None:
+        context.update(income=selectors.income_statement(date_from=date_from, date_to=date_to,
+                                                         account=filters["account"]),
+                       sheet=selectors.balance_sheet(as_of=date_to, account=filters["account"]))
+    return render(request, "accounting/reports/statements.html", context)
+
+
+urlpatterns = [
+    path("trial-balance/", trial_balance, name="trial-balance"),
+    path("trial-balance/csv/", trial_balance_csv, name="trial-balance-csv"),
+    path("ledger/", ledger, name="ledger"),
+    path("pnl/", pnl, name="pnl"),
+    path("statements/", statements, name="statements"),
+]
