@@ -79,13 +79,13 @@ def journal_entry_list(request):
     roles.require_role(request, READERS)
     form = JournalFilterForm(request.GET)
     filters = form_filters(form)
-    invalid = any(name in form.errors for name in ("source",))
+    invalid = bool(form.errors)
     rows = selectors.journal_entry_list(**filters, newest_posted_first=True)
     if invalid:
         rows = rows.none()
     page = keyset_page_of(request, rows)
-    filtered = bool(filters)
-    totals, base = selectors.journal_entry_totals(rows) if filtered else (None, None)
+    filtered = bool(filters) or invalid
+    totals, base = selectors.journal_entry_totals(rows) if filters and not invalid else (None, None)
     return render(request, "accounting/journals/journal_list.html", {
         "form": form, "page": page, "page_totals": _page_totals(page.rows), "totals": totals, "base_total": base,
         "base_currency": base_currency(), "filtered": filtered, "sources": JournalEntry.Source.choices,
