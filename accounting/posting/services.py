@@ -32,6 +32,7 @@ from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.fields import InputError, parse_date
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_create, job_enqueue
+from records.audit.services.audit import audit_log, snapshot
 from records.reference.models import Account
 
 POSTING = "accounting-posting"
@@ -171,27 +172,29 @@ def _running(kind: str) -> JobRun | None:
     return JobRun.objects.filter(kind=kind, status__in=(JobRun.Status.QUEUED, JobRun.Status.RUNNING)).first()
 
 
+def _start(kind: str, params: dict, started_by, reason: str) -> JobRun:
+    """Create a run, audit who started it, and queue it once the caller's transaction commits."""
+    job = job_create(kind=kind, params=params, started_by=started_by)
+    audit_log(actor=started_by, action="CREATE", instance=job, after=snapshot(job), reason=reason)
+    job_enqueue(job.pk)
+    return job
+
+
 @transaction.atomic
 def posting_run_start(*, started_by, skip_if_running: bool = False) -> JobRun | None:
     """Queue a posting run. With skip_if_running (the schedule), return None while one is queued or running."""
     if skip_if_running and _running(POSTING) is not None:
         return None
-    job = job_create(kind=POSTING, params={}, started_by=started_by)
-    job_enqueue(job.pk)
-    return job
+    return _start(POSTING, {}, started_by, "posting run")
 
 
 @transaction.atomic
 def mark_to_market_start(*, as_of, started_by) -> JobRun:
     """Queue a mark to market (posting first, then valuation and FX revaluation) as of a date (default today)."""
-    job = job_create(kind=MARK_TO_MARKET, params={"as_of": as_of}, started_by=started_by)
-    job_enqueue(job.pk)
-    return job
+    return _start(MARK_TO_MARKET, {"as_of": as_of}, started_by, "mark to market")
 
 
 @transaction.atomic
 def accounting_eod_start(*, as_of, started_by) -> JobRun:
     """Queue the accounting end of day as of a date: post, mark to market, revalue FX, reconcile."""
-    job = job_create(kind=EOD, params={"as_of": as_of}, started_by=started_by)
-    job_enqueue(job.pk)
-    return job
+    return _start(EOD, {"as_of": as_of}, started_by, "accounting end of day")
