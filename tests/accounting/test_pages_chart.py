@@ -47,7 +47,8 @@ def test_a_new_account_and_a_change_are_proposed_from_the_form(accounting_user):
         "changing": "5200", "name": "CSDR penalties", "parent": "5000", "role": "PENALTY_EXPENSE",
         "is_active": "on", "reason": "rename"})
     assert response.status_code == 302
-    assert ChangeRequest.objects.get(target_id="5200").payload == {"code": "5200", "changes": {"name": "CSDR penalties"}}
+    change = ChangeRequest.objects.get(target_id="5200")
+    assert change.payload == {"code": "5200", "changes": {"name": "CSDR penalties"}}
     assert not GLAccount.objects.filter(code="5300").exists()
 
 

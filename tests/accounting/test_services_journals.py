@@ -73,8 +73,8 @@ def test_a_manual_entry_posts_only_when_another_accounting_user_approves_it(make
 
 
 def test_a_eur_entry_takes_its_base_amounts_at_the_rate_on_or_before_its_date(maker, checker):
-    FxRate.objects.create(base_currency="EUR", quote_currency="USD", rate=Decimal("1.0812"), rate_date=date(2026, 11, 13),
-                          source="ECB")
+    FxRate.objects.create(base_currency="EUR", quote_currency="USD", rate=Decimal("1.0812"),
+                          rate_date=date(2026, 11, 13), source="ECB")
     change = approvals.change_propose(actor=maker, kind=JOURNAL_MANUAL, reason="fee", payload=manual(
         currency="EUR", lines=[{"gl_account": "5100", "debit": "10"}, {"gl_account": "5200", "debit": "0.01"},
                                {"gl_account": "2150", "credit": "10.01"}]))
