@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounting.reports import charts, selectors
 from backoffice.core import roles
 from backoffice.core.csv_export import csv_blocks, csv_lines
-from backoffice.core.fields import InputError
+from backoffice.core.fields import InputError, format_decimal
 from backoffice.core.forms import DateInput, DateRangeMixin, ReferenceFilterForm, page_of
 from records.reference import selectors as reference_selectors
 from records.reference.validators import parse_currency
@@ -193,7 +193,7 @@ def _bar_rows(by_instrument: list[dict]) -> dict[str, list]:
         if len(rows) < INSTRUMENTS_CHARTED:
             label = row["symbol"] or row["isin"] or "(none)"
             rows.append((label, row["net"] or selectors.ZERO, row["currency"],
-                         f"{label} {row['isin'] or ''}: net {row['net']} {row['currency']}"
+                         f"{label} {row['isin'] or ''}: net {format_decimal(row['net'] or 0)} {row['currency']}"
                          + (" (unpriced: unrealized not counted)" if row["unpriced"] else "")))
     return {currency: charts.net_bars(rows) for currency, rows in sorted(per_currency.items())}
 
