@@ -3,8 +3,8 @@
 from django.db import connection
 from django.db.models import QuerySet
 
+from accounting.posting.kinds import KINDS
 from accounting.posting.rules import rules_table
-from accounting.posting.services import KINDS
 from backoffice.core.jobs.models import JobRun
 from records.trades.models import Trade
 

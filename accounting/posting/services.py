@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounting.posting import events, trades, valuation
 from accounting.posting.books import PeriodBook, gl_roles
+from accounting.posting.kinds import EOD, KINDS, MARK_TO_MARKET, POSTING  # noqa: F401 - KINDS: for importers
 from accounting.posting.writer import entries_write
 from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.fields import InputError, parse_date
@@ -34,11 +35,6 @@ from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_create, job_enqueue
 from records.audit.services.audit import audit_log, snapshot
 from records.reference.models import Account
-
-POSTING = "accounting-posting"
-MARK_TO_MARKET = "accounting-mark-to-market"
-EOD = "accounting-eod"
-KINDS = (POSTING, MARK_TO_MARKET, EOD)
 
 _LOWEST, _HIGHEST = 0, 2**63 - 1
 MAX_CHUNKS = 256
