@@ -9,7 +9,7 @@ compliance read. Thin: parse, call one service or selector, shape.
 
 from django.http import Http404
 from django.urls import path
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -28,9 +28,10 @@ from records.reference.validators import format_amount
 JournalRole = HasRole(ACCOUNTING, read=(ACCOUNTING, OPERATIONS, COMPLIANCE))
 PROPOSED_THROUGH_API = "proposed through the API"
 
-_AMOUNT = {"type": "string", "format": "decimal", "nullable": True}
+_AMOUNT = {"type": "string", "format": "decimal", "nullable": True, "pattern": r"^-?\d+(\.\d+)?$"}
 
 
+@extend_schema_field(_AMOUNT)
 class _Amount(serializers.Field):
     """A line's amount with at least its currency's minor units; debit and credit are null on the other side."""
 
