@@ -24,6 +24,11 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.test.utils import override_settings
 
+from accounting.chart import services as accounting_chart
+from accounting.journals import services as accounting_journals
+from accounting.periods import services as accounting_periods
+from accounting.posting import services as accounting_posting
+from accounting.reconciliation import services as accounting_reconciliation
 from clearing.matching.services import breaks as matching_breaks
 from clearing.matching.services import confirmations as matching_confirmations
 from clearing.matching.services import matching, tolerances
@@ -62,7 +67,16 @@ INFRASTRUCTURE_PREFIXES = ("django_", "celery_", "auth_permission", "django_cele
 # keeps the old terms, the event row the transition): audited through the parent.
 AUDITED_WITH_PARENT = {"records.tradeevent": "records.trade", "records.tradeversion": "records.trade",
                        # a netted trade's audit record (BOOKED -> CLEARED) names its obligation: the link
-                       "clearing.nettedtrade": "records.trade"}
+                       "clearing.nettedtrade": "records.trade",
+                       # a journal entry's lines are immutable with it; its audit record states their debits.
+                       # Lots, their movements and the posting state are the posting engine's working state,
+                       # each change made by (and rebuilt from) the entry that made it.
+                       "accounting.journalline": "accounting.journalentry",
+                       "accounting.costlot": "accounting.journalentry",
+                       "accounting.lotmovement": "accounting.journalentry",
+                       "accounting.postingstate": "accounting.journalentry",
+                       # a reconciliation's breaks are audited one by one with their run's CREATE
+                       }
 
 # Functions that write nothing of their own: reads, computations, and helpers that run only inside
 # a writer's transaction (covered by walking that writer). Keep each reason honest.
@@ -514,6 +528,90 @@ WRITERS.update({
 WRITERS["settlements.iso20022.services.status_message_receive"] = (
     _walk_instruction, lambda w, pk: settlement_iso20022.status_message_receive(
         actor=w.checker, message_id="WALK-MSG-1", instruction_id=pk, status="FAILED", reason="LACK"))
+
+# Accounting: posting, valuation, reconciliation, the chart, periods and manual journal entries.
+NOT_WRITERS.update({
+    "accounting.posting.services.posting_parameters": "read: the accounts a run's chunks are cut by",
+    "accounting.posting.services.valuation_parameters": "read: the accounts a run's chunks are cut by",
+    "accounting.posting.services.account_ranges": "computation",
+    "accounting.reconciliation.services.reconciliation_as_of_parse": "computation",
+    "accounting.reconciliation.services.reconciliation_parameters": "computation",
+})
+
+
+def _walk_posting_job(kind, *, post_first=True, **params):
+    """A trade, a sale, EUR cash, a price and two EUR rates; posted first unless post_first is False (then the
+    reconciliation has breaks to write); the job of the kind."""
+    def setup(w):
+        from backoffice.core.jobs.services import job_create
+
+        w.trade(ref="WALK-POST")
+        w.trade(ref="WALK-POST-2", side="SELL", quantity="40", price="190")
+        cash.cash_movement_create(actor="test", account=w.accounts["ACC-001"], currency="EUR",
+                                  amount=Decimal("1000"), value_date=TRADE_DATE, reference="WALK-EUR")
+        reference.price_upsert(actor=w.maker, prices=[PriceInput(instrument=w.instruments["AAPL"],
+                                                                 price_date=TRADE_DATE, price=Decimal("190.10"),
+                                                                 currency="USD")])
+        for day, rate in ((TRADE_DATE, "1.10"), (NETTING_DATE, "1.20")):
+            reference.fx_rate_upsert(actor=w.maker, base_currency="EUR", quote_currency="USD", rate_date=day,
+                                     rate=Decimal(rate))
+        if post_first and kind != "accounting-posting":
+            accounting_posting.posting_post(job=job_create(kind="accounting-posting", params={"account_bounds": []}),
+                                            index=0)
+        return job_create(kind=kind, params={"account_bounds": [], **params})
+    return setup
+
+
+def _walk_manual_entry(w):
+    from accounting.journals.validators import manual_entry_parse
+
+    return manual_entry_parse({"entry_date": TRADE_DATE.isoformat(), "currency": "USD", "description": "walk",
+                               "lines": [{"gl_account": "1100", "debit": "5"}, {"gl_account": "3200", "credit": "5"}]})
+
+
+def _walk_manual_posted(w):
+    return accounting_journals.journal_manual_post(actor=w.checker, entry=_walk_manual_entry(w), source_id=1)
+
+
+WRITERS.update({
+    "accounting.posting.services.posting_run_start": (None, lambda w, _: accounting_posting.posting_run_start(
+        started_by=w.checker)),
+    "accounting.posting.services.mark_to_market_start": (None, lambda w, _: accounting_posting.mark_to_market_start(
+        as_of=NETTING_DATE, started_by=w.checker)),
+    "accounting.posting.services.accounting_eod_start": (None, lambda w, _: accounting_posting.accounting_eod_start(
+        as_of=NETTING_DATE, started_by=w.checker)),
+    "accounting.posting.services.posting_post": (
+        _walk_posting_job("accounting-posting"), lambda w, job: accounting_posting.posting_post(job=job, index=0)),
+    "accounting.posting.services.posting_mark_to_market": (
+        _walk_posting_job("accounting-mark-to-market", as_of=TRADE_DATE.isoformat()),
+        lambda w, job: accounting_posting.posting_mark_to_market(job=job, index=0)),
+    "accounting.posting.services.posting_fx_revaluation": (
+        _walk_posting_job("accounting-mark-to-market", as_of=NETTING_DATE.isoformat()),
+        lambda w, job: accounting_posting.posting_fx_revaluation(job=job, index=0)),
+    "accounting.reconciliation.services.reconciliation_start": (
+        None, lambda w, _: accounting_reconciliation.reconciliation_start(as_of=None, started_by=w.checker)),
+    "accounting.reconciliation.services.reconciliation_create": (
+        None, lambda w, _: accounting_reconciliation.reconciliation_create(as_of=None, started_by=w.checker)),
+    "accounting.reconciliation.services.reconciliation_reconcile": (
+        _walk_posting_job("accounting-reconciliation", post_first=False, as_of=TRADE_DATE.isoformat()),
+        lambda w, job: accounting_reconciliation.reconciliation_reconcile(job=job, as_of=TRADE_DATE)),
+    "accounting.chart.services.gl_account_create": (None, lambda w, _: accounting_chart.gl_account_create(
+        actor=w.checker, code="1900", name="Walk suspense", type="ASSET", parent="1000")),
+    "accounting.chart.services.gl_account_update": (None, lambda w, _: accounting_chart.gl_account_update(
+        actor=w.checker, code="1100", changes={"name": "Cash at banks"})),
+    "accounting.periods.services.period_close": (None, lambda w, _: accounting_periods.period_close(
+        actor=w.checker, month=date(2026, 10, 1))),
+    "accounting.periods.services.period_reopen": (
+        lambda w: accounting_periods.period_close(actor=w.checker, month=date(2026, 10, 1)),
+        lambda w, _: accounting_periods.period_reopen(actor=w.checker, month=date(2026, 10, 1))),
+    "accounting.journals.services.journal_manual_post": (
+        _walk_manual_entry, lambda w, entry: accounting_journals.journal_manual_post(actor=w.checker, entry=entry,
+                                                                                    source_id=1)),
+    "accounting.journals.services.journal_entry_reverse": (
+        _walk_manual_posted, lambda w, entry: accounting_journals.journal_entry_reverse(
+            actor=w.checker, entry_id=entry.pk, entry_date=TRADE_DATE, reason="walk")),
+})
+
 
 def test_every_service_function_is_walked_or_declared_as_not_writing():
     found = service_functions()

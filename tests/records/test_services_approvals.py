@@ -149,7 +149,11 @@ CASES = [
 
 # Kinds the apps above records register, each walked through maker-checker in its own app's tests.
 UPPER_APPS_KINDS = {"confirmation.force_match": "tests/clearing/test_services_matching.py",
-                    "ssi.change": "tests/settlements/test_services_ssis.py"}
+                    "ssi.change": "tests/settlements/test_services_ssis.py",
+                    "glaccount.change": "tests/accounting/test_services_chart.py",
+                    "period.reopen": "tests/accounting/test_services_periods.py",
+                    "journal.manual": "tests/accounting/test_services_journals.py",
+                    "journal.reversal": "tests/accounting/test_services_journals.py"}
 
 
 def test_every_registered_kind_has_a_case():
