@@ -64,6 +64,7 @@ NAV = [
     ]),
     Section("Accounting", [
         Entry("Trial balance", "accounting:trial-balance", ACCOUNTANTS),
+        Entry("Ledger", "accounting:ledger", ACCOUNTANTS),
         Entry("Journal", "accounting:journal-entries", ACCOUNTANTS),
         Entry("P&L", "accounting:pnl", ACCOUNTANTS),
         Entry("Statements", "accounting:statements", ACCOUNTANTS),

@@ -165,6 +165,15 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
         ("Settlement runs", "/settlements/runs/", False),
         ("Fails", "/settlements/fails/", False),
         ("Standing instructions", "/settlements/ssis/", False),
+        ("Trial balance", "/accounting/trial-balance/", False),
+        ("Ledger", "/accounting/ledger/", False),
+        ("Journal", "/accounting/journal-entries/", False),
+        ("P&L", "/accounting/pnl/", False),
+        ("Statements", "/accounting/statements/", False),
+        ("Reconciliation", "/accounting/reconciliation/", False),
+        ("Posting", "/accounting/posting/", False),
+        ("Chart of accounts", "/accounting/chart/", False),
+        ("Periods", "/accounting/periods/", False),
         ("Positions", "/records/positions/", False),
         ("Cash balances", "/records/cash/", False),
         ("Instruments", "/records/instruments/", False),
@@ -177,20 +186,20 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
         ("Exports", "/records/exports/", False),
         ("Batch jobs", "/jobs/", False),
     ]
-    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 21
+    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 30
 
 
 def test_navigation_leaves_out_entries_whose_page_does_not_exist(signed_in, monkeypatch):
     nav = [
         Section("Overview", [Entry("Home", "home"), Entry("Jobs", "jobs-that-do-not-exist")]),
-        Section("Accounting", [Entry("Trial balance", "accounting:trial-balance"),
-                               Entry("Ledger", "accounting:ledger")]),
+        Section("Compliance", [Entry("Alert queue", "compliance:alerts"),
+                               Entry("Restricted list", "compliance:restricted-list")]),
     ]
     monkeypatch.setattr(navigation, "NAV", nav)
     content = signed_in.get("/").content.decode()
     assert nav_links(signed_in.get("/")) == [("Home", "/", True)]
     # A section with no page left is not shown either.
-    assert "Accounting" not in content and "Trial balance" not in content and "Jobs" not in content
+    assert "Compliance" not in content and "Alert queue" not in content and "Jobs" not in content
 
 
 def test_navigation_entries_restricted_to_a_role_show_only_to_that_role(db):
