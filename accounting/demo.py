@@ -16,6 +16,8 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from accounting.models import JournalEntry, Period
+from accounting.periods.services import period_close
 from accounting.posting.books import base_currency
 from accounting.posting.services import EOD
 from backoffice.core.context import correlation
@@ -35,10 +37,11 @@ OPENING_SOURCE = "DEMO-OPENING"
 class AccountingDemoSummary:
     days: list = field(default_factory=list)  # (as_of, entries, unpostable, breaks, status)
     opening: tuple = (0, 0)  # FX rates and prices recorded for the opening balances
+    closed: list = field(default_factory=list)  # months closed
 
     def lines(self) -> list[str]:
         head = [f"opening values   {self.opening[0]} FX rates and {self.opening[1]} prices recorded for the "
-                "opening balances"]
+                "opening balances", f"periods closed   {', '.join(self.closed) or 'none'}"]
         if not self.days:
             return [*head, "accounting       every past business day already closed"]
         return head + [f"end of day {as_of}  {entries} entries, {unpostable} left unposted, {breaks} breaks ({status})"
@@ -101,4 +104,17 @@ def load_accounting_demo(*, today: dt.date | None = None) -> AccountingDemoSumma
             unpostable = sum(sum((chunk.get("unpostable") or {}).values()) for chunk in results)
             breaks = next((chunk["breaks"] for chunk in results if chunk.get("step") == "reconcile"), None)
             summary.days.append((day.isoformat(), entries, unpostable, breaks, job.status))
+        _close_old_months(summary, today)
     return summary
+
+
+def _close_old_months(summary: AccountingDemoSummary, today: dt.date) -> None:
+    """Close the months with entries that ended before last month began, as a month-end close would have."""
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    months = sorted({day.replace(day=1) for day in JournalEntry.objects.filter(entry_date__lt=last_month)
+                     .dates("entry_date", "month")})
+    closed = set(Period.objects.filter(status=Period.Status.CLOSED).values_list("start", flat=True))
+    for month in months:
+        if month not in closed:
+            period_close(actor=DEMO_ACTOR, month=month, reason="demo: month-end close")
+            summary.closed.append(f"{month:%Y-%m}")
