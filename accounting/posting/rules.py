@@ -70,8 +70,6 @@ RULES: tuple[Leg, ...] = (
         "balance × closing rate − its carried base amount (base currency only)"),
 )
 
-REVERSAL_EVENTS = ("TRADE_REVERSAL", "MTM_REVERSAL")
-
 
 def legs_of(event: str) -> tuple[Leg, ...]:
     """Return the legs of an event, in table order (KeyError for an event without a rule)."""
