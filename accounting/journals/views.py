@@ -1,5 +1,6 @@
-"""Dashboard pages of accounting/journals: the journal (filters, keyset pages, totals), one entry (its lines, its
-reversal links, where it came from, and a form proposing its reversal), and the manual-entry form.
+"""Dashboard pages of accounting/journals: the journal (filters, keyset pages, totals) and its CSV (every entry that
+matches, one row per line, streamed), one entry (its lines, its reversal links, where it came from, and a form
+proposing its reversal), and the manual-entry form.
 
 Accounting, operations and compliance read; accounting proposes manual entries and reversals (maker-checker:
 "journal.manual", "journal.reversal"). Thin: parse, call one service or selector, shape; a refusal shows on
@@ -12,7 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -25,6 +26,7 @@ from accounting.journals.validators import ManualEntryInvalid, manual_entry_pars
 from accounting.models import JournalEntry
 from accounting.posting.books import base_currency
 from backoffice.core import roles
+from backoffice.core.csv_export import csv_blocks, csv_lines
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.forms import DateInput, DateRangeMixin, form_filters, with_all
 from backoffice.core.keyset import keyset_page_of
@@ -91,6 +93,23 @@ def journal_entry_list(request):
         "base_currency": base_currency(), "filtered": filtered, "sources": JournalEntry.Source.choices,
         "may_propose": approval_kinds.may_propose(request.user, JOURNAL_MANUAL),
     })
+
+
+@login_required
+def journal_entry_csv(request):
+    """Every entry of the journal page's filters (all pages), one CSV row per line, streamed (core.csv_export)."""
+    roles.require_role(request, READERS)
+    # The list's filters, read as journal_entry_list reads them: an invalid one matches nothing.
+    form = JournalFilterForm(request.GET)
+    filters = form_filters(form)
+    rows = selectors.journal_entry_list(**filters, with_lines=False, newest_posted_first=True)
+    if form.errors:
+        rows = rows.none()
+    lines = csv_lines([name for name, _expression in selectors.JOURNAL_LINE_EXPORT],
+                      selectors.journal_line_export(rows))
+    response = StreamingHttpResponse(csv_blocks(lines), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="journal-{timezone.localtime():%Y%m%d-%H%M%S}.csv"'
+    return response
 
 
 # --- one entry ---
@@ -255,6 +274,7 @@ def manual_entry(request):
 
 urlpatterns = [
     path("journal-entries/", journal_entry_list, name="journal-entries"),
+    path("journal-entries/csv/", journal_entry_csv, name="journal-entries-csv"),
     path("journal-entries/manual/", manual_entry, name="manual-entry"),
     path("journal-entries/<int:pk>/", journal_entry_detail, name="journal-entry"),
     path("journal-entries/<int:pk>/reverse/", journal_entry_reverse, name="journal-entry-reverse"),

@@ -1,7 +1,8 @@
 """The P&L page's charts, drawn server-side as inline SVG (no script, no CDN): geometry only.
 
-- cumulative_chart: realized P&L to date over the entry dates, a line through one point per date,
-  each point green (a gain to date) or red (a loss to date), with a zero line.
+- pnl_chart: P&L over time, two lines with a legend: realized P&L to date (one point per date with
+  realized P&L) and total P&L (realized to date + unrealized, one point per mark-to-market date);
+  each point green (a gain) or red (a loss), with a zero line.
 - net_bars: net P&L per instrument as horizontal bars from a zero axis, gains green to the right,
   losses red to the left, each bar as long as its share of the largest magnitude.
 """
@@ -13,9 +14,10 @@ from decimal import Decimal
 from backoffice.core.fields import format_decimal
 from backoffice.core.templatetags.dashboard import amount
 
-# cumulative_chart
-WIDTH, HEIGHT = 560, 180
-LEFT, RIGHT, TOP, BOTTOM = 74, 12, 12, 24
+# pnl_chart: the legend in a band above the plot
+WIDTH, HEIGHT = 560, 196
+LEFT, RIGHT, TOP, BOTTOM = 74, 12, 28, 24
+LEGEND_Y, LEGEND_SWATCH, LEGEND_STEP = 12, 18, 170
 
 # net_bars
 BAR_HEIGHT, GAP = 18, 6
@@ -33,6 +35,7 @@ class Point:
     day: date
     value: Decimal
     tone: str
+    title: str = ""
 
     @property
     def plain(self) -> str:
@@ -40,8 +43,30 @@ class Point:
 
 
 @dataclass(frozen=True)
-class LineChart:
+class Series:
+    """One line of a chart: key (realized, total) names its CSS class and data-series; label is its legend."""
+
+    key: str
+    label: str
     points: list[Point]
+    legend_x: int = 0
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{point.x:.1f},{point.y:.1f}" for point in self.points)
+
+    @property
+    def last(self) -> Point | None:
+        return self.points[-1] if self.points else None
+
+    @property
+    def legend_text_x(self) -> int:
+        return self.legend_x + LEGEND_SWATCH + 4
+
+
+@dataclass(frozen=True)
+class LineChart:
+    series: list[Series]
     zero_y: float
     top_label: str
     bottom_label: str
@@ -55,36 +80,57 @@ class LineChart:
     top_y: int = TOP
     bottom_y: int = HEIGHT - BOTTOM
     axis_label_y: int = HEIGHT - 6
+    legend_y: int = LEGEND_Y
+    legend_swatch: int = LEGEND_SWATCH
 
     @property
-    def polyline(self) -> str:
-        return " ".join(f"{point.x:.1f},{point.y:.1f}" for point in self.points)
-
-    @property
-    def last(self) -> Point | None:
-        return self.points[-1] if self.points else None
+    def points(self) -> list[Point]:
+        return [point for series in self.series for point in series.points]
 
 
-def cumulative_chart(days: list[dict], *, currency: str) -> LineChart:
-    """Return the chart of realized_by_day's rows ({entry_date, cumulative}), x by date, y from the lowest to
-    the highest cumulative figure (zero always shown)."""
-    values = [row["cumulative"] for row in days]
+def _series_rows(days: list[dict], currency: str) -> dict[str, list[tuple[date, Decimal, str]]]:
+    """pnl_by_day's rows as (day, value, title) per series: realized to date on the dates with realized P&L,
+    total (realized to date + unrealized) on the dates marked to market."""
+    realized, total = [], []
+    for row in days:
+        day = row["entry_date"]
+        if row.get("realized") is not None:
+            realized.append((day, row["cumulative"], "realized to date"))
+        if row.get("total") is not None:
+            total.append((day, row["total"], f"total: realized to date {amount(row['cumulative'], currency)} "
+                                             f"+ unrealized {amount(row['unrealized'], currency)}"))
+    return {"realized": realized, "total": total}
+
+
+def pnl_chart(days: list[dict], *, currency: str) -> LineChart | None:
+    """Return the P&L-over-time chart of pnl_by_day's rows: the cumulative realized P&L and the total P&L
+    (realized to date + unrealized at each mark to market), x by date, y from the lowest to the highest
+    figure (zero always shown); None when there is neither."""
+    per_series = _series_rows(days, currency)
+    values = [value for rows in per_series.values() for _day, value, _title in rows]
+    if not values:
+        return None
     high, low = max([Decimal(0), *values]), min([Decimal(0), *values])
     span = (high - low) or Decimal(1)
-    first, last = (days[0]["entry_date"], days[-1]["entry_date"]) if days else (None, None)
-    day_span = max(((last - first).days if days else 0), 1)
+    dates = [day for rows in per_series.values() for day, _value, _title in rows]
+    first, last = min(dates), max(dates)
+    day_span = max((last - first).days, 1)
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def y_of(value: Decimal) -> float:
         return TOP + float((high - value) / span) * plot_height
 
-    points = []
-    for row in days:
-        offset = (row["entry_date"] - first).days
-        x = LEFT + (plot_width * offset / day_span if len(days) > 1 else plot_width / 2)
-        points.append(Point(x=x, y=y_of(row["cumulative"]), day=row["entry_date"], value=row["cumulative"],
-                            tone=_tone(row["cumulative"])))
-    return LineChart(points=points, zero_y=y_of(Decimal(0)), top_label=f"{amount(high, currency)}",
+    def x_of(day: date) -> float:
+        return LEFT + (plot_width * (day - first).days / day_span if first != last else plot_width / 2)
+
+    series = []
+    for n, (key, label) in enumerate((("realized", "Realized, cumulative"),
+                                      ("total", "Total: realized + unrealized"))):
+        points = [Point(x=x_of(day), y=y_of(value), day=day, value=value, tone=_tone(value),
+                        title=f"{day.isoformat()}: {amount(value, currency)} {currency} {title}")
+                  for day, value, title in per_series[key]]
+        series.append(Series(key=key, label=label, points=points, legend_x=LEFT + 8 + n * LEGEND_STEP))
+    return LineChart(series=series, zero_y=y_of(Decimal(0)), top_label=f"{amount(high, currency)}",
                      bottom_label=f"{amount(low, currency)}", first_day=first, last_day=last)
 
 

@@ -7,13 +7,13 @@ import lxml.html
 import pytest
 from django.urls import reverse
 
-from tests.accounting.test_selectors_reports import DAY1, DAY2, DAY3, build_ledger
+from tests.accounting.test_selectors_reports import DAY1, DAY2, DAY3, build_ledger, mark_to_market
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["accounting:trial-balance", "accounting:trial-balance-csv", "accounting:ledger", "accounting:pnl",
-         "accounting:statements"]
+PAGES = ["accounting:trial-balance", "accounting:trial-balance-csv", "accounting:ledger", "accounting:ledger-csv",
+         "accounting:pnl", "accounting:pnl-csv", "accounting:statements", "accounting:statements-csv"]
 
 
 @pytest.fixture
@@ -180,3 +180,48 @@ def test_statements_page_side_by_side_and_balanced(ledger, accountant):
     assert _cells(equity[-2]) == ["", "Current-period earnings", "785.00"]
     assert _cells(equity[-1]) == ["Total equity", "785.00"]
     assert "equal to assets" in page.text_content()
+
+
+def test_pnl_page_draws_the_total_pnl_over_time_with_a_legend(ledger, accountant):
+    mark_to_market(ledger)
+    page = _html(accountant.get(reverse("accounting:pnl"), {"as_of": DAY3.isoformat()}))
+    chart = page.xpath('//svg[@id="chart-realized"]')[0]
+
+    def series(key):
+        return [(p.get("data-day"), p.get("data-value"), p.get("class"))
+                for p in chart.xpath(f'.//g[@data-series="{key}"]/circle')]
+
+    assert series("realized") == [("2026-11-10", "800", "gain"), ("2026-11-20", "700", "gain")]
+    assert series("total") == [("2026-11-04", "250", "gain"), ("2026-11-10", "2410", "gain"),
+                               ("2026-11-15", "500", "gain"), ("2026-11-20", "1200", "gain")]
+    assert [" ".join(g.text_content().split()) for g in chart.xpath('.//g[@class="legend"]')] == [
+        "Realized, cumulative", "Total: realized + unrealized"]
+    assert len(chart.xpath('.//polyline[@class="line line-total"]')) == 1
+    title = chart.xpath('.//g[@data-series="total"]/circle/title')[1].text_content()
+    assert title == "2026-11-10: 2,410.00 USD total: realized to date 800.00 + unrealized 1,610.00"
+    # The points of a series run left to right by date; the first date of either series starts the axis.
+    xs = [float(p.get("cx")) for p in chart.xpath('.//g[@data-series="total"]/circle')]
+    assert xs == sorted(xs) and xs[0] == float(chart.xpath('.//line[@class="axis"]')[0].get("x1"))
+
+
+def test_pnl_page_total_series_follows_the_filters(ledger, accountant):
+    mark_to_market(ledger)
+    page = _html(accountant.get(reverse("accounting:pnl"), {"as_of": DAY3.isoformat(), "instrument": "SAP"}))
+    chart = page.xpath('//svg[@id="chart-realized"]')[0]
+    assert chart.xpath('.//g[@data-series="realized"]/circle') == []
+    assert [(p.get("data-day"), p.get("data-value")) for p in chart.xpath('.//g[@data-series="total"]/circle')] == [
+        ("2026-11-10", "110")]
+    assert [g.get("data-series") for g in chart.xpath('.//g[@class="legend"]')] == ["total"]
+
+
+def test_report_pages_link_their_csv_with_the_current_filters(ledger, accountant):
+    def link(name, params):
+        page = _html(accountant.get(reverse(name), params))
+        return page.xpath('//a[@id="csv-link"]')[0].get("href")
+
+    assert link("accounting:ledger", {"gl_account": "1300", "currency": "USD", "page": "2"}) == (
+        reverse("accounting:ledger-csv") + "?gl_account=1300&currency=USD")
+    assert link("accounting:pnl", {"as_of": DAY2.isoformat(), "instrument": "SAP"}) == (
+        reverse("accounting:pnl-csv") + "?as_of=2026-11-10&instrument=SAP")
+    assert link("accounting:statements", {"date_from": DAY1.isoformat(), "account": "ACC-001"}) == (
+        reverse("accounting:statements-csv") + "?date_from=2026-11-02&account=ACC-001")

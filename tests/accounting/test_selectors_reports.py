@@ -9,7 +9,7 @@ AAPL is priced 150 on DAY1, 175 on DAY2 and 160 on DAY3; SAP never.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -203,6 +203,77 @@ def test_realized_by_day_is_cumulative_in_base(ledger):
     assert [(r["entry_date"], r["realized"], r["cumulative"]) for r in selectors.realized_by_day(as_of=DAY3)] == [
         (DAY2, D("800"), D("800")), (DAY3, D("-100"), D("700"))]
     assert selectors.realized_by_day(as_of=DAY1) == []
+
+
+# --- P&L over time: realized to date, and total with the unrealized of each mark to market ---
+
+MTM_DAY0, MTM_DAY_LOSS = date(2026, 11, 4), date(2026, 11, 15)
+
+
+def post_mark_to_market(day: date, unrealized: str, *, account, instrument, currency: str = "USD") -> JournalEntry:
+    """Post a day's MTM entry as the valuation job does (Dr valuation / Cr unrealized gain: a loss the other way)
+    and its reversal, dated the next day."""
+    gain = D(unrealized)
+    entry = post_entry(rule="MTM", source_type="MTM", lines=[("VALUATION", gain), ("UNREALIZED_PNL", -gain)],
+                       entry_date=day, currency=currency, account=account, instrument=instrument,
+                       description=f"Mark to market {day.isoformat()}")
+    post_entry(rule="MTM_REVERSAL", source_type="MTM", lines=[("VALUATION", -gain), ("UNREALIZED_PNL", gain)],
+               entry_date=day + timedelta(days=1), currency=currency, account=account, instrument=instrument,
+               description=f"Reversal of mark to market {day.isoformat()}")
+    return entry
+
+
+def mark_to_market(ledger: Ledger) -> None:
+    """The ledger's marks to market: AAPL 250 on the 4th, 1,500 on DAY2 (60 at 175 against 9,000), a loss of 300
+    on the 15th and 500 on DAY3 (50 at 160 against 7,500); SAP 100 EUR on DAY2 (110 in base)."""
+    acc, house = ledger.accounts["ACC-001"], ledger.accounts["HOUSE"]
+    aapl, sap = ledger.instruments["AAPL"], ledger.instruments["SAP"]
+    post_mark_to_market(MTM_DAY0, "250", account=acc, instrument=aapl)
+    post_mark_to_market(DAY2, "1500", account=acc, instrument=aapl)
+    post_mark_to_market(DAY2, "100", account=house, instrument=sap, currency="EUR")
+    post_mark_to_market(MTM_DAY_LOSS, "-300", account=acc, instrument=aapl)
+    post_mark_to_market(DAY3, "500", account=acc, instrument=aapl)
+
+
+def _days(**filters):
+    return [(r["entry_date"], r["realized"], r["cumulative"], r["unrealized"], r["total"])
+            for r in selectors.pnl_by_day(**filters)]
+
+
+def test_pnl_by_day_adds_each_mark_to_market_to_the_realized_to_date(ledger, django_assert_num_queries):
+    mark_to_market(ledger)
+    with django_assert_num_queries(1):
+        days = _days(as_of=DAY3)
+    assert days == [
+        (MTM_DAY0, None, D(0), D("250"), D("250")),  # nothing realized yet; its reversal on the 5th is no row
+        (DAY2, D("800"), D("800"), D("1610"), D("2410")),  # AAPL 1,500 + SAP 110 in base
+        (MTM_DAY_LOSS, None, D("800"), D("-300"), D("500")),
+        (DAY3, D("-100"), D("700"), D("500"), D("1200")),
+    ]
+
+
+def test_pnl_by_day_without_a_mark_to_market_is_the_realized_series(ledger):
+    assert _days(as_of=DAY3) == [(DAY2, D("800"), D("800"), None, None), (DAY3, D("-100"), D("700"), None, None)]
+    assert _days(as_of=DAY1) == []
+
+
+def test_pnl_by_day_filters_by_account_instrument_and_date(ledger):
+    mark_to_market(ledger)
+    assert _days(as_of=DAY2) == [(MTM_DAY0, None, D(0), D("250"), D("250")),
+                                 (DAY2, D("800"), D("800"), D("1610"), D("2410"))]
+    assert _days(as_of=DAY3, instrument=ledger.instruments["SAP"]) == [(DAY2, None, D(0), D("110"), D("110"))]
+    assert _days(as_of=DAY3, account=ledger.accounts["ACC-001"]) == [
+        (MTM_DAY0, None, D(0), D("250"), D("250")), (DAY2, D("800"), D("800"), D("1500"), D("2300")),
+        (MTM_DAY_LOSS, None, D("800"), D("-300"), D("500")), (DAY3, D("-100"), D("700"), D("500"), D("1200"))]
+    assert _days(as_of=DAY3, account=ledger.accounts["HOUSE"], instrument=ledger.instruments["AAPL"]) == []
+
+
+def test_pnl_by_day_reads_the_mark_to_market_of_the_date_not_its_reversal(ledger):
+    """On the day after a mark to market only its reversal is dated: no unrealized figure, so no total point."""
+    post_mark_to_market(DAY2 - timedelta(days=1), "400", account=ledger.accounts["ACC-001"],
+                        instrument=ledger.instruments["AAPL"])
+    assert _days(as_of=DAY2) == [(date(2026, 11, 9), None, D(0), D("400"), D("400")),
+                                 (DAY2, D("800"), D("800"), None, None)]
 
 
 # --- statements ---
