@@ -18,7 +18,7 @@ PAGES = [
 def test_every_reference_page_shows_its_rows(page, demo_book, operator, login, screenshot):
     login("jdoe", "pw-jdoe")
     for label, table_id, rows, name in PAGES:
-        page.get_by_role("navigation").get_by_role("link", name=label).click()
+        page.get_by_role("navigation").get_by_role("link", name=label, exact=True).click()
         expect(page.locator(".sidenav a.active")).to_have_text(label)
         expect(page.locator(f"#{table_id} tbody tr")).to_have_count(rows)
         screenshot(name)
