@@ -223,8 +223,9 @@ class TrialBalanceApi(ReportListApi):
     def get_queryset(self):
         query = _query(TrialBalanceQuery, self.request)
         self.as_of = query.get("as_of") or timezone.localdate()
-        return selectors.trial_balance(as_of=self.as_of, account=_account(query.get("account")),
-                                       currency=query.get("currency"))
+        # A few hundred rows at most: evaluated once, paged and totalled in memory (one GROUP BY of the ledger).
+        return list(selectors.trial_balance(as_of=self.as_of, account=_account(query.get("account")),
+                                            currency=query.get("currency")))
 
     def report_figures(self, rows) -> dict:
         totals = selectors.trial_balance_totals(rows)

@@ -112,17 +112,22 @@ def trial_balance(*, as_of: date, account=None, currency: str | None = None) -> 
             .order_by("gl_code", "currency"))
 
 
-def trial_balance_totals(rows: QuerySet) -> dict:
-    """Return the totals of trial_balance's rows, all of them: Σ debit and Σ credit per currency, and in base.
-
-    {"per_currency": [{currency, debit, credit}], "base": {debit, credit}}: a ledger in balance has
+def trial_balance_totals(rows: list[dict]) -> dict:
+    """Return the totals of trial_balance's rows, all of them (pass the evaluated list: one row per GL account and
+    currency, a few hundred at most, summed here rather than by grouping the ledger again):
+    {"per_currency": [{currency, debit, credit}], "base": {debit, credit}}. A ledger in balance has
     debit == credit in each currency and in base.
     """
-    per_currency = [{"currency": row["currency"], "debit": row["debit"] or ZERO, "credit": row["credit"] or ZERO}
-                    for row in _sums_by(rows, by=("currency",), columns=("debit", "credit"))]
-    (base,) = _sums_by(rows, by=(), columns=("base_debit", "base_credit"))
-    return {"per_currency": per_currency,
-            "base": {"debit": base["base_debit"] or ZERO, "credit": base["base_credit"] or ZERO}}
+    per_currency: dict[str, dict] = {}
+    base = {"debit": ZERO, "credit": ZERO}
+    for row in rows:
+        total = per_currency.setdefault(row["currency"], {"currency": row["currency"], "debit": ZERO,
+                                                          "credit": ZERO})
+        total["debit"] += row["debit"] or ZERO
+        total["credit"] += row["credit"] or ZERO
+        base["debit"] += row["base_debit"] or ZERO
+        base["credit"] += row["base_credit"] or ZERO
+    return {"per_currency": [per_currency[currency] for currency in sorted(per_currency)], "base": base}
 
 
 # --- the ledger of one GL account ---
@@ -260,18 +265,6 @@ def pnl_by_instrument(rows: QuerySet) -> list[dict]:
     """Return pnl_list's rows summed per instrument and currency: isin, symbol, currency and PNL_FIGURES."""
     return _sums_by(rows, by=("isin", "symbol", "currency"), columns=PNL_FIGURES,
                     counts={"unpriced": 't."market_value" IS NULL'})
-
-
-def realized_by_day(*, as_of: date, account=None, instrument=None) -> list[dict]:
-    """Return the realized P&L per entry date up to as_of in the base currency (gains positive), with the
-    cumulative figure to date: [{entry_date, realized, cumulative}], oldest first."""
-    return list(_lines(date_to=as_of, account=account, instrument=instrument)
-                .filter(gl_account__role=REALIZED_PNL)
-                # A window ordered by date sums every line up to and including its date (its peers too).
-                .annotate(realized=-Window(Sum("base_amount"), partition_by=[F("entry_date")]),
-                          cumulative=-Window(Sum("base_amount"), order_by=F("entry_date").asc()))
-                .values("entry_date", "realized", "cumulative").distinct()
-                .order_by("entry_date"))
 
 
 def pnl_by_day(*, as_of: date, account=None, instrument=None) -> list[dict]:

@@ -161,7 +161,7 @@ def trial_balance(request):
     roles.require_role(request, READERS)
     form, as_of, queryset, filters = _trial_balance(request)
     rows = list(queryset)
-    totals = selectors.trial_balance_totals(queryset) if rows else None
+    totals = selectors.trial_balance_totals(rows) if rows else None
     return render(request, "accounting/reports/trial_balance.html", {
         "form": form, "as_of": as_of, "today": timezone.localdate(), "rows": rows, "totals": totals,
         "base_currency": selectors.base_currency(),

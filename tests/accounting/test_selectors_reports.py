@@ -199,12 +199,6 @@ def test_pnl_totals_per_currency_count_unpriced_rows(ledger):
     assert by_instrument == {"AAPL": D("2285"), "SAP": D(0)}
 
 
-def test_realized_by_day_is_cumulative_in_base(ledger):
-    assert [(r["entry_date"], r["realized"], r["cumulative"]) for r in selectors.realized_by_day(as_of=DAY3)] == [
-        (DAY2, D("800"), D("800")), (DAY3, D("-100"), D("700"))]
-    assert selectors.realized_by_day(as_of=DAY1) == []
-
-
 # --- P&L over time: realized to date, and total with the unrealized of each mark to market ---
 
 MTM_DAY0, MTM_DAY_LOSS = date(2026, 11, 4), date(2026, 11, 15)
