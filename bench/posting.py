@@ -442,19 +442,13 @@ def ledger_counts(entry_table: str, line_table: str) -> tuple[int, int, dict]:
 
 def product_trial_balance(as_of: date) -> tuple[float, float, list[dict], dict]:
     """The reports selector's trial balance (rows, then totals): (seconds rows, seconds totals, rows, totals)."""
-    try:
-        from accounting.reports.selectors import trial_balance, trial_balance_totals
-    except ImportError:  # before the reports selectors: the same GROUP BY by hand
-        trial_balance = trial_balance_totals = None
+    from accounting.reports.selectors import trial_balance, trial_balance_totals
+
     started = time.monotonic()
-    if trial_balance is None:
-        rows = grouped_trial_balance("accounting_journalline", as_of)
-        return time.monotonic() - started, 0.0, rows, {}
-    queryset = trial_balance(as_of=as_of)
-    rows = list(queryset)
+    rows = list(trial_balance(as_of=as_of))
     rows_seconds = time.monotonic() - started
     started = time.monotonic()
-    totals = trial_balance_totals(queryset)
+    totals = trial_balance_totals(rows)
     return rows_seconds, time.monotonic() - started, rows, totals
 
 
