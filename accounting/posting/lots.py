@@ -59,6 +59,8 @@ def apply(lots: list[Lot], *, quantity: Decimal, value: Decimal, day: date, meth
     appended). Return the relief.
     """
     relief = Relief()
+    if method == AVERAGE:
+        _pool_open_lots(lots, relief)
     sign = _sign(quantity)
     remaining = abs(quantity)
     for lot in lots:
@@ -96,6 +98,25 @@ def apply(lots: list[Lot], *, quantity: Decimal, value: Decimal, day: date, meth
 def _pool(lots: list[Lot]) -> Lot | None:
     """The pooled lot of an average-cost position: the last lot (earlier ones are closed)."""
     return lots[-1] if lots else None
+
+
+def _pool_open_lots(lots: list[Lot], relief: Relief) -> None:
+    """Average cost keeps one open lot: move any other open lot into the last one (recorded as changes of
+    the movement, so a reversal undoes it). Two open lots arise when a position went flat and was opened
+    again in a later run, and a restatement then reopened the earlier lot."""
+    open_lots = [lot for lot in lots if lot.quantity != 0]
+    if len(open_lots) < 2:
+        return
+    pool = lots[-1]
+    for lot in open_lots:
+        if lot is pool:
+            continue
+        quantity, cost = lot.quantity, lot.cost
+        lot.quantity, lot.cost, lot.changed = Decimal(0), Decimal(0), True
+        pool.quantity += quantity
+        pool.cost += cost
+        pool.changed = True
+        relief.changes += [LotChange(lot, -quantity, -cost), LotChange(pool, quantity, cost)]
 
 
 def undo(changes: list[tuple[Lot, Decimal, Decimal]]) -> list[LotChange]:

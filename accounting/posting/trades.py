@@ -5,9 +5,10 @@ The ledger is brought to what the blotter says, set-based per chunk (a few reads
 1. read the trades whose posted state (PostingState) differs from the trade: booked and not yet
    posted in their current version, or posted but since amended, cancelled or no longer booked;
    and the stock movements not yet posted (two queries);
-2. for each (account, instrument) touched, read its open lots and, when a posted trade changed,
-   every entry posted after that trade's entry in the same position (a restatement: the lots a
-   later sale relieved depend on everything before it), with their lines and lot movements;
+2. for each (account, instrument) touched, read its open lots and every entry posted for an event
+   that comes after the earliest changed one in lot order (trade date, stock movements first, id):
+   a restatement, since the lots a later sale relieved depend on everything before it; with their
+   lines and lot movements. A trade booked late with an earlier trade date takes its place;
 3. in memory: reverse those entries newest first (every line's sign flipped, lot changes undone),
    then post what should be posted, oldest trade date first, relieving lots FIFO or at average
    cost as the account is set (accounting/posting/lots.py), lines from the rules table;
@@ -61,11 +62,12 @@ LEFT JOIN LATERAL (SELECT price FROM records_price AS pr WHERE pr.instrument_id 
 WHERE {where} AND s.entry_id IS NULL
 """
 _ACTIVE = """
-SELECT s.account_id, s.instrument_id, s.source_type, s.source_id, s.version, s.generation, s.entry_id
+SELECT s.account_id, s.instrument_id, s.source_type, s.source_id, s.version, s.generation, s.entry_id, e.event_date
 FROM accounting_postingstate AS s
 JOIN unnest(%s::bigint[], %s::bigint[]) AS k(account_id, instrument_id)
   ON s.account_id = k.account_id AND s.instrument_id = k.instrument_id
-WHERE s.entry_id IS NOT NULL ORDER BY s.entry_id
+JOIN accounting_journalentry AS e ON e.id = s.entry_id
+ORDER BY s.entry_id
 """
 _LOTS = """
 SELECT l.id, l.account_id, l.instrument_id, l.opened_on, l.opened_by_id, l.quantity, l.cost
@@ -117,7 +119,12 @@ class LotEvent:
 
     @property
     def order(self):
-        return (self.day, 0 if self.source_type == STOCK else 1, self.source_id)
+        return _order(self.day, self.source_type, self.source_id)
+
+
+def _order(day: date, source_type: str, source_id: int) -> tuple:
+    """The lot order of a position's events: trade date, stock movements before trades, then id."""
+    return (day, 0 if source_type == STOCK else 1, source_id)
 
 
 @dataclass
@@ -166,14 +173,16 @@ def lot_events_post(*, low: int, high: int, methods: dict[int, str], roles: dict
     pairs = sorted({(e.account_id, e.instrument_id) for e in changed})
     accounts, instruments = [p[0] for p in pairs], [p[1] for p in pairs]
 
-    # The earliest posted entry that changed, per position: it and everything posted after it is restated.
-    earliest: dict[tuple[int, int], int] = {}
+    # A position's lots are relieved in lot order (trade date, stock movements first, id) whenever its events
+    # were posted: from the earliest changed event of a position (new, amended, cancelled), every entry posted
+    # for a later one is restated. So the ledger does not depend on when the posting runs happened.
+    earliest: dict[tuple[int, int], tuple] = {}
     for event in changed:
-        if event.posted_entry is not None:
-            key = (event.account_id, event.instrument_id)
-            earliest[key] = min(earliest.get(key, event.posted_entry), event.posted_entry)
-    active = _fetch(_ACTIVE, [accounts, instruments]) if earliest else []
-    to_reverse = [row for row in active if (row[0], row[1]) in earliest and row[6] >= earliest[(row[0], row[1])]]
+        key = (event.account_id, event.instrument_id)
+        earliest[key] = min(earliest.get(key, event.order), event.order)
+    active = _fetch(_ACTIVE, [accounts, instruments])
+    to_reverse = [row[:7] for row in active
+                  if _order(row[7], row[2], row[3]) >= earliest[(row[0], row[1])]]
     reverse_ids = [row[6] for row in to_reverse]
     moves = _fetch(_LOT_MOVES, [reverse_ids]) if reverse_ids else []
     lot_rows = _fetch(_LOTS, [accounts, instruments, sorted({m[1] for m in moves})])

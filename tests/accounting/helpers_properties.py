@@ -74,11 +74,9 @@ def price_on(table: dict, instrument_id: int, day: date) -> Decimal | None:
 
 # --- the order model ---
 
-# The engine appends the events a run posts after those earlier runs posted, unless it restates the position
-# (test_an_as_of_trade_posted_late_takes_its_trade_date_place_in_fifo shows why that is a bug). Once the
-# engine keeps every position in (date, stock first, id) order, set this to False: the model then expects
-# every run to leave each position as one run of the blotter would from scratch.
-ENGINE_APPENDS_LATE_EVENTS = True
+# The engine keeps every position in (date, stock first, id) order, restating from the earliest event a run
+# changes or adds (test_an_as_of_trade_posted_late_takes_its_trade_date_place_in_fifo): every run leaves each
+# position as one run of the blotter would from scratch.
 
 @dataclass(frozen=True)
 class Posted:
@@ -138,14 +136,10 @@ class OrderModel:
             changed = [n for n, p in enumerate(sequence)
                        if events[(p.kind, p.id)][1] is None or events[(p.kind, p.id)][1].version != p.version]
             new = [key for key in wanted_by_position[position] if key not in held]
-            if changed or (not ENGINE_APPENDS_LATE_EVENTS and new):
+            if changed or new:
                 restated.add(position)
-                start = min(changed) if changed else len(sequence)
-                if not ENGINE_APPENDS_LATE_EVENTS:
-                    start = 0
-                tail = sequence[start:]
-                del sequence[start:]
-                new += [(p.kind, p.id) for p in tail if events[(p.kind, p.id)][1] is not None]
+                new += [(p.kind, p.id) for p in sequence if events[(p.kind, p.id)][1] is not None]
+                sequence.clear()
             sequence.extend(sorted((events[key][1] for key in new), key=lambda p: p.order))
             if [p.order for p in sequence] != sorted(p.order for p in sequence):
                 self.out_of_order = True

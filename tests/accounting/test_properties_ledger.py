@@ -151,9 +151,6 @@ class Scenario:
         self.model = OrderModel()
         self.netted: set[date] = set()
         self.posts = 0
-        self.average = {firm.accounts[code].pk for code, method in cost_methods.items() if method == AVERAGE}
-        self.went_flat: set = set()  # average-cost positions flat at the end of a run
-        self.suspect: set = set()  # ... and restated since: test_average_cost_keeps_one_pool_through_a_restatement
         for code, method in cost_methods.items():
             Account.objects.filter(pk=firm.accounts[code].pk).update(cost_method=method)
 
@@ -162,10 +159,7 @@ class Scenario:
 
     def post(self, kind: str = posting.POSTING, **params) -> None:
         run(kind, **params)
-        self.suspect |= self.model.post() & self.went_flat
-        for position, sequence in self.model.sequences.items():
-            if position[0] in self.average and sequence and not sum(p.quantity for p in sequence):
-                self.went_flat.add(position)
+        self.model.post()
         self.posts += 1
 
     def step(self, op) -> None:
@@ -309,35 +303,23 @@ def check_entries() -> None:
     assert not active, active
 
 
-# The engine's average cost splits its pool once a position that went flat is restated
-# (test_average_cost_keeps_one_pool_through_a_restatement): set to False once that is fixed, and the oracle
-# checks those positions too.
-KNOWN_AVERAGE_POOL_BUG = True
-
-
-def check_oracle(model: OrderModel, cost_methods: dict, firm, *, suspect: frozenset = frozenset()) -> None:
+def check_oracle(model: OrderModel, cost_methods: dict, firm) -> None:
     """The trade-date entries of every position are the oracle's replay of the events in the engine's order."""
     method_of = {firm.accounts[code].pk: method for code, method in cost_methods.items()}
     ledger, lots = lot_ledger(), open_lots()
     positions = set(model.sequences) | set(ledger) | set(lots)
-    if KNOWN_AVERAGE_POOL_BUG and suspect:
-        note("an average-cost pool emptied and restated: not compared to the oracle (known bug)")
-        positions -= suspect
     for key in positions:
         expected = replay(model.sequences.get(key, []), method_of[key[0]])
         assert ledger.get(key, {}) == expected.roles, (key, ledger.get(key), expected.roles)
         assert lots.get(key, []) == expected.lots, (key, lots.get(key), expected.lots)
-    # The model holds every event the blotter wants, in its current version, and nothing else; in the order
-    # of one run from scratch unless some event was posted late. (Stock movements keep the value they were
-    # posted at: a price corrected later reaches them only through a restatement, as it does the engine.)
+    # The model holds every event the blotter wants, in its current version, and nothing else, in the order
+    # of one run from scratch, whenever the runs happened. (Stock movements keep the value they were posted
+    # at: a price corrected later reaches them only through a restatement, as it does the engine.)
     scratch = OrderModel.from_scratch()
     held = {key: [(p.kind, p.id, p.version) for p in events] for key, events in model.sequences.items() if events}
     wanted = {key: [(p.kind, p.id, p.version) for p in events] for key, events in scratch.items()}
-    if model.out_of_order:
-        held = {key: sorted(events) for key, events in held.items()}
-        wanted = {key: sorted(events) for key, events in wanted.items()}
+    assert not model.out_of_order
     assert held == wanted
-    note("posting order differs from booking order" if model.out_of_order else "posting order = booking order")
 
 
 def check_pnl(firm) -> None:
@@ -376,7 +358,7 @@ def finish_and_check(scenario: Scenario, cost_methods: dict) -> None:
     check_balanced()
     check_records()
     check_entries()
-    check_oracle(scenario.model, cost_methods, scenario.firm, suspect=frozenset(scenario.suspect))
+    check_oracle(scenario.model, cost_methods, scenario.firm)
 
     # Idempotent: a second run posts nothing and changes no balance.
     before = ledger_by("entry_id", "gl_account_id")
@@ -435,9 +417,7 @@ def test_posting_at_random_points_ends_where_one_posting_of_the_final_blotter_do
     """Trades of one date, no holds (the default limits): the posting order is the booking order, so
     restatement must reproduce exactly the ledger of a single run, in currency and in base (the rates
     do not change here)."""
-    outcomes, suspect = [], set()
-    code = {a.pk: c for c, a in firm.accounts.items()}
-    symbol = {i.pk: s for s, i in firm.instruments.items()}
+    outcomes = []
     for intermediate in (True, False):
         try:
             with transaction.atomic():
@@ -454,17 +434,14 @@ def test_posting_at_random_points_ends_where_one_posting_of_the_final_blotter_do
                 check_balanced()
                 check_records()
                 check_entries()
-                check_oracle(scenario.model, cost_methods, firm, suspect=frozenset(scenario.suspect))
+                check_oracle(scenario.model, cost_methods, firm)
                 outcomes.append(_trade_date_state(firm))
-                suspect |= {(code[a], symbol[i]) for a, i in scenario.suspect}
                 if intermediate:
                     reversals = JournalEntry.objects.filter(rule="TRADE_REVERSAL").exists()
                     event("restated" if reversals else "nothing restated")
                 raise Rollback
         except Rollback:
             pass
-    if KNOWN_AVERAGE_POOL_BUG:
-        outcomes = [{k: v for k, v in outcome.items() if k[:2] not in suspect} for outcome in outcomes]
     assert outcomes[0] == outcomes[1]
 
 
@@ -492,15 +469,8 @@ def test_the_checks_see_a_broken_ledger(ledger_firm):
     assert not JournalEntry.objects.exists()  # rolled back
 
 
-# --- engine bugs found by the properties (xfail until fixed) ---
+# --- engine bugs the properties found, fixed: a late as-of trade takes its FIFO place; average cost keeps one pool ---
 
-@pytest.mark.xfail(strict=True, reason=(
-    "An event posted by a later run than events that follow it in (trade date, stock first, id) order is "
-    "appended after them (accounting/posting/trades.py: only a change to a posted event restates), but a "
-    "restatement re-sorts everything it reposts. So FIFO relieves lots in an order that depends on when the "
-    "posting runs happened, and a later amendment of an unrelated field of another trade (its commission) "
-    "changes a sale's realized P&L. Here: the as-of buy of the 19th, posted after the buy of the 20th, is not "
-    "the first lot the sale of the 20th relieves until a commission amendment restates the position."))
 def test_an_as_of_trade_posted_late_takes_its_trade_date_place_in_fifo(ledger_firm):
     acc, aapl = ledger_firm.accounts["ACC-001"], ledger_firm.instruments["AAPL"]
     first = book(ledger_firm, "ACC-001", "BRKR-B", "AAPL", "BUY", D(10), D(100), D(0), TRADE_DATE)
@@ -520,12 +490,6 @@ def test_an_as_of_trade_posted_late_takes_its_trade_date_place_in_fifo(ledger_fi
     assert (realized_before, realized_after) == (D(100), D(100))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Average cost keeps one pooled lot per position only while nothing is restated: a position that went "
-    "flat leaves its lot at zero, which the next run does not load (accounting/posting/trades.py _LOTS: open "
-    "lots and those the reversed entries moved), so a later buy opens a second lot. A restatement then reopens "
-    "the first lot (undo) and reposts the buy into the last one (lots.py _pool = lots[-1]): two open lots of "
-    "the same sign, and the next sale relieves the older one at its own cost, not at the average."))
 def test_average_cost_keeps_one_pool_through_a_restatement(ledger_firm):
     Account.objects.filter(pk=ledger_firm.accounts["ACC-001"].pk).update(cost_method=AVERAGE)
     acc, aapl = ledger_firm.accounts["ACC-001"], ledger_firm.instruments["AAPL"]
