@@ -62,7 +62,8 @@ class PostingRunListApi(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=None, responses={202: JobOutput},
+    @extend_schema(request=None, responses={202: JobOutput, 409: OpenApiResponse(
+        description="A posting run is queued or running: it posts everything there is.")},
                    description="Post now what is not posted yet (the schedule does it every few minutes).")
     def post(self, request):
         return _accepted(request, services.posting_run_start(started_by=request.user))

@@ -29,7 +29,7 @@ from accounting.posting import events, trades, valuation
 from accounting.posting.books import PeriodBook, gl_roles
 from accounting.posting.kinds import EOD, KINDS, MARK_TO_MARKET, POSTING  # noqa: F401 - KINDS: for importers
 from accounting.posting.writer import entries_write
-from backoffice.core.exceptions import BusinessRuleError
+from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.fields import InputError, parse_date
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_create, job_enqueue
@@ -204,10 +204,14 @@ def _start(kind: str, params: dict, started_by, reason: str) -> JobRun:
 
 
 @transaction.atomic
-def posting_run_start(*, started_by, skip_if_running: bool = False) -> JobRun | None:
-    """Queue a posting run. With skip_if_running (the schedule), return None while one is queued or running."""
-    if skip_if_running and _running(POSTING) is not None:
-        return None
+def posting_run_start(*, started_by) -> JobRun:
+    """Queue a posting run. ConflictError while one is queued or running: it posts everything there is."""
+    with connection.cursor() as cursor:  # one start at a time: the check below then holds until commit
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [_ACCOUNT_LOCK])
+    running = _running(POSTING)
+    if running is not None:
+        raise ConflictError(f"A posting run is already {running.get_status_display().lower()} (job {running.pk}): "
+                            "it posts everything not posted yet.")
     return _start(POSTING, {}, started_by, "posting run")
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounting.posting import selectors, services
 from backoffice.core import roles
-from backoffice.core.exceptions import BusinessRuleError
+from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from backoffice.core.forms import DateInput, form_filters, page_of, with_all
 from backoffice.core.jobs.models import JobRun
 
@@ -66,7 +66,11 @@ def posting(request):
 @require_POST
 def post_now(request):
     roles.require_role(request, RUNNERS)
-    job = services.posting_run_start(started_by=request.user)
+    try:
+        job = services.posting_run_start(started_by=request.user)
+    except ConflictError as exc:
+        messages.error(request, exc.message)
+        return redirect("accounting:posting")
     messages.success(request, f"Posting run queued as job {job.pk}: its progress shows below.")
     return redirect("accounting:posting")
 

@@ -54,6 +54,9 @@ def test_posting_runs_list_and_start(accounting_client):
     listed = accounting_client.get("/api/v1/accounting/posting-runs/?kind=accounting-posting").json()
     assert [run["id"] for run in listed["results"]] == [answer.json()["id"]]
     assert accounting_client.get("/api/v1/accounting/posting-runs/?kind=other").status_code == 400
+    again = accounting_client.post("/api/v1/accounting/posting-runs/", {}, format="json")
+    assert again.status_code == 409 and f"job {answer.json()['id']}" in again.json()["detail"]
+    assert JobRun.objects.filter(kind="accounting-posting").count() == 1
 
 
 def test_rules_and_backlog(accounting_client, books):

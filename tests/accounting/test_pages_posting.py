@@ -35,6 +35,8 @@ def test_buttons_start_runs(books):
     client = _client("operations")
     with mock.patch("backoffice.core.jobs.services._enqueue"):
         assert client.post("/accounting/posting/post/").status_code == 302
+        page = client.post("/accounting/posting/post/", follow=True).content.decode()
+        assert "A posting run is already queued" in page
         assert client.post("/accounting/posting/valuation/", {"as_of": "2026-11-20", "what": "eod"}).status_code == 302
         bad = client.post("/accounting/posting/valuation/", {"as_of": "2999-01-01", "what": "mtm"})
     assert bad.status_code == 400 and "future" in bad.content.decode()

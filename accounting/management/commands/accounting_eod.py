@@ -32,7 +32,7 @@ class Command(BaseCommand):
                 job = services.posting_run_start(started_by=STARTED_BY)
             else:
                 job = services.accounting_eod_start(as_of=date, started_by=STARTED_BY)
-        except BusinessRuleError as exc:
+        except BusinessRuleError as exc:  # ConflictError too: a posting run under way
             raise CommandError(exc.message) from None
         self.stdout.write(f"{kind} job {job.pk}: {job.status}" + (f": {job.error}" if job.error else ""))
         for chunk in job.result or []:
