@@ -523,7 +523,8 @@ def main():
     parser.add_argument("--instruments", type=int, default=300)
     parser.add_argument("--days", type=int, default=20, help="trade dates the trades spread over (default 20)")
     parser.add_argument("--chunks", type=int, default=0,
-                        help="account ranges of the run (default: the product's, ACCOUNTING_POSTING_CHUNKS)")
+                        help="account ranges of the run (default: the product's: one per "
+                             "ACCOUNTING_TRADES_PER_CHUNK trades, at least ACCOUNTING_POSTING_CHUNKS)")
     parser.add_argument("--seed", type=int, default=20261208)
     parser.add_argument("--fresh", action="store_true", help="drop, recreate and migrate the database first")
     parser.add_argument("--workers", type=int, default=1,

@@ -65,10 +65,19 @@ def _account_bounds(chunks: int) -> list[int]:
     return [ids[n] for n in range(size, len(ids), size)][:MAX_CHUNKS - 1]
 
 
+def _chunk_count() -> int:
+    """At least ACCOUNTING_POSTING_CHUNKS, and one per ACCOUNTING_TRADES_PER_CHUNK trades of the blotter (the
+    planner's estimate: no count), so a chunk's memory stays bounded however big the day."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'records_trade'::regclass")
+        trades = cursor.fetchone()[0]
+    return min(MAX_CHUNKS, max(settings.ACCOUNTING_POSTING_CHUNKS, -(-trades // settings.ACCOUNTING_TRADES_PER_CHUNK)))
+
+
 def _bounds(parameters: dict) -> list[int]:
     bounds = parameters.get("account_bounds")
     if bounds is None:
-        return _account_bounds(settings.ACCOUNTING_POSTING_CHUNKS)
+        return _account_bounds(_chunk_count())
     if (not isinstance(bounds, list) or len(bounds) >= MAX_CHUNKS
             or any(isinstance(b, bool) or not isinstance(b, int) or b <= _LOWEST for b in bounds)
             or any(a >= b for a, b in pairwise(bounds))):

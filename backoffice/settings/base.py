@@ -320,8 +320,10 @@ CELERY_BEAT_SCHEDULE["fail-penalties"] = {
 # end of day also marks to market, revalues FX balances and reconciles (accounting-eod).
 ACCOUNTING_BASE_CURRENCY = env.str("ACCOUNTING_BASE_CURRENCY", default="USD")
 ACCOUNTING_POSTING_SECONDS = env.float("ACCOUNTING_POSTING_SECONDS", default=300.0)
-# Chunks (ranges of accounts) per posting step: several workers share them.
+# Chunks (ranges of accounts) per posting step, several workers sharing them: at least this many, and
+# one per ACCOUNTING_TRADES_PER_CHUNK trades of the blotter, which bounds a chunk's memory.
 ACCOUNTING_POSTING_CHUNKS = env.int("ACCOUNTING_POSTING_CHUNKS", default=8)
+ACCOUNTING_TRADES_PER_CHUNK = env.int("ACCOUNTING_TRADES_PER_CHUNK", default=25_000)
 CELERY_BEAT_SCHEDULE["accounting-posting"] = {
     "task": "accounting.posting_run", "schedule": ACCOUNTING_POSTING_SECONDS}
 ACCOUNTING_EOD_AT = env.str("ACCOUNTING_EOD_AT", default="19:30")
