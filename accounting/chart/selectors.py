@@ -40,13 +40,15 @@ def gl_account_list(*, type: str | None = None, search: str | None = None, role:
 
 
 def gl_account_get(code: str) -> GLAccount | None:
-    if not isinstance(code, str):
+    # A NUL cannot be in a code, and PostgreSQL refuses it in a text parameter.
+    if not isinstance(code, str) or "\x00" in code:
         return None
     return GLAccount.objects.select_related("parent").filter(code=code).first()
 
 
 def gl_accounts_by_code(codes) -> dict[str, GLAccount]:
-    return {account.code: account for account in GLAccount.objects.filter(code__in=set(codes))}
+    wanted = {code for code in codes if isinstance(code, str) and "\x00" not in code}
+    return {account.code: account for account in GLAccount.objects.filter(code__in=wanted)}
 
 
 def gl_account_has_lines(account: GLAccount) -> bool:

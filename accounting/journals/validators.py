@@ -109,10 +109,16 @@ def _text(data: dict, name: str, errors: dict, *, max_length: int):
         return None
 
 
+def _key(value, max_length: int) -> bool:
+    """A business key worth looking up: a printable string of at most max_length characters (PostgreSQL refuses
+    a NUL in a text parameter: an answer of 500 otherwise)."""
+    return isinstance(value, str) and len(value) <= max_length and value.isprintable()
+
+
 def _trading_account(value, errors: dict, name: str = "account"):
     if value in (None, ""):
         return None
-    account = reference_selectors.account_get(value) if isinstance(value, str) else None
+    account = reference_selectors.account_get(value) if _key(value, 30) else None
     if account is None:
         errors[name] = [f"Unknown account {value!r}."]
     return account
@@ -130,7 +136,7 @@ def _line(data, number: int, gl_accounts: dict) -> tuple[ManualLine | None, dict
     if code in (None, ""):
         errors["gl_account"] = [REQUIRED]
     else:
-        gl = gl_accounts.get(code) if isinstance(code, str) else None
+        gl = gl_accounts.get(code) if _key(code, 20) else None
         if gl is None:
             errors["gl_account"] = [f"Unknown GL account {code!r}."]
         elif not gl.is_active:
@@ -154,7 +160,7 @@ def _line(data, number: int, gl_accounts: dict) -> tuple[ManualLine | None, dict
     instrument = None
     isin = data.get("instrument")
     if isin not in (None, ""):
-        instrument = reference_selectors.instrument_get(isin) if isinstance(isin, str) else None
+        instrument = reference_selectors.instrument_get(isin) if _key(isin, 12) else None
         if instrument is None:
             errors["instrument"] = [f"Unknown instrument {isin!r} (give its ISIN)."]
     if errors:
@@ -212,7 +218,7 @@ def manual_entry_parse(data) -> ManualEntry:
         errors["lines"] = [f"At most {MAX_LINES} lines."]
     else:
         codes = [line.get("gl_account") for line in raw if isinstance(line, dict)]
-        gl_accounts = chart_selectors.gl_accounts_by_code(code for code in codes if isinstance(code, str))
+        gl_accounts = chart_selectors.gl_accounts_by_code(code for code in codes if _key(code, 20))
         parents = chart_selectors.gl_accounts_with_children(gl_accounts.values())
         for gl in gl_accounts.values():
             gl.has_children = gl.pk in parents
