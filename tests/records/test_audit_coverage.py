@@ -33,6 +33,7 @@ from clearing.matching.services import breaks as matching_breaks
 from clearing.matching.services import confirmations as matching_confirmations
 from clearing.matching.services import matching, tolerances
 from clearing.netting import services as netting
+from compliance.restricted import services as compliance_restricted
 from records.approvals import services as approvals
 from records.audit.models import AuditRecord
 from records.audit.services import audit_chain
@@ -610,6 +611,15 @@ WRITERS.update({
     "accounting.journals.services.journal_entry_reverse": (
         _walk_manual_posted, lambda w, entry: accounting_journals.journal_entry_reverse(
             actor=w.checker, entry_id=entry.pk, entry_date=TRADE_DATE, reason="walk")),
+})
+
+WRITERS.update({
+    "compliance.restricted.services.restricted_create": (None, lambda w, _: compliance_restricted.restricted_create(
+        actor=w.checker, instrument=w.instruments["AAPL"], reason="walk", effective_from=TRADE_DATE)),
+    "compliance.restricted.services.restricted_end": (
+        lambda w: compliance_restricted.restricted_create(actor=w.checker, instrument=w.instruments["AAPL"],
+                                                          reason="walk", effective_from=TRADE_DATE),
+        lambda w, entry: compliance_restricted.restricted_end(actor=w.checker, entry_id=entry.pk, reason="walk")),
 })
 
 
