@@ -9,7 +9,30 @@ sees the whole batch at once and answers one outcome per candidate it objects to
 
 from decimal import Decimal
 
+from compliance.restricted import selectors as restricted_selectors
 from records.trades.pretrade import PreTradeCheck
+
+
+class RestrictedListCheck(PreTradeCheck):
+    """No trade in an instrument on the restricted list on the trade's trade date (compliance/restricted/).
+
+    One query per batch, whatever its size and trade dates: every entry of the batch's instruments that
+    overlaps its range of trade dates, matched to each trade in memory. An amendment is checked like a
+    new trade (its trade date does not change): a trade in a restricted instrument can still be cancelled.
+    OPTIONS: ``action`` (REJECT by default).
+    """
+
+    code = "restricted_list"
+
+    def check_batch(self, candidates):
+        entries = restricted_selectors.restricted_covering(
+            instrument_ids={c.instrument.pk for c in candidates},
+            date_from=min(c.trade_date for c in candidates), date_to=max(c.trade_date for c in candidates))
+        if not entries:
+            return []
+        return [self.outcome(c, f"Instrument {c.instrument.isin} is on the restricted list on "
+                                f"{c.trade_date.isoformat()}: {entry.reason}")
+                for c in candidates for entry in entries.get(c.instrument.pk, ()) if entry.restricts(c.trade_date)]
 
 
 class AccountStatusCheck(PreTradeCheck):

@@ -248,6 +248,7 @@ CELERY_BEAT_SCHEDULE = {
 # Pre-trade checks, in order (the way AUTH_PASSWORD_VALIDATORS works). Each is a dotted path
 # to a check class (compliance.pretrade) with its OPTIONS; records never imports compliance.
 PRETRADE_CHECKS = [
+    {"NAME": "compliance.pretrade.RestrictedListCheck", "OPTIONS": {"action": "REJECT"}},
     {"NAME": "compliance.pretrade.AccountStatusCheck", "OPTIONS": {"action": "REJECT"}},
     {"NAME": "compliance.pretrade.CurrencyCheck", "OPTIONS": {"action": "REJECT"}},
     {"NAME": "compliance.pretrade.MaxNotionalCheck",

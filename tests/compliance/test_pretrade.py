@@ -10,7 +10,13 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from compliance.pretrade import AccountStatusCheck, CurrencyCheck, MaxNotionalCheck, MaxQuantityCheck
+from compliance.pretrade import (
+    AccountStatusCheck,
+    CurrencyCheck,
+    MaxNotionalCheck,
+    MaxQuantityCheck,
+    RestrictedListCheck,
+)
 from records.audit.models import AuditRecord
 from records.positions.models import Position
 from records.trades.models import Trade
@@ -37,8 +43,8 @@ def nothing_booked():
 
 def test_the_default_checks_are_compliances_in_order():
     assert [type(check) for check in get_pretrade_checks()] == [
-        AccountStatusCheck, CurrencyCheck, MaxNotionalCheck, MaxNotionalCheck, MaxQuantityCheck]
-    assert [check.action for check in get_pretrade_checks()] == [REJECT, REJECT, REJECT, HOLD, REJECT]
+        RestrictedListCheck, AccountStatusCheck, CurrencyCheck, MaxNotionalCheck, MaxNotionalCheck, MaxQuantityCheck]
+    assert [check.action for check in get_pretrade_checks()] == [REJECT, REJECT, REJECT, REJECT, HOLD, REJECT]
 
 
 @pytest.mark.parametrize(("status", "word"), [("SUSPENDED", "suspended"), ("CLOSED", "closed")])
