@@ -73,6 +73,10 @@ NAV = [
         Entry("Chart of accounts", "accounting:chart", ACCOUNTANTS),
         Entry("Periods", "accounting:periods", ACCOUNTANTS),
     ]),
+    Section("Compliance", [
+        Entry("Restricted list", "compliance:restricted-list",
+              (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)),
+    ]),
     Section("Books and records", [
         Entry("Positions", "records:positions"),
         Entry("Cash balances", "records:cash-balances"),

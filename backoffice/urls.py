@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("clearing.api_urls")),
     path("", include("settlements.api_urls")),
     path("", include("accounting.api_urls")),
+    path("", include("compliance.api_urls")),
     path("jobs/", JobListApi.as_view(), name="api-jobs"),
     path("jobs/<int:pk>/", JobDetailApi.as_view(), name="api-job"),
 ]
@@ -26,6 +27,7 @@ urlpatterns = [
     path("clearing/", include("clearing.urls")),
     path("settlements/", include("settlements.urls")),
     path("accounting/", include("accounting.urls")),
+    path("compliance/", include("compliance.urls")),
     path("", include("backoffice.dashboard.urls")),
 ]
 

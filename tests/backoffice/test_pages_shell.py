@@ -174,6 +174,7 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
         ("Posting", "/accounting/posting/", False),
         ("Chart of accounts", "/accounting/chart/", False),
         ("Periods", "/accounting/periods/", False),
+        ("Restricted list", "/compliance/restricted-list/", False),
         ("Positions", "/records/positions/", False),
         ("Cash balances", "/records/cash/", False),
         ("Instruments", "/records/instruments/", False),
@@ -186,14 +187,14 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
         ("Exports", "/records/exports/", False),
         ("Batch jobs", "/jobs/", False),
     ]
-    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 30
+    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 31
 
 
 def test_navigation_leaves_out_entries_whose_page_does_not_exist(signed_in, monkeypatch):
     nav = [
         Section("Overview", [Entry("Home", "home"), Entry("Jobs", "jobs-that-do-not-exist")]),
-        Section("Compliance", [Entry("Alert queue", "compliance:alerts"),
-                               Entry("Restricted list", "compliance:restricted-list")]),
+        Section("Compliance", [Entry("Alert queue", "compliance:alerts-that-do-not-exist"),
+                               Entry("Surveillance", "compliance:surveillance-that-does-not-exist")]),
     ]
     monkeypatch.setattr(navigation, "NAV", nav)
     content = signed_in.get("/").content.decode()
