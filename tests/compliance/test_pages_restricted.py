@@ -154,3 +154,19 @@ def test_only_compliance_ends_an_entry(client, instruments, role):
     before = state()
     assert signed_in_as(client, role).post(f"{URL}{entry.pk}/end/", {"reason": "x"}).status_code == 403
     assert state() == before
+
+
+def test_the_admin_shows_entries_read_only(client, instruments):
+    entry = restrict(instruments["AAPL"], date(2026, 11, 1), reason="Advisory mandate")
+    client.force_login(make_user("root-admin", superuser=True))
+    base = "/admin/compliance/restrictedinstrument/"
+    changelist = client.get(base, {"q": APPLE})
+    assert changelist.status_code == 200 and b"Advisory mandate" in changelist.content
+    assert b"delete_selected" not in changelist.content and f"{base}add/".encode() not in changelist.content
+    page = client.get(f"{base}{entry.pk}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    before = state()
+    assert client.get(f"{base}add/").status_code == 403
+    assert client.post(f"{base}{entry.pk}/change/", {"reason": "changed"}).status_code == 403
+    assert client.post(f"{base}{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert state() == before
