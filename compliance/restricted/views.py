@@ -65,6 +65,10 @@ class RestrictedAddForm(forms.Form):
     reason = forms.CharField(max_length=services.REASON_MAX_LENGTH, label="Reason", widget=forms.TextInput(
         attrs={"class": "wide", "placeholder": "e.g. material non-public information: advisory mandate"}))
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "add-%s")  # the filter bar on the same page has an instrument field too
+        super().__init__(*args, **kwargs)
+
     def clean_instrument(self):
         isin = self.cleaned_data["instrument"].strip().upper()
         instrument = reference_selectors.instrument_get(isin) if isin.isprintable() else None

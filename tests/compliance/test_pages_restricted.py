@@ -170,3 +170,10 @@ def test_the_admin_shows_entries_read_only(client, instruments):
     assert client.post(f"{base}{entry.pk}/change/", {"reason": "changed"}).status_code == 403
     assert client.post(f"{base}{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert state() == before
+
+
+def test_the_form_and_the_filter_bar_have_distinct_ids(officer_client, instruments):
+    doc = lxml.html.fromstring(officer_client.get(URL).content.decode())
+    ids = doc.xpath("//@id")
+    assert len(ids) == len(set(ids))
+    assert doc.xpath('//form[@id="restricted-form"]//label[@for="add-instrument"]')
