@@ -8,9 +8,7 @@ data under maker-checker: saving a new one or a change proposes it as a "glaccou
 proposal would break (a code taken, a parent of another type, a role in use) shows on the form.
 """
 
-from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.contrib import admin
 
 from accounting.chart.kinds import GLACCOUNT_CHANGE
 from accounting.chart.validators import CHANGEABLE
@@ -24,16 +22,19 @@ from accounting.models import (
     ReconciliationBreak,
     ReconciliationRun,
 )
-from backoffice.core.admin import LargeTablePaginator, ReadOnlyAdmin, ReadOnlyInline, ServiceAdmin, decimal_column
-from records.approvals import selectors as approval_selectors
+from backoffice.core.admin import LargeTablePaginator, ReadOnlyAdmin, ReadOnlyInline, decimal_column
 from records.approvals import services as approvals
+from records.approvals.admin import ProposingAdmin
 
 PROPOSED_IN_ADMIN = "proposed in the admin"
 
 
 @admin.register(GLAccount)
-class GLAccountAdmin(ServiceAdmin):
+class GLAccountAdmin(ProposingAdmin):
     """Adding or changing an account proposes it (maker-checker); the row changes when another user approves."""
+
+    change_kind = GLACCOUNT_CHANGE
+    approvers = "another accounting user"
 
     list_display = ("code", "name", "type", "parent", "role", "is_monetary", "is_active")
     list_filter = ("type", "is_active", "is_monetary")
@@ -57,42 +58,9 @@ class GLAccountAdmin(ServiceAdmin):
         return approvals.change_propose(actor=actor, kind=GLACCOUNT_CHANGE, payload=payload,
                                         reason=data.get("reason") or PROPOSED_IN_ADMIN)
 
-    def save_model(self, request, obj, form, change):
-        request._proposed_change = self.service_save(actor=request.user, form=form)
-        if change:
-            obj.refresh_from_db()  # the form wrote the proposed values onto obj: show the row as it still is
-
-    def log_addition(self, request, obj, message):
-        return None  # nothing was added: the proposal is in the audit trail
-
-    def log_change(self, request, obj, message):
-        proposal = getattr(request, "_proposed_change", None)
-        if proposal is not None:
-            message = f"Proposed change #{proposal.pk} for approval: {proposal.summary}"
-        return super().log_change(request, obj, message)
-
-    def _proposed(self, request):
-        proposal = request._proposed_change
-        self.message_user(request, f"Submitted for approval as change #{proposal.pk}: {proposal.summary}. It takes "
-                                   "effect when another accounting user approves it.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:accounting_glaccount_changelist"))
-
-    def response_add(self, request, obj, post_url_continue=None):
-        return self._proposed(request)
-
-    def response_change(self, request, obj):
-        return self._proposed(request)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if request.method == "GET":
-            account = GLAccount.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
-            if account is not None:
-                for pending in (approval_selectors.change_request_list()
-                                .filter(kind=GLACCOUNT_CHANGE, status="PENDING", target_id=account.code)
-                                .order_by("id")):
-                    self.message_user(request, f"Change #{pending.pk} awaits approval: {pending.summary}",
-                                      messages.WARNING)
-        return super().change_view(request, object_id, form_url, extra_context)
+    def pending_target(self, object_id) -> str | None:
+        account = GLAccount.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        return account.code if account is not None else None
 
 
 @admin.register(Period)

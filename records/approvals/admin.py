@@ -2,10 +2,12 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from backoffice.core.admin import ReadOnlyAdmin
+from backoffice.core.admin import ReadOnlyAdmin, ServiceAdmin
 from backoffice.core.exceptions import BusinessRuleError
 from records.approvals import kinds
 from records.approvals import services as approvals
@@ -75,3 +77,55 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "missing_reason": "apply" in request.POST,
         })
+
+
+class ProposingAdmin(ServiceAdmin):
+    """The admin of reference data under maker-checker: adding or changing a row proposes it instead.
+
+    The subclass's service_save(actor=, form=) proposes the change (records.approvals change_propose) and
+    returns the change request; the row changes when another user with the right role approves it (Pending
+    approvals, or the API). change_kind names the kind, approvers who may approve it (for the message);
+    pending_target(object_id) is the change requests' target_id of a row (default: its id).
+    """
+
+    change_kind = ""
+    approvers = "another user"
+
+    def pending_target(self, object_id) -> str | None:
+        return str(object_id)
+
+    def save_model(self, request, obj, form, change):
+        request._proposed_change = self.service_save(actor=request.user, form=form)
+        if change:
+            obj.refresh_from_db()  # the form wrote the proposed values onto obj: show the row as it still is
+
+    def log_addition(self, request, obj, message):
+        return None  # nothing was added: the proposal is in the audit trail
+
+    def log_change(self, request, obj, message):
+        proposal = getattr(request, "_proposed_change", None)
+        if proposal is not None:
+            message = f"Proposed change #{proposal.pk} for approval: {proposal.summary}"
+        return super().log_change(request, obj, message)
+
+    def _proposed(self, request):
+        proposal = request._proposed_change
+        self.message_user(request, f"Submitted for approval as change #{proposal.pk}: {proposal.summary}. It takes "
+                                   f"effect when {self.approvers} approves it.", messages.SUCCESS)
+        opts = self.model._meta
+        return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._proposed(request)
+
+    def response_change(self, request, obj):
+        return self._proposed(request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        target = self.pending_target(object_id) if request.method == "GET" else None
+        if target is not None:
+            for pending in (ChangeRequest.objects.filter(kind=self.change_kind, status=ChangeRequest.Status.PENDING,
+                                                         target_id=target).order_by("id")):
+                self.message_user(request, f"Change #{pending.pk} awaits approval: {pending.summary}",
+                                  messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)

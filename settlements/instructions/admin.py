@@ -7,13 +7,11 @@ instructions are reference data under maker-checker: saving a new one or a chang
 (Pending approvals, or the API); a rule the proposal would break (a bad BIC, a duplicate start) shows on the form.
 """
 
-from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.contrib import admin
 
-from backoffice.core.admin import LargeTablePaginator, ReadOnlyAdmin, ServiceAdmin, decimal_column
-from records.approvals import selectors as approval_selectors
+from backoffice.core.admin import LargeTablePaginator, ReadOnlyAdmin, decimal_column
 from records.approvals import services as approvals
+from records.approvals.admin import ProposingAdmin
 from settlements.instructions.kinds import SSI_CHANGE
 from settlements.instructions.validators import CHANGEABLE_FIELDS
 from settlements.models import SettlementInstruction, StandingSettlementInstruction
@@ -41,8 +39,11 @@ def _payload_value(value):
 
 
 @admin.register(StandingSettlementInstruction)
-class StandingSettlementInstructionAdmin(ServiceAdmin):
+class StandingSettlementInstructionAdmin(ProposingAdmin):
     """Adding or changing an SSI proposes it (maker-checker); the row changes when another user approves."""
+
+    change_kind = SSI_CHANGE
+    approvers = "another operations user"
 
     list_display = ("id", "counterparty", "market", "depository_bic", "place_of_settlement_bic", "agent_bic",
                     "safekeeping_account", "effective_from", "effective_to")
@@ -64,37 +65,3 @@ class StandingSettlementInstructionAdmin(ServiceAdmin):
                                    if name in CHANGEABLE_FIELDS}}
         return approvals.change_propose(actor=actor, kind=SSI_CHANGE, payload=payload,
                                         reason=data.get("reason") or PROPOSED_IN_ADMIN)
-
-    def save_model(self, request, obj, form, change):
-        request._proposed_change = self.service_save(actor=request.user, form=form)
-        if change:
-            obj.refresh_from_db()  # the form wrote the proposed values onto obj: show the row as it still is
-
-    def log_addition(self, request, obj, message):
-        return None  # nothing was added: the proposal is in the audit trail
-
-    def log_change(self, request, obj, message):
-        proposal = getattr(request, "_proposed_change", None)
-        if proposal is not None:
-            message = f"Proposed change #{proposal.pk} for approval: {proposal.summary}"
-        return super().log_change(request, obj, message)
-
-    def _proposed(self, request):
-        proposal = request._proposed_change
-        self.message_user(request, f"Submitted for approval as change #{proposal.pk}: {proposal.summary}",
-                          messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:settlements_standingsettlementinstruction_changelist"))
-
-    def response_add(self, request, obj, post_url_continue=None):
-        return self._proposed(request)
-
-    def response_change(self, request, obj):
-        return self._proposed(request)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if request.method == "GET":
-            for pending in (approval_selectors.change_request_list()
-                            .filter(kind=SSI_CHANGE, status="PENDING", target_id=str(object_id)).order_by("id")):
-                self.message_user(request, f"Change #{pending.pk} awaits approval: {pending.summary}",
-                                  messages.WARNING)
-        return super().change_view(request, object_id, form_url, extra_context)
