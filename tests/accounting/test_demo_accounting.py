@@ -49,8 +49,8 @@ def test_the_command_runs_the_end_of_day_here_and_reports_it(firm):
     out = StringIO()
     call_command("accounting_eod", "--date", "2026-11-20", "--now", stdout=out)
     text = out.getvalue()
-    assert "accounting-eod job" in text and "COMPLETED" in text and "breaks 0" not in text
-    assert "reconcile" in text
+    assert "accounting-eod job" in text and "COMPLETED" in text
+    assert "  post: by_rule {'CASH_FUNDS': 1}, entries 1\n" in text and "balances_checked 1\n" in text
     assert JobRun.objects.get(kind="accounting-eod").status == "COMPLETED"
     out = StringIO()
     call_command("accounting_eod", "--post-only", "--now", stdout=out)
