@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite: users per role, authenticated API clients, reference data."""
 
+import importlib
 from decimal import Decimal
 
 import pytest
@@ -15,8 +16,6 @@ from records.reference.services import reference
 def ensure_seed_data() -> None:
     """Recreate what data migrations seed (roles, markets, retention, match tolerances, penalty rates):
     transactional tests flush them."""
-    import importlib
-
     from django.apps import apps
 
     seeds = [("backoffice.core.migrations.0001_role_groups", "create_groups"),
@@ -24,18 +23,53 @@ def ensure_seed_data() -> None:
              ("records.migrations.0006_retention_defaults_and_append_only", "add_policies"),
              ("clearing.migrations.0002_match_tolerances", "seed"),
              ("settlements.migrations.0002_penalty_rates", "seed"),
-             ("accounting.migrations.0003_chart_of_accounts", "seed")]
+             ("accounting.migrations.0003_chart_of_accounts", "seed"),
+             ("compliance.migrations.0003_default_rules", "seed")]
     for module, function in seeds:
         getattr(importlib.import_module(module), function)(apps, None)
 
 
-@pytest.fixture(autouse=True)
-def _seed_data_for_transactional_tests(request):
+def _transactional(request) -> bool:
     marker = request.node.get_closest_marker("django_db")
     transactional = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
-    if transactional or "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+    return bool(transactional or "transactional_db" in request.fixturenames or "live_server" in request.fixturenames)
+
+
+@pytest.fixture(autouse=True)
+def _seed_data_for_transactional_tests(request):
+    if _transactional(request):
         request.getfixturevalue("transactional_db")
         ensure_seed_data()
+        suspend_added_default_rules()
+
+
+def suspend_added_default_rules() -> None:
+    """Deactivate the default pre-trade rules the suite's hand-made trades would trip (buying power, short
+    sales, price deviation: compliance migration 0003). Tests of them ask with @pytest.mark.default_rules."""
+    from compliance.rules.models import ComplianceRule
+
+    added = importlib.import_module("compliance.migrations.0003_default_rules").ADDED_PRETRADE
+    ComplianceRule.objects.filter(code__in=added).update(active=False)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        suspend_added_default_rules()
+
+
+@pytest.fixture(autouse=True)
+def _default_rules_when_asked(request):
+    """@pytest.mark.default_rules: every default compliance rule is in force, as in a new firm."""
+    if request.node.get_closest_marker("default_rules") is None:
+        return
+    request.getfixturevalue("_seed_data_for_transactional_tests")  # after a flush's reseeding
+    if not _transactional(request):
+        request.getfixturevalue("db")
+    from compliance.rules.models import ComplianceRule
+
+    added = importlib.import_module("compliance.migrations.0003_default_rules").ADDED_PRETRADE
+    ComplianceRule.objects.filter(code__in=added).update(active=True)
 
 
 @pytest.fixture(autouse=True)

@@ -352,3 +352,6 @@ LOGGING = {
         "celery.app.trace": {"filters": ["quiet_routine"]},
     },
 }
+
+# Compliance: how long an alert may stay open, by severity, before its SLA is breached (hours).
+COMPLIANCE_ALERT_SLA_HOURS = {"CRITICAL": 4, "HIGH": 24, "MEDIUM": 72, "LOW": 120}

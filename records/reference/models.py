@@ -86,6 +86,11 @@ class Account(models.Model):
     cost_method = models.CharField(max_length=10, choices=CostMethod.choices, default=CostMethod.FIFO)
     allow_partial_settlement = models.BooleanField(default=True)
     credit_limit = AmountField(default=0)
+    # Compliance: the date the account's KYC review runs out (trades after it are refused), and who
+    # ultimately owns it (accounts with the same owner are one party to wash-trade surveillance).
+    kyc_review_due = models.DateField(null=True, blank=True, help_text="Last trade date the KYC review covers.")
+    beneficial_owner = models.CharField(max_length=100, blank=True,
+                                        help_text="Beneficial owner; empty: the account is its own.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,0 +1,3 @@
+"""Placeholder wiring until the alerts pages land."""
+
+urlpatterns = []

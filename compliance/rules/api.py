@@ -1,0 +1,3 @@
+"""Placeholder wiring until the rules API lands."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Placeholder wiring until the rules pages land."""
+
+urlpatterns = []

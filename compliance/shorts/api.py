@@ -1,0 +1,3 @@
+"""Placeholder wiring until the shorts API lands."""
+
+urlpatterns = []

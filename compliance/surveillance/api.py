@@ -1,0 +1,3 @@
+"""Placeholder wiring until the surveillance API lands."""
+
+urlpatterns = []
