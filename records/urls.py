@@ -26,6 +26,7 @@ urlpatterns = [
     path("trades/<int:trade_id>/amend/", trade_views.trade_amend, name="trade-amend"),
     path("trades/<int:trade_id>/cancel/", trade_views.trade_cancel, name="trade-cancel"),
     path("trades/<int:trade_id>/release/", trade_views.trade_release, name="trade-release"),
+    path("trades/<int:trade_id>/reject/", trade_views.trade_reject, name="trade-reject"),
     path("inventory/", position_views.inventory, name="inventory"),
 ]
 

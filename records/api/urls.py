@@ -33,6 +33,7 @@ urlpatterns += [
     path("trades/<int:trade_id>/cancel/", trades.TradeCancelApi.as_view(), name="api-trade-cancel"),
     path("trades/<int:trade_id>/amend/", trades.TradeAmendApi.as_view(), name="api-trade-amend"),
     path("trades/<int:trade_id>/release/", trades.TradeReleaseApi.as_view(), name="api-trade-release"),
+    path("trades/<int:trade_id>/reject/", trades.TradeRejectApi.as_view(), name="api-trade-reject"),
     path("inventory/", positions.InventoryApi.as_view(), name="api-inventory"),
 ]
 

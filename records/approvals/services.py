@@ -622,13 +622,22 @@ def _trade_get(trade_id) -> Trade:
     return trade
 
 
-def _trade_release_validate(payload: Payload) -> Payload:
+def _trade_decision_validate(payload: Payload, *, other_kind: str) -> Payload:
     _only(payload, {"trade_id"})
     trade_id = _get(payload, "trade_id", required=True)
     if isinstance(trade_id, bool) or not isinstance(trade_id, int) or trade_id < 1:
         raise BusinessRuleError("A trade id (a positive whole number).", field="trade_id")
     _trade_get(trade_id)
+    # A held trade is either released or rejected: not both proposed at once.
+    pending = ChangeRequest.objects.filter(kind=other_kind, target_id=str(trade_id),
+                                           status=ChangeRequest.Status.PENDING).order_by("id").first()
+    if pending is not None:
+        raise ConflictError(f"Change #{pending.pk} ({other_kind}) of trade {trade_id} is already awaiting approval.")
     return {"trade_id": trade_id}
+
+
+def _trade_release_validate(payload: Payload) -> Payload:
+    return _trade_decision_validate(payload, other_kind="trade.reject")
 
 
 def _trade_release_apply(payload: Payload, actor: Actor) -> dict:
@@ -653,6 +662,28 @@ def _trade_release_preview(payload: Payload, before: dict | None) -> dict:
 def _trade_release_describe(payload: Payload) -> str:
     trade = _trade_get(payload["trade_id"])
     return (f"Release held trade #{trade.pk} {trade.external_ref}: {trade.side} {format_decimal(trade.quantity)} "
+            f"{trade.instrument.isin} @ {format_decimal(trade.price)} for {trade.account.code}")
+
+
+# Rejecting a held trade ------------------------------------------------------------------------
+
+def _trade_reject_validate(payload: Payload) -> Payload:
+    return _trade_decision_validate(payload, other_kind="trade.release")
+
+
+def _trade_reject_apply(payload: Payload, actor: Actor) -> dict:
+    reason = applied_reason(default="rejected through maker-checker")
+    trade = trades.trade_reject(actor=actor, trade_id=payload["trade_id"], reason=reason)
+    return {"trade": trade.pk, "status": trade.status}
+
+
+def _trade_reject_preview(payload: Payload, before: dict | None) -> dict:
+    return {**(before or {}), "status": Trade.Status.REJECTED}
+
+
+def _trade_reject_describe(payload: Payload) -> str:
+    trade = _trade_get(payload["trade_id"])
+    return (f"Reject held trade #{trade.pk} {trade.external_ref}: {trade.side} {format_decimal(trade.quantity)} "
             f"{trade.instrument.isin} @ {format_decimal(trade.price)} for {trade.account.code}")
 
 
@@ -681,6 +712,10 @@ def _register_records_kinds() -> None:
     register_change_kind(
         "trade.release", label="trade release", apply=_trade_release_apply, validate=_trade_release_validate,
         target=_trade_release_target, describe=_trade_release_describe, preview=_trade_release_preview,
+        approver_roles=(roles.OPERATIONS, roles.COMPLIANCE))
+    register_change_kind(
+        "trade.reject", label="trade rejection", apply=_trade_reject_apply, validate=_trade_reject_validate,
+        target=_trade_release_target, describe=_trade_reject_describe, preview=_trade_reject_preview,
         approver_roles=(roles.OPERATIONS, roles.COMPLIANCE))
 
 

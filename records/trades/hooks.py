@@ -20,6 +20,7 @@ BOOKED = "booked"  # new trades, BOOKED or HELD
 AMENDED = "amended"
 CANCELLED = "cancelled"
 RELEASED = "released"
+REJECTED = "rejected"  # a held trade rejected: it never entered the position
 
 
 @cache

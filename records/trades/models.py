@@ -146,6 +146,7 @@ class TradeEvent(models.Model):
         BOOK = "BOOK", "Booked"
         HOLD = "HOLD", "Held by pre-trade checks"
         RELEASE = "RELEASE", "Released"
+        REJECT = "REJECT", "Rejected"
         AMEND = "AMEND", "Amended"
         CANCEL = "CANCEL", "Cancelled"
         CLEAR = "CLEAR", "Cleared"

@@ -1,4 +1,4 @@
-"""Trade capture: submit (single and bulk, idempotent), amend, cancel, release.
+"""Trade capture: submit (single and bulk, idempotent), amend, cancel, release, reject.
 
 Every path is set-based: a batch of N trades costs a handful of queries (look up all
 accounts, counterparties, instruments and earlier submissions at once, then one bulk insert
@@ -617,4 +617,21 @@ def trade_release(*, actor: Actor, trade_id: int, reason: str) -> Trade:
     _event(trade, actor=actor, action=TradeEvent.Action.RELEASE, from_status=Trade.Status.HELD, reason=reason)
     audit_log(actor=actor, action="TRANSITION", instance=trade, before=before, after=snapshot(trade), reason=reason)
     trade_hooks_run(trade_ids=[trade.pk], event=hooks.RELEASED, actor=actor)
+    return trade
+
+
+@transaction.atomic
+def trade_reject(*, actor: Actor, trade_id: int, reason: str) -> Trade:
+    """Reject a trade held by pre-trade checks: it becomes REJECTED and never enters the position."""
+    trade = _lock_trade(trade_id)
+    if trade.status != Trade.Status.HELD:
+        raise ConflictError(f"Trade {trade.pk} is {trade.status}, not HELD.")
+    if not reason.strip():
+        raise BusinessRuleError("A reason is required.", field="reason")
+    before = snapshot(trade)
+    trade.status = Trade.Status.REJECTED
+    trade.save(update_fields=["status", "updated_at"])
+    _event(trade, actor=actor, action=TradeEvent.Action.REJECT, from_status=Trade.Status.HELD, reason=reason)
+    audit_log(actor=actor, action="TRANSITION", instance=trade, before=before, after=snapshot(trade), reason=reason)
+    trade_hooks_run(trade_ids=[trade.pk], event=hooks.REJECTED, actor=actor)
     return trade

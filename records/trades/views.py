@@ -3,8 +3,8 @@
 The blotter parses its GET filters with a form and pages by keyset, 50 trades to a page; a filter
 naming an account, instrument or counterparty that does not exist matches nothing.
 
-The trade page works a trade as the API does: release (a maker-checker proposal, as
-POST /api/v1/trades/{id}/release/), amend and cancel, each a POST calling the same service as the
+The trade page works a trade as the API does: release or reject a held trade (maker-checker proposals, as
+POST /api/v1/trades/{id}/release/ and .../reject/), amend and cancel, each a POST calling the same service as the
 API view, with the same roles; a refusal shows on the form, a success as a message.
 """
 
@@ -35,6 +35,7 @@ from records.trades.models import Trade
 # Who may amend or cancel a trade: the roles of the API's TradeAmendApi and TradeCancelApi.
 TRADE_WRITERS = (roles.FRONT_OFFICE, roles.OPERATIONS)
 RELEASE = "trade.release"
+REJECT = "trade.reject"
 
 
 class TradeFilterForm(DateRangeMixin, ReferenceFilterForm):
@@ -151,22 +152,27 @@ def _trade_or_404(trade_id: int) -> Trade:
     return trade
 
 
-def _trade_page(request, trade: Trade, *, amend_form=None, cancel_form=None, release_form=None, status=200):
+def _trade_page(request, trade: Trade, *, amend_form=None, cancel_form=None, release_form=None, reject_form=None,
+                status=200):
     may_write = roles.user_has_role(request.user, *TRADE_WRITERS)
     amendable = trade.status in Trade.AMENDABLE_STATUSES
-    pending_release = (approval_selectors.change_request_pending(kind=RELEASE, target_id=trade.pk)
-                       if trade.status == Trade.Status.HELD else None)
+    held = trade.status == Trade.Status.HELD
+    pending_release = approval_selectors.change_request_pending(kind=RELEASE, target_id=trade.pk) if held else None
+    pending_reject = approval_selectors.change_request_pending(kind=REJECT, target_id=trade.pk) if held else None
+    undecided = held and pending_release is None and pending_reject is None
     return render(request, "records/trade_detail.html", {
         "trade": trade,
         "events": selectors.trade_timeline(trade),
         "versions": selectors.trade_version_rows(trade),
         "may_amend": may_write and amendable,
-        "may_release": (trade.status == Trade.Status.HELD and pending_release is None
-                        and approval_kinds.may_propose(request.user, RELEASE)),
+        "may_release": undecided and approval_kinds.may_propose(request.user, RELEASE),
+        "may_reject": undecided and approval_kinds.may_propose(request.user, REJECT),
         "pending_release": pending_release,
+        "pending_reject": pending_reject,
         "amend_form": amend_form or AmendForm.for_trade(trade),
         "cancel_form": cancel_form or ReasonForm(prefix="cancel"),
         "release_form": release_form or ReasonForm(prefix="release"),
+        "reject_form": reject_form or ReasonForm(prefix="reject"),
     }, status=status)
 
 
@@ -248,3 +254,26 @@ def trade_release(request, trade_id: int):
                                       f"once another user approves it.")
             return redirect("records:trade-detail", trade_id=trade.pk)
     return _trade_page(request, trade, release_form=form, status=400)
+
+
+@login_required
+@require_POST
+def trade_reject(request, trade_id: int):
+    """Propose rejecting a held trade (maker-checker): it is REJECTED once a second user approves."""
+    trade = _trade_or_404(trade_id)
+    if not approval_kinds.may_propose(request.user, REJECT):
+        raise PermissionDenied("Your role does not allow proposing a rejection.")
+    form = ReasonForm(request.POST, prefix="reject")
+    if form.is_valid():
+        try:
+            change = approvals.change_propose(actor=request.user, kind=REJECT, payload={"trade_id": trade.pk},
+                                              reason=form.cleaned_data["reason"])
+        except BusinessRuleError as exc:
+            conflict = _refused(request, trade, form, exc)
+            if conflict is not None:
+                return conflict
+        else:
+            messages.success(request, f"Rejection of trade {trade.pk} proposed as change #{change.pk}: it is rejected "
+                                      f"once another user approves it.")
+            return redirect("records:trade-detail", trade_id=trade.pk)
+    return _trade_page(request, trade, reject_form=form, status=400)

@@ -1,4 +1,4 @@
-"""Working a trade from its page: release (a maker-checker proposal), amend and cancel, with the API's roles
+"""Working a trade from its page: release or reject (maker-checker proposals), amend and cancel, with the API's roles
 and services; a refusal shows on its form and changes nothing."""
 
 from decimal import Decimal
@@ -9,6 +9,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 
 from records.approvals.models import ChangeRequest
+from records.positions.models import Position
 from records.trades.models import Trade, TradeVersion
 from tests.conftest import make_user
 
@@ -44,7 +45,8 @@ def test_an_operations_user_sees_amend_and_cancel_on_a_booked_trade_and_release_
     assert booked.xpath('//form[@id="amend-form"]//input[@name="quantity"]/@value') == ["100"]
     assert booked.xpath('//form[@id="amend-form"]/@data-confirm')
     held = page(signed_in, blotter.ids["BIG-0001"])
-    assert held.xpath('//section[@id="work-trade"]//form/@id') == ["release-form", "amend-form", "cancel-form"]
+    assert held.xpath('//section[@id="work-trade"]//form/@id') == ["release-form", "reject-form", "amend-form",
+                                                                   "cancel-form"]
     assert held.xpath('//form[@id="release-form"]/@method') == ["post"]
     assert held.xpath('//form[@id="release-form"]//input[@name="csrfmiddlewaretoken"]')
 
@@ -59,17 +61,19 @@ def test_roles_decide_which_forms_show_and_which_posts_are_refused(blotter):
     accounting = signed_in_as("acct", "accounting")
     assert not page(accounting, held).xpath('//section[@id="work-trade"]')
     compliance = signed_in_as("comp", "compliance")
-    assert page(compliance, held).xpath('//section[@id="work-trade"]//form/@id') == ["release-form"]
+    assert page(compliance, held).xpath('//section[@id="work-trade"]//form/@id') == ["release-form", "reject-form"]
     front_office = signed_in_as("fo", "front_office")
     assert page(front_office, held).xpath('//section[@id="work-trade"]//form/@id') == ["amend-form", "cancel-form"]
     assert front_office.post(f"/records/trades/{held}/release/", {"release-reason": "ok"}).status_code == 403
+    assert front_office.post(f"/records/trades/{held}/reject/", {"reject-reason": "no"}).status_code == 403
+    assert accounting.post(f"/records/trades/{held}/reject/", {"reject-reason": "no"}).status_code == 403
     assert accounting.post(f"/records/trades/{held}/cancel/", {"cancel-reason": "x"}).status_code == 403
     assert compliance.post(f"/records/trades/{held}/amend/", {"quantity": "1", "reason": "x"}).status_code == 403
     assert ChangeRequest.objects.count() == 0
     assert Trade.objects.get(pk=held).status == "HELD"
 
 
-@pytest.mark.parametrize("action", ["amend", "cancel", "release"])
+@pytest.mark.parametrize("action", ["amend", "cancel", "release", "reject"])
 def test_the_actions_are_post_only(signed_in, blotter, action):
     assert signed_in.get(f"/records/trades/{blotter.ids['BIG-0001']}/{action}/").status_code == 405
 
@@ -131,6 +135,33 @@ def test_release_proposes_the_change_and_a_second_user_books_the_trade(signed_in
     checker.post(f"/records/approvals/{change.pk}/approve/", {"reason": "ok"})
     assert Trade.objects.get(pk=held).status == "BOOKED"
     assert not page(signed_in, held).xpath('//form[@id="release-form"]')
+
+
+def test_reject_proposes_the_change_and_a_second_user_rejects_the_trade_outside_the_position(signed_in, blotter):
+    held = blotter.ids["BIG-0001"]
+    trade = Trade.objects.get(pk=held)
+    positions_before = list(Position.objects.filter(account=trade.account_id, instrument=trade.instrument_id)
+                            .values_list("traded_quantity", "settled_quantity"))
+    blank = signed_in.post(f"/records/trades/{held}/reject/", {"reject-reason": "  "})
+    assert blank.status_code == 400 and field_errors(blank, "reject-form")
+    response = signed_in.post(f"/records/trades/{held}/reject/", {"reject-reason": "Client denies the order"},
+                              follow=True)
+    change = ChangeRequest.objects.get()
+    assert (change.kind, change.payload, change.status) == ("trade.reject", {"trade_id": held}, "PENDING")
+    assert flash(response) == [f"Rejection of trade {held} proposed as change #{change.pk}: it is rejected once "
+                               f"another user approves it."]
+    doc = page(signed_in, held)
+    # Pending a decision: neither release nor reject is offered again.
+    assert doc.xpath('//section[@id="work-trade"]//form/@id') == ["amend-form", "cancel-form"]
+    assert f"Rejection proposed as change #{change.pk}" in doc.xpath('string(//div[@id="hold-reasons"])')
+    release = signed_in.post(f"/records/trades/{held}/release/", {"release-reason": "Actually fine"}, follow=True)
+    assert flash(release) == [f"Change #{change.pk} (trade.reject) of trade {held} is already awaiting approval."]
+    assert ChangeRequest.objects.count() == 1
+    signed_in_as("checker", "compliance").post(f"/records/approvals/{change.pk}/approve/", {"reason": "ok"})
+    assert Trade.objects.get(pk=held).status == "REJECTED"
+    assert list(Position.objects.filter(account=trade.account_id, instrument=trade.instrument_id)
+                .values_list("traded_quantity", "settled_quantity")) == positions_before
+    assert not page(signed_in, held).xpath('//section[@id="work-trade"]')
 
 
 def test_amending_a_trade_cancelled_meanwhile_says_why_and_changes_nothing(signed_in, blotter):

@@ -105,6 +105,16 @@ def _trade_released(w, change):
     assert (event.actor, event.reason) == (w.checker, f"change request #{change.pk}: desk confirmed the client")
 
 
+def _trade_rejected(w, change):
+    trade = Trade.objects.get(pk=w.held_trade.pk)
+    assert trade.status == "REJECTED"
+    # A held trade was never in the position; rejecting it leaves the position as it was (none).
+    assert not Position.objects.filter(account__code="ACC-001", instrument__isin=APPLE).exists()
+    event = TradeEvent.objects.get(trade=trade, action="REJECT")
+    assert (event.actor, event.from_status, event.to_status, event.reason) == (
+        w.checker, "HELD", "REJECTED", f"change request #{change.pk}: desk confirmed the client")
+
+
 @dataclass(frozen=True)
 class Case:
     kind: str
@@ -143,6 +153,8 @@ CASES = [
                                            "value_date": "2026-11-20", "reference": "ADJ-TEST-2"},
          _position_adjusted, "records.stockmovement", lambda w: f"ACC-001/{APPLE}"),
     Case("trade.release", lambda w: {"trade_id": w.held_trade.pk}, _trade_released, "records.trade",
+         lambda w: str(w.held_trade.pk)),
+    Case("trade.reject", lambda w: {"trade_id": w.held_trade.pk}, _trade_rejected, "records.trade",
          lambda w: str(w.held_trade.pk)),
 ]
 
@@ -341,6 +353,26 @@ def test_releasing_a_trade_that_is_not_held_is_refused_when_proposed(world):
     assert not ChangeRequest.objects.exists()
 
 
+@pytest.mark.parametrize("kind", ["trade.release", "trade.reject"])
+def test_deciding_a_trade_that_is_not_held_is_refused_when_proposed(world, kind):
+    with transaction.atomic():
+        trades.trade_cancel(actor=world.maker, trade_id=world.held_trade.pk, reason="duplicate")
+    with pytest.raises(ConflictError):
+        approvals.change_propose(actor=world.maker, kind=kind, reason="r", payload={"trade_id": world.held_trade.pk})
+    assert not ChangeRequest.objects.exists()
+
+
+@pytest.mark.parametrize(("first", "second"), [("trade.release", "trade.reject"), ("trade.reject", "trade.release")])
+def test_a_held_trade_is_either_released_or_rejected_not_both_proposed_at_once(world, first, second):
+    payload = {"trade_id": world.held_trade.pk}
+    approvals.change_propose(actor=world.maker, kind=first, reason="r", payload=payload)
+    for kind in (first, second):
+        with pytest.raises(ConflictError):
+            approvals.change_propose(actor=world.checker, kind=kind, reason="again", payload=payload)
+    assert ChangeRequest.objects.count() == 1
+    assert Trade.objects.get(pk=world.held_trade.pk).status == "HELD"
+
+
 @pytest.mark.parametrize(("kind", "payload", "field"), [
     ("cash.adjustment", {"account": "ACC-001", "currency": "USD", "amount": 12.5}, "amount"),  # a binary float
     ("cash.adjustment", {"account": "ACC-001", "currency": "USD", "amount": "1.00001"}, "amount"),
@@ -368,6 +400,9 @@ def test_releasing_a_trade_that_is_not_held_is_refused_when_proposed(world):
     ("counterparty.update", {"code": "BRKR-A", "changes": {"clears_through": "BRKR-A"}}, "clears_through"),
     ("trade.release", {"trade_id": "1"}, "trade_id"),
     ("trade.release", {"trade_id": 999999}, "trade_id"),
+    ("trade.reject", {"trade_id": "1"}, "trade_id"),
+    ("trade.reject", {"trade_id": 999999}, "trade_id"),
+    ("trade.reject", {"trade_id": 1, "status": "BOOKED"}, "status"),
 ])
 def test_a_bad_payload_is_refused_with_the_field_at_fault(world, kind, payload, field):
     with pytest.raises(BusinessRuleError) as exc:

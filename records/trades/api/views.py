@@ -3,12 +3,13 @@
 import django_filters
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.core.api import StrictDateFilter
+from backoffice.core.fields import StrictCharField
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import ALL_ROLES, COMPLIANCE, FRONT_OFFICE, OPERATIONS
 from records.approvals import services as approvals
@@ -176,5 +177,32 @@ class TradeReleaseApi(APIView):
         data = s.CancelInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = approvals.change_propose(actor=request.user, kind="trade.release", payload={"trade_id": trade_id},
+                                          reason=data.validated_data["reason"])
+        return Response(ChangeRequestOutput(change).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RejectInput(serializers.Serializer):
+    reason = StrictCharField(max_length=1000, help_text="Why the held trade is rejected.")
+
+
+class TradeRejectApi(APIView):
+    permission_classes = [ReleaseRole]
+
+    @extend_schema(
+        request=RejectInput,
+        responses={
+            202: OpenApiResponse(ChangeRequestOutput, description=(
+                "The rejection is proposed (maker-checker): the trade stays HELD until a different user with the "
+                "operations or compliance role approves it (POST /api/v1/approvals/{id}/approve/); then it is "
+                "REJECTED and never enters the position.")),
+            409: OpenApiResponse(description="The trade is not HELD, or its release or rejection is already "
+                                             "awaiting approval."),
+        },
+        description="Propose rejecting a trade held by a pre-trade check.")
+    def post(self, request, trade_id: int):
+        _trade_or_404(trade_id)
+        data = RejectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = approvals.change_propose(actor=request.user, kind="trade.reject", payload={"trade_id": trade_id},
                                           reason=data.validated_data["reason"])
         return Response(ChangeRequestOutput(change).data, status=status.HTTP_202_ACCEPTED)
