@@ -76,6 +76,7 @@ NAV = [
     Section("Compliance", [
         Entry("Restricted list", "compliance:restricted-list",
               (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)),
+        Entry("Surveillance", "compliance:surveillance", (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)),
     ]),
     Section("Books and records", [
         Entry("Positions", "records:positions"),

@@ -337,6 +337,19 @@ CELERY_BEAT_SCHEDULE["accounting-eod"] = {
     "schedule": crontab(hour=_eod_hour, minute=_eod_minute, day_of_week="mon-fri"),
 }
 
+# Compliance surveillance (compliance/surveillance/): the day's post-trade scenarios at this local time of
+# TIME_ZONE on weekdays, after accounting's end of day (a run per trade date; reruns raise nothing twice).
+COMPLIANCE_SURVEILLANCE_AT = env.str("COMPLIANCE_SURVEILLANCE_AT", default="20:00")
+try:
+    _surveillance_hour, _surveillance_minute = (int(part) for part in COMPLIANCE_SURVEILLANCE_AT.split(":"))
+except ValueError:
+    raise ImproperlyConfigured(
+        f"COMPLIANCE_SURVEILLANCE_AT must be HH:MM, not {COMPLIANCE_SURVEILLANCE_AT!r}.") from None
+CELERY_BEAT_SCHEDULE["compliance-surveillance"] = {
+    "task": "compliance.surveillance_run",
+    "schedule": crontab(hour=_surveillance_hour, minute=_surveillance_minute, day_of_week="mon-fri"),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
