@@ -56,5 +56,6 @@ def test_every_scheduled_job_names_a_registered_task():
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == {"records.audit_seal", "records.audit_verify", "records.daily_exports", "records.purge",
                          "clearing.match", "clearing.netting_run", "settlements.settlement_run",
-                         "settlements.fail_penalties", "accounting.posting_run", "accounting.eod_run"}
+                         "settlements.fail_penalties", "accounting.posting_run", "accounting.eod_run",
+                         "compliance.surveillance_run"}
     assert scheduled <= set(app.tasks), scheduled - set(app.tasks)
