@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from compliance.rules.models import PRETRADE_KINDS, SURVEILLANCE_KINDS, ComplianceRule, RuleScope, RuleVersion
 from records.approvals.models import ChangeRequest
+from records.audit.models import AuditRecord
 
 SCOPE_ORDER = (RuleScope.ACCOUNT, RuleScope.INSTRUMENT, RuleScope.ASSET_CLASS, RuleScope.ALL)
 
@@ -116,3 +117,9 @@ def rule_search(*, stage: str | None = None, kind: str | None = None, scope: str
     if search:
         rows = rows.filter(Q(code__icontains=search) | Q(name__icontains=search) | Q(scope_value__iexact=search))
     return rows
+
+
+def rule_creation(rule: ComplianceRule) -> AuditRecord | None:
+    """The audit record of the rule's creation (who made version 1 and why); None for the seeded rules."""
+    return (AuditRecord.objects.filter(record_type="compliance.compliancerule", record_id=str(rule.pk),
+                                       action="CREATE").order_by("id").first())
