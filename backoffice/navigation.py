@@ -77,6 +77,10 @@ NAV = [
         Entry("Restricted list", "compliance:restricted-list",
               (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)),
         Entry("Surveillance", "compliance:surveillance", (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)),
+        Entry("Locates and borrows", "compliance:locates",
+              (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING, roles.FRONT_OFFICE)),
+        Entry("Penalty box", "compliance:penalty-box",
+              (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING, roles.FRONT_OFFICE)),
     ]),
     Section("Books and records", [
         Entry("Positions", "records:positions"),

@@ -83,13 +83,13 @@ def locate_get(locate_id) -> Locate | None:
 
 def locate_totals(*, day: date, rows: QuerySet[Locate] | None = None) -> list[dict]:
     """Return the quantity located and borrowed per account and instrument on day (one query), of rows (default
-    all): [{account, instrument, isin, name, located, borrowed, count}], by account code then ISIN."""
+    all): [{account_code, isin, name, located, borrowed, total, count}], by account code then ISIN."""
     rows = Locate.objects.all() if rows is None else rows.order_by()
     return list(rows.filter(locate_in_force_on(day))
                 .values(account_code=F("account__code"), isin=F("instrument__isin"), name=F("instrument__name"))
                 .annotate(located=Sum("quantity", filter=Q(kind=Locate.Kind.LOCATE), default=Decimal(0)),
                           borrowed=Sum("quantity", filter=Q(kind=Locate.Kind.BORROW), default=Decimal(0)),
-                          count=Count("id"))
+                          total=Sum("quantity"), count=Count("id"))
                 .order_by("account_code", "isin"))
 
 

@@ -60,9 +60,9 @@ def test_totals_per_account_and_instrument_on_a_day(accounts, instruments):
     record(accounts, instruments, quantity="9", reference="L4", valid_from=today + timedelta(days=1))  # not yet
     assert selectors.locate_totals(day=today) == [
         {"account_code": "ACC-001", "isin": instruments["AAPL"].isin, "name": "Apple Inc.", "located": Decimal("150"),
-         "borrowed": Decimal("30"), "count": 3},
+         "borrowed": Decimal("30"), "total": Decimal("180"), "count": 3},
         {"account_code": "HOUSE", "isin": instruments["MSFT"].isin, "name": "Microsoft", "located": Decimal("7"),
-         "borrowed": Decimal("0"), "count": 1}]
+         "borrowed": Decimal("0"), "total": Decimal("7"), "count": 1}]
 
 
 @pytest.mark.parametrize(("changes", "field"), [
