@@ -40,7 +40,7 @@ def _only(data, allowed: tuple[str, ...]) -> dict:
 
 # Output ----------------------------------------------------------------------------------------------------
 
-class SubjectOutput(serializers.Serializer):
+class AlertSubjectOutput(serializers.Serializer):
     type = serializers.CharField(help_text="TRADE, ACCOUNT, CASH_MOVEMENT or FAIL")
     id = serializers.IntegerField()
     label = serializers.CharField()
@@ -72,7 +72,7 @@ class AlertOutput(serializers.Serializer):
         now = self.context.setdefault("now", timezone.now())
         return selectors.alert_sla(alert, now)
 
-    def get_subject(self, alert) -> SubjectOutput:
+    def get_subject(self, alert) -> AlertSubjectOutput:
         return selectors.alert_subject(alert)
 
     def get_age_hours(self, alert) -> float:
@@ -110,32 +110,32 @@ class TextInput(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class AssignInput(serializers.Serializer):
+class AlertAssignInput(serializers.Serializer):
     owner = StrictCharField(max_length=150, help_text="The username of a compliance officer.")
 
 
-class BulkAssignInput(serializers.Serializer):
+class AlertBulkAssignInput(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False,
                                 max_length=services.BULK_MAX, help_text="The alerts' ids.")
     owner = StrictCharField(max_length=150, help_text="The username of a compliance officer.")
 
 
-class NoteInput(serializers.Serializer):
+class AlertNoteInput(serializers.Serializer):
     note = TextInput(max_length=services.NOTE_MAX_LENGTH, trim_whitespace=False,
                                  help_text="Required; line breaks allowed.")
 
 
-class DispositionInput(serializers.Serializer):
+class AlertDispositionInput(serializers.Serializer):
     disposition = TextInput(max_length=services.NOTE_MAX_LENGTH, trim_whitespace=False,
                                         help_text="What was found and done (required).")
 
 
-class ReasonInput(serializers.Serializer):
+class AlertReasonInput(serializers.Serializer):
     reason = TextInput(max_length=services.NOTE_MAX_LENGTH, trim_whitespace=False,
                                    help_text="Why it is reopened (required).")
 
 
-class BulkAssignOutput(serializers.Serializer):
+class AlertBulkAssignOutput(serializers.Serializer):
     owner = serializers.CharField()
     assigned = serializers.ListField(child=serializers.IntegerField(), help_text="Now the owner's.")
     unchanged = serializers.ListField(child=serializers.IntegerField(), help_text="Were the owner's already.")
@@ -265,9 +265,9 @@ class AlertStepApi(generics.GenericAPIView):
 
 
 class AlertAssignApi(AlertStepApi):
-    input_class = AssignInput
+    input_class = AlertAssignInput
 
-    @extend_schema(request=AssignInput, responses={200: AlertDetailOutput, 409: _CONFLICT, 400: OpenApiResponse(
+    @extend_schema(request=AlertAssignInput, responses={200: AlertDetailOutput, 409: _CONFLICT, 400: OpenApiResponse(
         description="An unknown user, or one without the compliance role.")},
         description="Give the alert to a compliance officer; its state is kept. Allowed until it is CLOSED.")
     def post(self, request, alert_id: int):
@@ -288,9 +288,9 @@ class AlertInvestigateApi(AlertStepApi):
 
 
 class AlertEscalateApi(AlertStepApi):
-    input_class = NoteInput
+    input_class = AlertNoteInput
 
-    @extend_schema(request=NoteInput, responses={200: AlertDetailOutput, 409: _CONFLICT},
+    @extend_schema(request=AlertNoteInput, responses={200: AlertDetailOutput, 409: _CONFLICT},
                    description="OPEN or INVESTIGATING -> ESCALATED; the note (required) says why.")
     def post(self, request, alert_id: int):
         return super().post(request, alert_id)
@@ -300,9 +300,9 @@ class AlertEscalateApi(AlertStepApi):
 
 
 class AlertCloseApi(AlertStepApi):
-    input_class = DispositionInput
+    input_class = AlertDispositionInput
 
-    @extend_schema(request=DispositionInput, responses={200: AlertDetailOutput, 409: _CONFLICT},
+    @extend_schema(request=AlertDispositionInput, responses={200: AlertDetailOutput, 409: _CONFLICT},
                    description="Close an open alert (OPEN, INVESTIGATING or ESCALATED) with its disposition "
                                "(required, non-blank, at most 2000 characters, no control characters).")
     def post(self, request, alert_id: int):
@@ -313,9 +313,9 @@ class AlertCloseApi(AlertStepApi):
 
 
 class AlertReopenApi(AlertStepApi):
-    input_class = ReasonInput
+    input_class = AlertReasonInput
 
-    @extend_schema(request=ReasonInput, responses={200: AlertDetailOutput, 409: _CONFLICT},
+    @extend_schema(request=AlertReasonInput, responses={200: AlertDetailOutput, 409: _CONFLICT},
                    description="CLOSED -> INVESTIGATING; the reason is required. Its history keeps the disposition.")
     def post(self, request, alert_id: int):
         return super().post(request, alert_id)
@@ -325,9 +325,9 @@ class AlertReopenApi(AlertStepApi):
 
 
 class AlertNoteApi(AlertStepApi):
-    input_class = NoteInput
+    input_class = AlertNoteInput
 
-    @extend_schema(request=NoteInput, responses={200: AlertDetailOutput},
+    @extend_schema(request=AlertNoteInput, responses={200: AlertDetailOutput},
                    description="Add a note to the alert's history (any state).")
     def post(self, request, alert_id: int):
         return super().post(request, alert_id)
@@ -338,18 +338,19 @@ class AlertNoteApi(AlertStepApi):
 
 class AlertBulkAssignApi(generics.GenericAPIView):
     permission_classes = [AlertRole]
-    serializer_class = BulkAssignOutput
+    serializer_class = AlertBulkAssignOutput
 
-    @extend_schema(request=BulkAssignInput, responses={200: BulkAssignOutput, 400: OpenApiResponse(
+    @extend_schema(operation_id="v1_compliance_alerts_bulk_assign", request=AlertBulkAssignInput, responses={
+        200: AlertBulkAssignOutput, 400: OpenApiResponse(
         description="No ids, an unknown id, more than 1000, an owner without the compliance role.")},
         description="Give many alerts to one compliance officer at once (set-based). CLOSED ones are skipped and "
                     "listed; those the owner has already are listed as unchanged.")
     def post(self, request):
-        body = BulkAssignInput(data=_only(request.data, ("ids", "owner")))
+        body = AlertBulkAssignInput(data=_only(request.data, ("ids", "owner")))
         body.is_valid(raise_exception=True)
         result = services.alerts_assign_bulk(actor=request.user, alert_ids=body.validated_data["ids"],
                                              owner=body.validated_data["owner"])
-        return Response(BulkAssignOutput({"owner": body.validated_data["owner"], "assigned": result.assigned,
+        return Response(AlertBulkAssignOutput({"owner": body.validated_data["owner"], "assigned": result.assigned,
                                           "unchanged": result.unchanged,
                                           "skipped_closed": result.skipped_closed}).data)
 

@@ -174,7 +174,8 @@ def test_an_unknown_alert_is_a_bad_request(officer):
     assert error.value.field == "id" and not isinstance(error.value, ConflictError)
 
 
-def test_bulk_assign_updates_the_open_ones_skips_the_closed_and_counts_both(officer, senior, django_assert_max_num_queries):
+def test_bulk_assign_updates_the_open_ones_skips_the_closed_and_counts_both(officer, senior,
+                                                                            django_assert_max_num_queries):
     alerts = raise_alerts(5)
     services.alert_close(actor=officer, alert_id=alerts[0].pk, disposition="dup")
     services.alert_assign(actor=officer, alert_id=alerts[1].pk, owner=senior)
