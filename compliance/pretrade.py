@@ -1,16 +1,41 @@
-"""The pre-trade checks, plugged into trade capture through settings.PRETRADE_CHECKS.
+"""The pre-trade checks, plugged into trade capture through settings.PRETRADE_CHECKS, and the trade hook
+that raises the alerts of pre-trade rules whose action is ALERT (settings.TRADE_HOOKS).
 
 Trade capture (records) runs whatever the setting lists and never imports this module: the
 plug-in machinery (TradeCandidate, PreTradeCheck, the runner) is records.trades.pretrade. Each check
-sees the whole batch at once and answers one outcome per candidate it objects to; its action
-(REJECT or HOLD) comes from its OPTIONS. A rejection answers 400 with the reasons under
-"compliance"; a hold books the trade as HELD for a person to release.
+sees the whole batch at once and answers one outcome per candidate it objects to. A rejection
+answers 400 with the reasons under "compliance"; a hold books the trade as HELD for a person to release.
+
+RulesCheck evaluates the compliance rules of the pre-trade kinds (compliance/rules/: rules as data, each
+with its scope, threshold, action and effective dates; docs/compliance.md "Pre-trade checks"). Per batch:
+one query for the rules in force over its trade dates, then one round trip carrying one statement per kind
+that needs data (compliance/pretrade_selectors.py), whatever the batch's size. The trades are then taken in
+batch order, each kind a small evaluator over the loaded data; an earlier trade of the batch that the rules
+let through counts in the positions and the cash of the later ones (two buys that together exceed buying
+power: the second is refused). Every reason starts with the rule's code: "[buying-power] Buy of ...".
 """
 
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import request_started
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from backoffice.core.bulk import select_all
+from backoffice.core.fields import format_decimal
+from compliance import pretrade_selectors as loads
+from compliance.alerts.services import AlertDraft, alerts_raise
 from compliance.restricted import selectors as restricted_selectors
-from records.trades.pretrade import PreTradeCheck
+from compliance.rules.models import PRETRADE_KINDS, ComplianceRule, RuleAction, RuleKind, RuleScope
+from compliance.rules.selectors import rules_applying, rules_in_force
+from records.trades import hooks
+from records.trades.models import Trade
+from records.trades.pretrade import HOLD, REJECT, CheckOutcome, PreTradeCheck, TradeCandidate
 
 
 class RestrictedListCheck(PreTradeCheck):
@@ -35,16 +60,6 @@ class RestrictedListCheck(PreTradeCheck):
                 for c in candidates for entry in entries.get(c.instrument.pk, ()) if entry.restricts(c.trade_date)]
 
 
-class AccountStatusCheck(PreTradeCheck):
-    """The account must be active: a suspended or closed account books nothing."""
-
-    code = "account_status"
-
-    def check_batch(self, candidates):
-        return [self.outcome(c, f"Account {c.account.code} is {c.account.get_status_display().lower()}.")
-                for c in candidates if c.account.status != c.account.Status.ACTIVE]
-
-
 class CurrencyCheck(PreTradeCheck):
     """The trade's currency must be the instrument's: no cross-currency trade is booked by mistake."""
 
@@ -56,38 +71,456 @@ class CurrencyCheck(PreTradeCheck):
                 for c in candidates if c.currency != c.instrument.currency]
 
 
-class MaxNotionalCheck(PreTradeCheck):
-    """Fat-finger limit on notional (quantity x price) per trade, in the trade's currency.
 
-    OPTIONS: ``max_notional`` (default limit), ``per_currency`` ({"JPY": "5000000000"}), ``action``.
+
+# --- Rules as data -------------------------------------------------------------------------------------------
+
+ALERT = RuleAction.ALERT.value
+STOPPING = (REJECT, HOLD)
+BUY = Trade.Side.BUY
+POSITION_STATUSES = frozenset(Trade.POSITION_STATUSES)
+
+
+def _num(value: Decimal) -> str:
+    """A quantity or limit with thousands separators and no trailing zeros: 50,000,000 or 1,234.5."""
+    value = Decimal(value)
+    if value == value.to_integral_value():
+        return f"{value.quantize(Decimal(1)):,}"
+    return f"{value.normalize():,f}"
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A rule a trade fails: the action to take (the rule's, or REJECT from the penalty box), the reason and the
+    figures behind it (an alert's evidence)."""
+
+    candidate: TradeCandidate
+    rule: ComplianceRule
+    action: str
+    reason: str
+    figures: dict = field(default_factory=dict)
+
+
+def _hit(candidate, rule, text, *, action=None, **figures) -> Hit:
+    return Hit(candidate, rule, action or rule.action, f"[{rule.code}] {text}",
+               {k: _figure(v) for k, v in figures.items()})
+
+
+def _figure(value) -> str:
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _signed(candidate: TradeCandidate) -> Decimal:
+    return candidate.quantity if candidate.side == BUY else -candidate.quantity
+
+
+def _cost(candidate: TradeCandidate) -> Decimal:
+    return candidate.quantity * candidate.price + candidate.commission
+
+
+@dataclass
+class _Context:
+    """What the evaluators share over one batch: the loaded data, the trades whose current effect is taken out
+    of it (an amended trade's old terms; in the alert hook, the booked trades themselves), and the running
+    effect of the batch's earlier trades the rules let through."""
+
+    data: dict = field(default_factory=dict)
+    own: dict = field(default_factory=dict)  # trade id -> TradeTerms
+    own_position: dict = field(default_factory=lambda: defaultdict(Decimal))
+    positions: dict = field(default_factory=lambda: defaultdict(Decimal))
+    spent: dict = field(default_factory=lambda: defaultdict(Decimal))
+
+    def set_own(self, own: dict) -> None:
+        self.own = own
+        for terms in own.values():
+            if terms.status in POSITION_STATUSES:
+                self.own_position[(terms.account_id, terms.instrument_id)] += (
+                    terms.quantity if terms.side == BUY else -terms.quantity)
+
+    def position_before(self, loaded: dict, account_id: int, instrument_id: int) -> Decimal:
+        """The trade-date position before this trade: stored, less the own trades, plus the batch's earlier."""
+        key = (account_id, instrument_id)
+        return loaded.get(key, Decimal(0)) - self.own_position.get(key, Decimal(0)) + self.positions.get(key, 0)
+
+    def apply(self, candidate: TradeCandidate) -> None:
+        self.positions[(candidate.account.pk, candidate.instrument.pk)] += _signed(candidate)
+        if candidate.side == BUY:
+            self.spent[(candidate.account.pk, candidate.currency)] += _cost(candidate)
+
+
+class _Kind:
+    """One kind of pre-trade rule: the data it needs for a batch (one statement, or none) and its check."""
+
+    kind: str
+
+    def loads(self, items: list[tuple[TradeCandidate, list]], ctx: _Context) -> list[tuple[str, loads.Load]]:
+        return []
+
+    def check(self, c: TradeCandidate, rules: list, ctx: _Context) -> list[Hit]:
+        raise NotImplementedError
+
+
+class _AccountStatus(_Kind):
+    """The account must be active, and its KYC review not expired (kyc_review_due before the trade date)."""
+
+    kind = RuleKind.ACCOUNT_STATUS
+
+    def check(self, c, rules, ctx):
+        account, texts = c.account, []
+        if account.status != account.Status.ACTIVE:
+            texts.append(f"Account {account.code} is {account.get_status_display().lower()}.")
+        if account.kyc_review_due is not None and account.kyc_review_due < c.trade_date:
+            texts.append(f"Account {account.code}: KYC review expired on {account.kyc_review_due.isoformat()}.")
+        return [_hit(c, rule, text, status=account.status, kyc_review_due=account.kyc_review_due or "")
+                for rule in rules for text in texts]
+
+
+class _Notional(_Kind):
+    """quantity x price above the threshold, in the trade's currency (params.per_currency overrides)."""
+
+    kind = RuleKind.NOTIONAL
+
+    def check(self, c, rules, ctx):
+        hits = []
+        for rule in rules:
+            per_currency = (rule.params or {}).get("per_currency") or {}
+            limit = Decimal(str(per_currency[c.currency])) if c.currency in per_currency else rule.threshold
+            if limit is not None and c.notional > limit:
+                hits.append(_hit(c, rule, f"Notional {_money(c.notional)} {c.currency} exceeds the limit of "
+                                          f"{_money(limit)} {c.currency} per trade.",
+                                 notional=c.notional, limit=limit, currency=c.currency))
+        return hits
+
+
+class _Quantity(_Kind):
+    kind = RuleKind.QUANTITY
+
+    def check(self, c, rules, ctx):
+        return [_hit(c, rule, f"Quantity {_num(c.quantity)} exceeds the limit of {_num(rule.threshold)} per trade.",
+                     quantity=c.quantity, limit=rule.threshold)
+                for rule in rules if rule.threshold is not None and c.quantity > rule.threshold]
+
+
+class _PriceDeviation(_Kind):
+    """|price - last price| / last price x 100 above the threshold; the last price is the instrument's latest
+    records Price on or before the trade date, in the trade's currency (none: the rule passes)."""
+
+    kind = RuleKind.PRICE_DEVIATION
+
+    def loads(self, items, ctx):
+        return [("last_prices", loads.last_prices_load((c.instrument.pk, c.trade_date) for c, _ in items))]
+
+    def check(self, c, rules, ctx):
+        last = ctx.data["last_prices"].get((c.instrument.pk, c.trade_date))
+        if last is None or last.currency != c.currency:
+            return []
+        away = abs(c.price - last.price) / last.price * 100
+        return [_hit(c, rule, f"Price {_num(c.price)} {c.currency} is {away:.2f}% away from the last price "
+                              f"{_num(last.price)} {c.currency} of {last.day.isoformat()}: more than "
+                              f"{_num(rule.threshold)}%.",
+                     price=c.price, last_price=last.price, last_price_date=last.day, away_pct=f"{away:.4f}",
+                     limit_pct=rule.threshold)
+                for rule in rules if rule.threshold is not None and away > rule.threshold]
+
+
+class _BuyingPower(_Kind):
+    """A buy's cost (quantity x price + commission) within the account's buying power in the trade's currency:
+    cash balance - reserved - cost of its BOOKED buys (not yet instructed, so not reserved) - the batch's
+    earlier buys + credit limit (converted from the base currency at the latest FX rate on or before the trade
+    date; no rate: not counted). The threshold is the tolerance: the cost may exceed it by that much."""
+
+    kind = RuleKind.BUYING_POWER
+
+    def loads(self, items, ctx):
+        keys = [(c.account.pk, c.currency, c.account.base_currency, c.trade_date) for c, _ in items if c.side == BUY]
+        if not keys:
+            return []
+        excluded = [c.trade_id for c, _ in items if c.trade_id is not None]
+        return [("funds", loads.funds_load(keys, excluded_trade_ids=excluded))]
+
+    def check(self, c, rules, ctx):
+        if c.side != BUY:
+            return []
+        account = c.account
+        funds = ctx.data["funds"][(account.pk, c.currency, c.trade_date)]
+        earlier = ctx.spent.get((account.pk, c.currency), Decimal(0))
+        cash = funds.balance - funds.reserved - funds.uncovered - earlier
+        limit, note = account.credit_limit, ""
+        if not limit:
+            credit = Decimal(0)
+        elif account.base_currency == c.currency:
+            credit = limit
+        else:
+            credit = loads.convert(limit, funds.rate, funds.direct)
+            if credit is None:
+                credit = Decimal(0)
+                note = (f", credit limit {_money(limit)} {account.base_currency} not counted: no "
+                        f"{account.base_currency}/{c.currency} rate on or before {c.trade_date.isoformat()}")
+            else:
+                note = f" = {_money(limit)} {account.base_currency}"
+        power, cost = cash + credit, _cost(c)
+        pending = funds.uncovered + earlier
+        detail = (f"cash {_money(cash)} available" + (f" after {_money(pending)} of buys not yet instructed"
+                                                      if pending else "")
+                  + (f", credit limit {_money(credit)}{note}" if not note.startswith(",") else note))
+        return [_hit(c, rule, f"Buy of {_money(cost)} {c.currency} exceeds buying power of {_money(power)} "
+                              f"{c.currency} ({detail}).",
+                     cost=cost, buying_power=power, cash_balance=funds.balance, reserved=funds.reserved,
+                     booked_buys=pending, credit_limit=credit, currency=c.currency)
+                for rule in rules if cost - power > (rule.threshold or 0)]
+
+
+class _ShortSale(_Kind):
+    """A sale is long when the trade-date position (and the batch's earlier trades) covers it (Reg SHO Rule
+    200); otherwise the short position after it must be covered by the locates and borrows recorded for the
+    account and instrument on the trade date. In the penalty box only borrows count, and an uncovered short
+    sale is rejected whatever the rule's action."""
+
+    kind = RuleKind.SHORT_SALE
+
+    def loads(self, items, ctx):
+        sells = [c for c, _ in items if c.side != BUY]
+        if not sells:
+            return []
+        return [("shorts", loads.shorts_load({(c.account.pk, c.instrument.pk) for c in sells},
+                                             date_from=min(c.trade_date for c in sells),
+                                             date_to=max(c.trade_date for c in sells)))]
+
+    def check(self, c, rules, ctx):
+        if c.side == BUY:
+            return []
+        data = ctx.data["shorts"]
+        key = (c.account.pk, c.instrument.pk)
+        before = ctx.position_before(data.positions, *key)
+        if before >= c.quantity:
+            return []
+        short = c.quantity - before  # the short position after the trade
+        since = data.penalty.get(key)
+        kinds = {"BORROW"} if since is not None else {"LOCATE", "BORROW"}
+        covered = sum((cover.quantity for cover in data.covers.get(key, ())
+                       if cover.kind in kinds and cover.covers(c.trade_date)), Decimal(0))
+        if covered >= short:
+            return []
+        account, isin = c.account.code, c.instrument.isin
+        figures = {"position_before": before, "short_after": short, "covered": covered}
+        if since is not None:
+            return [_hit(c, rule, f"Account {account} is in the Reg SHO penalty box for {isin} since "
+                                  f"{since.isoformat()}: a short sale needs a pre-borrow (short {_num(short)} after "
+                                  f"the trade, {_num(covered)} borrowed).", action=REJECT, penalty_box_since=since,
+                         **figures) for rule in rules]
+        return [_hit(c, rule, f"Sale of {_num(c.quantity)} {isin} is short: the position covers "
+                              f"{_num(max(before, Decimal(0)))}, the short position after it ({_num(short)}) needs a "
+                              f"locate or borrow ({_num(covered)} recorded for {c.trade_date.isoformat()}).",
+                     **figures) for rule in rules]
+
+
+class _PositionLimit(_Kind):
+    """|trade-date position after the trade (and the batch's earlier trades)| above the threshold (quantity)."""
+
+    kind = RuleKind.POSITION_LIMIT
+
+    def loads(self, items, ctx):
+        return [("positions", loads.positions_load((c.account.pk, c.instrument.pk) for c, _ in items))]
+
+    def check(self, c, rules, ctx):
+        after = ctx.position_before(ctx.data["positions"], c.account.pk, c.instrument.pk) + _signed(c)
+        return [_hit(c, rule, f"Position of {c.account.code} in {c.instrument.isin} would be {_num(after)} after "
+                              f"the trade: above the limit of {_num(rule.threshold)}.",
+                     position_after=after, limit=rule.threshold)
+                for rule in rules if rule.threshold is not None and abs(after) > rule.threshold]
+
+
+class _Concentration(_Kind):
+    """The projected position's market value as a % of the account's gross market value after the trade, in the
+    account's base currency (latest prices and FX rates on or before the trade date; a holding without either
+    is left out), when that gross value is at least params.min_portfolio_value."""
+
+    kind = RuleKind.CONCENTRATION
+
+    def loads(self, items, ctx):
+        days, instruments = defaultdict(set), defaultdict(set)
+        for c, _ in items:
+            days[c.account.pk].add(c.trade_date)
+            instruments[c.account.pk].add(c.instrument.pk)
+        extra = [(a, d, i) for a in days for d in days[a] for i in instruments[a]]
+        return [("portfolios", loads.portfolios_load(((a, d) for a in days for d in days[a]), extra))]
+
+    def check(self, c, rules, ctx):
+        holdings = ctx.data["portfolios"].get((c.account.pk, c.trade_date), {})
+        account_id, gross, value = c.account.pk, Decimal(0), None
+        for holding in holdings.values():
+            if holding.unit_value is None:
+                continue
+            quantity = ctx.position_before({(account_id, holding.instrument_id): holding.quantity}, account_id,
+                                           holding.instrument_id)
+            if holding.instrument_id == c.instrument.pk:
+                quantity += _signed(c)
+                value = abs(quantity * holding.unit_value)
+            gross += abs(quantity * holding.unit_value)
+        if value is None or not gross:
+            return []
+        share = value / gross * 100
+        base = c.account.base_currency
+        hits = []
+        for rule in rules:
+            floor = Decimal(str((rule.params or {}).get("min_portfolio_value") or 0))
+            if rule.threshold is not None and gross >= floor and share > rule.threshold:
+                hits.append(_hit(c, rule, f"Position in {c.instrument.isin} would be {share:.2f}% of the gross "
+                                          f"market value of {c.account.code} ({_money(gross)} {base}) after the "
+                                          f"trade: more than {_num(rule.threshold)}%.",
+                                 position_value=value, gross_value=gross, share_pct=f"{share:.4f}",
+                                 limit_pct=rule.threshold, currency=base))
+        return hits
+
+
+KINDS: dict[str, _Kind] = {k.kind: k for k in (
+    _AccountStatus(), _BuyingPower(), _ShortSale(), _PositionLimit(), _Concentration(), _Notional(), _Quantity(),
+    _PriceDeviation())}
+if set(KINDS) != set(PRETRADE_KINDS):
+    raise ImproperlyConfigured("compliance.pretrade: every pre-trade kind of rule needs its evaluator.")
+
+
+def _selected(rules: list, kind: str, *, alerts: bool) -> list:
+    """Of the applying rules, those this pass acts on: ALERT rules for the alert hook; REJECT and HOLD ones for
+    the check (and short-sale ALERT rules too, which the penalty box turns into a rejection)."""
+    if alerts:
+        return [r for r in rules if r.action == ALERT]
+    return [r for r in rules if r.action != ALERT or kind == RuleKind.SHORT_SALE]
+
+
+def evaluate(candidates: Sequence[TradeCandidate], *, alerts: bool = False, rules: Iterable | None = None,
+             own: dict | None = None) -> list[Hit]:
+    """The hits of the pre-trade rules on a batch, in batch order: one query for the rules (unless given), one
+    round trip for the data of the kinds that apply to some trade.
+
+    alerts: evaluate the ALERT rules of trades already booked (own: their terms, whose effect on the stored
+    positions and booked buys is taken out, then added back trade by trade); else the REJECT and HOLD rules of
+    trades about to be booked (an amendment's old terms are loaded and taken out the same way).
     """
+    if not candidates:
+        return []
+    ordered = sorted(candidates, key=lambda c: c.index)
+    if rules is None:
+        rules = rules_in_force(kinds=PRETRADE_KINDS, date_from=min(c.trade_date for c in ordered),
+                               date_to=max(c.trade_date for c in ordered))
+    by_kind: dict[str, list] = defaultdict(list)
+    for rule in rules:
+        by_kind[rule.kind].append(rule)
+    scoped = {kind for kind, rs in by_kind.items() if any(r.scope != RuleScope.ALL for r in rs)}
+    memo: dict = {}
+    plan: list[tuple[TradeCandidate, list[tuple[_Kind, list]]]] = []
+    items: dict[str, list] = defaultdict(list)
+    for c in ordered:
+        steps = []
+        for kind, kind_rules in by_kind.items():
+            key = (kind, c.account.pk, c.instrument.pk, c.trade_date) if kind in scoped else (kind, c.trade_date)
+            if key not in memo:
+                memo[key] = _selected(rules_applying(kind_rules, account=c.account, instrument=c.instrument,
+                                                     day=c.trade_date), kind, alerts=alerts)
+            if memo[key]:
+                steps.append((KINDS[kind], memo[key]))
+                items[kind].append((c, memo[key]))
+        plan.append((c, steps))
+    ctx = _Context()
+    queries = [named for kind, kind_items in items.items() for named in KINDS[kind].loads(kind_items, ctx)]
+    amended = sorted({c.trade_id for c in ordered if c.trade_id is not None})
+    if own is None and amended and any(k in items for k in (RuleKind.SHORT_SALE, RuleKind.POSITION_LIMIT,
+                                                            RuleKind.CONCENTRATION)):
+        queries.append(("own", loads.trade_terms_load(amended)))
+    if queries:
+        rows = select_all([(q.sql, q.params) for _, q in queries])
+        ctx.data = {name: q.parse(result) for (name, q), result in zip(queries, rows, strict=True)}
+    ctx.set_own(own if own is not None else ctx.data.get("own", {}))
+    hits: list[Hit] = []
+    for c, steps in plan:
+        mine = [hit for evaluator, kind_rules in steps for hit in evaluator.check(c, kind_rules, ctx)]
+        hits += mine
+        if alerts or not any(hit.action in STOPPING for hit in mine):
+            ctx.apply(c)
+    return hits
 
-    code = "max_notional"
 
-    def __init__(self, max_notional="100000000", per_currency=None, **options):
-        super().__init__(**options)
-        self.max_notional = Decimal(str(max_notional))
-        self.per_currency = {k: Decimal(str(v)) for k, v in (per_currency or {}).items()}
+class RulesCheck(PreTradeCheck):
+    """The compliance rules of the pre-trade kinds (REJECT and HOLD; ALERT rules alert after booking, through
+    alerts_on_trades). No OPTIONS: what it checks, and what it does, are the rules' (compliance/rules/)."""
+
+    code = "rules"
 
     def check_batch(self, candidates):
-        outcomes = []
-        for c in candidates:
-            limit = self.per_currency.get(c.currency, self.max_notional)
-            if c.notional > limit:
-                outcomes.append(self.outcome(c, f"Notional {c.notional:,.2f} {c.currency} exceeds the "
-                                                f"limit of {limit:,.2f} {c.currency} per trade."))
-        return outcomes
+        return [CheckOutcome(index=hit.candidate.index, action=hit.action, check=hit.rule.code, reason=hit.reason)
+                for hit in evaluate(candidates) if hit.action in STOPPING]
 
 
-class MaxQuantityCheck(PreTradeCheck):
-    """Fat-finger limit on quantity per trade. OPTIONS: ``max_quantity``, ``action``."""
+# --- Alerts of ALERT rules, after booking (settings.TRADE_HOOKS) -------------------------------------------------
 
-    code = "max_quantity"
+# The active pre-trade rules, cached per process: the alert hook runs on every booking and has nothing to do
+# unless one of them alerts. The cache lasts one request at most (cleared as each starts), and a few seconds
+# elsewhere (Celery, the shell); saving or deleting a rule clears it too.
+_RULES_TTL = 5.0
+_rules_cache: dict = {}
 
-    def __init__(self, max_quantity="10000000", **options):
-        super().__init__(**options)
-        self.max_quantity = Decimal(str(max_quantity))
 
-    def check_batch(self, candidates):
-        return [self.outcome(c, f"Quantity {c.quantity:,} exceeds the limit of {self.max_quantity:,} per trade.")
-                for c in candidates if c.quantity > self.max_quantity]
+def _active_pretrade_rules() -> list[ComplianceRule]:
+    now = time.monotonic()
+    cached = _rules_cache.get("rules")
+    if cached is None or now - cached[0] > _RULES_TTL:
+        cached = _rules_cache["rules"] = (now, list(ComplianceRule.objects.filter(kind__in=PRETRADE_KINDS,
+                                                                                  active=True)))
+    return cached[1]
+
+
+@receiver([post_save, post_delete], sender=ComplianceRule)
+@receiver(request_started)
+def _rules_changed(**kwargs):
+    _rules_cache.clear()
+
+
+_ALERT_EVENTS = (hooks.BOOKED, hooks.AMENDED, hooks.RELEASED)
+
+
+def alerts_on_trades(*, trade_ids, event, actor) -> None:
+    """Trade hook: raise an alert (compliance.alerts) per trade and pre-trade ALERT rule it hits.
+
+    Trades counted in the positions only (a HELD trade alerts when it is released). One query re-reads the
+    trades; the rules are evaluated as before booking (the trades' own effect taken out of the stored
+    positions and booked buys, the batch's earlier trades added back). The dedupe key is the trade and its
+    version: a rerun, or a repeat of the hook, raises nothing twice; an amendment is a new version.
+    """
+    if event not in _ALERT_EVENTS:
+        return
+    rules = _active_pretrade_rules()
+    if not any(rule.action == ALERT for rule in rules):
+        return
+    trades = list(Trade.objects.filter(pk__in=list(trade_ids), status__in=Trade.POSITION_STATUSES)
+                  .select_related("account", "counterparty", "instrument").order_by("pk"))
+    if not trades:
+        return
+    candidates, own = [], {}
+    for index, t in enumerate(trades):
+        candidates.append(TradeCandidate(
+            index=index, account=t.account, counterparty=t.counterparty, instrument=t.instrument, side=t.side,
+            quantity=t.quantity, price=t.price, currency=t.currency, trade_date=t.trade_date,
+            settlement_date=t.settlement_date, commission=t.commission, external_ref=t.external_ref, trade_id=t.pk))
+        own[t.pk] = loads.TradeTerms(t.pk, t.account_id, t.instrument_id, t.status, t.side, t.quantity, t.currency,
+                                     t.quantity * t.price + t.commission)
+    hits = [hit for hit in evaluate(candidates, alerts=True, rules=rules, own=own) if hit.action == ALERT]
+    by_index = {c.index: t for c, t in zip(candidates, trades, strict=True)}
+    drafts = []
+    for hit in hits:
+        t = by_index[hit.candidate.index]
+        label = f"Trade {t.pk}: {t.side} {_num(t.quantity)} {t.instrument.isin} @ {_num(t.price)} {t.currency}"
+        drafts.append(AlertDraft(
+            rule=hit.rule, subject_type="TRADE", subject_id=t.pk, dedupe_key=f"trade:{t.pk}:v{t.version}",
+            business_date=t.trade_date, summary=hit.reason[:500], account_id=t.account_id,
+            instrument_id=t.instrument_id,
+            evidence={"records": [{"type": "TRADE", "id": t.pk, "label": label},
+                                  {"type": "ACCOUNT", "id": t.account_id, "label": t.account.code}],
+                      "figures": hit.figures}))
+    if drafts:
+        alerts_raise(actor=actor, drafts=drafts)

@@ -247,21 +247,20 @@ CELERY_BEAT_SCHEDULE = {
 # Back-office settings ----------------------------------------------------------------------
 # Pre-trade checks, in order (the way AUTH_PASSWORD_VALIDATORS works). Each is a dotted path
 # to a check class (compliance.pretrade) with its OPTIONS; records never imports compliance.
+# RulesCheck evaluates the compliance rules (account status and KYC, buying power, short sales,
+# position limit, concentration, notional, quantity, price deviation): their limits and actions
+# are data, changed under maker-checker (docs/compliance.md), not settings.
 PRETRADE_CHECKS = [
     {"NAME": "compliance.pretrade.RestrictedListCheck", "OPTIONS": {"action": "REJECT"}},
-    {"NAME": "compliance.pretrade.AccountStatusCheck", "OPTIONS": {"action": "REJECT"}},
     {"NAME": "compliance.pretrade.CurrencyCheck", "OPTIONS": {"action": "REJECT"}},
-    {"NAME": "compliance.pretrade.MaxNotionalCheck",
-     "OPTIONS": {"max_notional": env.str("PRETRADE_REJECT_NOTIONAL", default="250000000"), "action": "REJECT"}},
-    {"NAME": "compliance.pretrade.MaxNotionalCheck",
-     "OPTIONS": {"max_notional": env.str("PRETRADE_HOLD_NOTIONAL", default="50000000"), "action": "HOLD"}},
-    {"NAME": "compliance.pretrade.MaxQuantityCheck",
-     "OPTIONS": {"max_quantity": env.str("PRETRADE_REJECT_QUANTITY", default="50000000"), "action": "REJECT"}},
+    {"NAME": "compliance.pretrade.RulesCheck"},
 ]
 
 # What happens when trades are booked or change (records.trades.hooks), in capture's transaction:
 # clearing matches waiting confirmations to them. Records never imports clearing.
-TRADE_HOOKS: list[str] = ["clearing.matching.services.matching.matching_on_trades"]
+TRADE_HOOKS: list[str] = ["clearing.matching.services.matching.matching_on_trades",
+                          # Pre-trade rules whose action is ALERT raise their alerts once a trade is booked.
+                          "compliance.pretrade.alerts_on_trades"]
 # Matching (clearing): every open confirmation is matched again this often (job clearing-match), for
 # what arrivals do not retry: a tolerance changed, a trade another transaction held at the time.
 CELERY_BEAT_SCHEDULE["clearing-match"] = {

@@ -41,6 +41,7 @@ from hypothesis.errors import InvalidArgument
 from accounting.models import CostLot, JournalEntry, JournalLine, LotMovement, ReconciliationRun
 from accounting.posting import services as posting
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
+from compliance.rules.models import ComplianceRule
 from records.cash.models import CashBalance
 from records.positions.models import Position, StockMovement
 from records.positions.services import stock_movement_create
@@ -132,10 +133,8 @@ def note(value: str) -> None:
 @pytest.fixture
 def ledger_firm(firm, settings):
     """Netting's firm with prices and an EUR rate from OPENING on, and a hold above HOLD_ABOVE of notional."""
-    settings.PRETRADE_CHECKS = [*settings.PRETRADE_CHECKS, {
-        "NAME": "compliance.pretrade.MaxNotionalCheck", "OPTIONS": {"max_notional": str(HOLD_ABOVE),
-                                                                     "action": "HOLD"}}]
     with transaction.atomic():
+        ComplianceRule.objects.create(code="ledger-hold", kind="NOTIONAL", threshold=HOLD_ABOVE, action="HOLD")
         for symbol, value in (("AAPL", "100"), ("MSFT", "400"), ("SAP", "200")):
             price(firm.instruments[symbol], OPENING, value)
         rate("EUR", "USD", OPENING, "1.10")

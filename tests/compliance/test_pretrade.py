@@ -1,22 +1,18 @@
 """The pre-trade checks of compliance.pretrade, as trade capture runs them (settings.PRETRADE_CHECKS).
 
 A rejection answers 400 with every reason under "compliance" and books nothing; a hold books the
-trade as HELD, outside the position.
+trade as HELD, outside the position. The limits are the default compliance rules (migration 0003):
+each reason names its rule. The rules kind by kind: test_pretrade_rules_*.py.
 """
 
 import json
+from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.test import override_settings
 
-from compliance.pretrade import (
-    AccountStatusCheck,
-    CurrencyCheck,
-    MaxNotionalCheck,
-    MaxQuantityCheck,
-    RestrictedListCheck,
-)
+from compliance.pretrade import CurrencyCheck, RestrictedListCheck, RulesCheck
+from compliance.rules.models import ComplianceRule
 from records.audit.models import AuditRecord
 from records.positions.models import Position
 from records.trades.models import Trade
@@ -42,9 +38,8 @@ def nothing_booked():
 
 
 def test_the_default_checks_are_compliances_in_order():
-    assert [type(check) for check in get_pretrade_checks()] == [
-        RestrictedListCheck, AccountStatusCheck, CurrencyCheck, MaxNotionalCheck, MaxNotionalCheck, MaxQuantityCheck]
-    assert [check.action for check in get_pretrade_checks()] == [REJECT, REJECT, REJECT, REJECT, HOLD, REJECT]
+    assert [type(check) for check in get_pretrade_checks()] == [RestrictedListCheck, CurrencyCheck, RulesCheck]
+    assert [check.action for check in get_pretrade_checks()][:2] == [REJECT, REJECT]
 
 
 @pytest.mark.parametrize(("status", "word"), [("SUSPENDED", "suspended"), ("CLOSED", "closed")])
@@ -54,7 +49,7 @@ def test_a_trade_on_an_inactive_account_is_rejected_under_compliance(fo_client, 
     accounts["ACC-001"].save()
     response = post(fo_client, "/api/v1/trades/", body())
     assert response.status_code == 400
-    assert response.json() == {"compliance": [f"Account ACC-001 is {word}."]}
+    assert response.json() == {"compliance": [f"[account-status] Account ACC-001 is {word}."]}
     assert nothing_booked()
 
 
@@ -77,10 +72,10 @@ def test_every_failed_check_is_reported_together(fo_client, instruments, account
     response = post(fo_client, "/api/v1/trades/", body(currency="EUR", quantity="60000000", price="10"))
     assert response.status_code == 400
     assert response.json() == {"compliance": [
-        "Account ACC-001 is closed.",
         f"Instrument {APPLE} trades in USD, not EUR.",
-        "Notional 600,000,000.00 EUR exceeds the limit of 250,000,000.00 EUR per trade.",
-        "Quantity 60,000,000 exceeds the limit of 50,000,000 per trade.",
+        "[account-status] Account ACC-001 is closed.",
+        "[notional-reject] Notional 600,000,000.00 EUR exceeds the limit of 250,000,000.00 EUR per trade.",
+        "[quantity-reject] Quantity 60,000,000 exceeds the limit of 50,000,000 per trade.",
     ]}
     assert nothing_booked()
 
@@ -91,7 +86,7 @@ def test_a_notional_between_the_hold_and_reject_limits_books_the_trade_held(fo_c
     assert response.status_code == 201
     assert response.json()["status"] == "HELD"
     assert response.json()["hold_reasons"] == [
-        "Notional 60,000,000.00 USD exceeds the limit of 50,000,000.00 USD per trade."]
+        "[notional-hold] Notional 60,000,000.00 USD exceeds the limit of 50,000,000.00 USD per trade."]
     assert not Position.objects.filter(traded_quantity__gt=0).exists()
 
 
@@ -107,7 +102,7 @@ def test_bulk_books_the_clean_trades_and_rejects_the_others_under_compliance(fo_
     out = response.json()
     assert (out["created"], out["rejected"], out["duplicates"]) == (2, 2, 0)
     assert [r["status"] for r in out["results"]] == ["created", "rejected", "rejected", "created"]
-    assert out["results"][1]["errors"] == {"compliance": ["Account HOUSE is suspended."]}
+    assert out["results"][1]["errors"] == {"compliance": ["[account-status] Account HOUSE is suspended."]}
     assert out["results"][2]["errors"] == {"compliance": [f"Instrument {SAP} trades in EUR, not USD."]}
     assert sorted(Trade.objects.values_list("external_ref", flat=True)) == ["B-1", "B-4"]
     assert Position.objects.get(account__code="ACC-001", instrument__isin=APPLE).traded_quantity == Decimal("107")
@@ -119,31 +114,35 @@ def test_an_amendment_past_the_limit_is_refused_under_compliance_and_changes_not
     response = post(fo_client, f"/api/v1/trades/{trade_id}/amend/", {"quantity": "60000000", "reason": "typo"})
     assert response.status_code == 400
     assert response.json() == {"compliance": [
-        "Notional 11,355,000,000.00 USD exceeds the limit of 250,000,000.00 USD per trade.",
-        "Quantity 60,000,000 exceeds the limit of 50,000,000 per trade."]}
+        "[notional-reject] Notional 11,355,000,000.00 USD exceeds the limit of 250,000,000.00 USD per trade.",
+        "[quantity-reject] Quantity 60,000,000 exceeds the limit of 50,000,000 per trade."]}
     trade = Trade.objects.get(pk=trade_id)
     assert (trade.quantity, trade.version, trade.status) == (Decimal("100"), 1, "BOOKED")
 
 
-@override_settings(PRETRADE_CHECKS=[{"NAME": "compliance.pretrade.AccountStatusCheck", "OPTIONS": {"action": "HOLD"}}])
-def test_a_check_can_hold_instead_of_reject(fo_client, instruments, accounts, counterparties):
+def test_a_rule_can_hold_instead_of_reject(fo_client, instruments, accounts, counterparties):
+    ComplianceRule.objects.filter(code="account-status").update(action="HOLD")
     accounts["ACC-001"].status = "SUSPENDED"
     accounts["ACC-001"].save()
     response = post(fo_client, "/api/v1/trades/", body())
     assert response.status_code == 201
-    assert (response.json()["status"], response.json()["hold_reasons"]) == ("HELD", ["Account ACC-001 is suspended."])
+    assert (response.json()["status"], response.json()["hold_reasons"]) == (
+        "HELD", ["[account-status] Account ACC-001 is suspended."])
 
 
 def test_checks_see_the_batch_and_answer_by_index(instruments, accounts, counterparties):
     def candidate(index, **overrides):
         values = {"index": index, "account": accounts["ACC-001"], "counterparty": counterparties["BRKR-A"],
                   "instrument": instruments["AAPL"], "side": "BUY", "quantity": Decimal("10"),
-                  "price": Decimal("100"), "currency": "USD", "trade_date": None, "settlement_date": None,
+                  "price": Decimal("100"), "currency": "USD", "trade_date": date(2026, 11, 20),
+                  "settlement_date": None,
                   "commission": Decimal(0)}
         return TradeCandidate(**{**values, **overrides})
 
     batch = [candidate(0), candidate(1, quantity=Decimal("11")), candidate(2, currency="GBP")]
-    assert [o.index for o in MaxQuantityCheck(max_quantity="10").check_batch(batch)] == [1]
+    ComplianceRule.objects.filter(code="quantity-reject").update(threshold=Decimal("10"))
+    ComplianceRule.objects.filter(code="notional-hold").update(threshold=Decimal("1000"))
+    outcomes = RulesCheck().check_batch(batch)
+    assert [(o.index, o.action, o.check) for o in outcomes] == [(1, HOLD, "notional-hold"),
+                                                                 (1, REJECT, "quantity-reject")]
     assert [o.index for o in CurrencyCheck().check_batch(batch)] == [2]
-    assert [o.check for o in MaxNotionalCheck(max_notional="1000", action=HOLD).check_batch(batch)] == ["max_notional"]
-    assert AccountStatusCheck().check_batch(batch) == []
