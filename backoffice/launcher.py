@@ -81,6 +81,7 @@ def serve(port: int) -> int:
             [python, "manage.py", "load_clearing_demo"],
             [python, "manage.py", "load_settlement_demo"],
             [python, "manage.py", "load_accounting_demo"],
+            [python, "manage.py", "load_compliance_demo"],
             [python, "manage.py", "ensure_admin"],
         ]
         for step in steps:

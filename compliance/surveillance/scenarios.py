@@ -396,12 +396,14 @@ ORDER BY ap.rule_id, d.id
 
 
 def market_closes(day: date) -> dict[str, datetime]:
-    """The session close (aware, UTC) of every market trading on `day`, by MIC (exchange-calendars)."""
+    """The session close (aware, UTC) of every market with instruments trading on `day`, by MIC
+    (exchange-calendars)."""
     from records.reference.exchanges import exchange_calendar
     from records.reference.models import Market
 
     closes = {}
-    for mic in Market.objects.values_list("mic", flat=True):
+    # Only markets with instruments: building a calendar takes a good fraction of a second.
+    for mic in Market.objects.filter(instruments__isnull=False).distinct().values_list("mic", flat=True):
         calendar = exchange_calendar(mic)
         if calendar.is_session(day.isoformat()):
             closes[mic] = calendar.session_close(day.isoformat()).to_pydatetime()
