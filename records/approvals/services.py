@@ -364,7 +364,9 @@ def _account_view(account: Account) -> dict:
     return {"code": account.code, "name": account.name, "kind": account.kind, "base_currency": account.base_currency,
             "status": account.status, "cost_method": account.cost_method,
             "allow_partial_settlement": account.allow_partial_settlement,
-            "credit_limit": format_decimal(account.credit_limit)}
+            "credit_limit": format_decimal(account.credit_limit),
+            "kyc_review_due": account.kyc_review_due.isoformat() if account.kyc_review_due else None,
+            "beneficial_owner": account.beneficial_owner}
 
 
 def _instrument_view(instrument: Instrument) -> dict:
@@ -392,6 +394,10 @@ def _account_fields(data: dict, *, creating: bool) -> dict:
         "allow_partial_settlement": _boolean(data, "allow_partial_settlement", default=True if creating else None),
         "credit_limit": _decimal(data, "credit_limit", required=False, non_negative=True,
                                  default=Decimal(0) if creating else None),
+        # Compliance: null clears the KYC review date; blank: the account is its own beneficial owner.
+        "kyc_review_due": _date(data, "kyc_review_due"),
+        "beneficial_owner": _text(data, "beneficial_owner", max_length=100, required=False,
+                                  default="" if creating else None, blank=True),
     }
     return {name: value for name, value in fields.items() if creating or name in data}
 

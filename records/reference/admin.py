@@ -122,9 +122,9 @@ class InstrumentAdmin(FourEyesAdmin):
 @admin.register(Account)
 class AccountAdmin(FourEyesAdmin):
     list_display = ("code", "name", "kind", "base_currency", "status", "cost_method", "allow_partial_settlement",
-                    decimal_column("credit_limit"))
-    list_filter = ("kind", "status", "base_currency", "cost_method", "allow_partial_settlement")
-    search_fields = ("code", "name")
+                    decimal_column("credit_limit"), "kyc_review_due", "beneficial_owner")
+    list_filter = ("kind", "status", "base_currency", "cost_method", "allow_partial_settlement", "kyc_review_due")
+    search_fields = ("code", "name", "beneficial_owner")
     key_fields = ("code",)
     readonly_always = ("created_at", "updated_at")
     change_kind, key_field = "account.update", "code"
@@ -135,6 +135,7 @@ class AccountAdmin(FourEyesAdmin):
             actor=actor, code=data["code"], name=data["name"], kind=data["kind"],
             base_currency=data["base_currency"], status=data["status"], cost_method=data["cost_method"],
             allow_partial_settlement=data["allow_partial_settlement"], credit_limit=data["credit_limit"],
+            kyc_review_due=data.get("kyc_review_due"), beneficial_owner=data.get("beneficial_owner", ""),
             reason=self.reason(form))
 
 

@@ -4,7 +4,7 @@ Other apps and the other parts of records read reference data through these. The
 filters are keyword arguments already parsed by the view; None means "do not filter".
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 
@@ -94,16 +94,31 @@ def instrument_search(*, as_of: date, asset_class: str | None = None, market: st
     return with_latest_price(instruments, as_of=as_of, instrument_ref="pk")
 
 
-def account_search(*, status: str | None = None, kind: str | None = None,
-                   search: str | None = None) -> QuerySet[Account]:
-    """Return accounts by code; search matches part of the code or name."""
+# The KYC review filter of the accounts page: expired (its last covered trade date is past), due within
+# KYC_DUE_SOON, or none recorded.
+KYC_EXPIRED, KYC_DUE, KYC_NONE = "EXPIRED", "DUE", "NONE"
+KYC_CHOICES = [(KYC_EXPIRED, "Expired"), (KYC_DUE, "Due within 30 days"), (KYC_NONE, "None recorded")]
+KYC_DUE_SOON = timedelta(days=30)
+
+
+def account_search(*, status: str | None = None, kind: str | None = None, search: str | None = None,
+                   kyc: str | None = None, today: date | None = None) -> QuerySet[Account]:
+    """Return accounts by code; search matches part of the code, name or beneficial owner; kyc (KYC_CHOICES)
+    compares the KYC review date with today."""
     accounts = account_list()
     if status:
         accounts = accounts.filter(status=status)
     if kind:
         accounts = accounts.filter(kind=kind)
     if search:
-        accounts = accounts.filter(Q(code__icontains=search) | Q(name__icontains=search))
+        accounts = accounts.filter(Q(code__icontains=search) | Q(name__icontains=search)
+                                   | Q(beneficial_owner__icontains=search))
+    if kyc == KYC_EXPIRED:
+        accounts = accounts.filter(kyc_review_due__lt=today)
+    elif kyc == KYC_DUE:
+        accounts = accounts.filter(kyc_review_due__gte=today, kyc_review_due__lte=today + KYC_DUE_SOON)
+    elif kyc == KYC_NONE:
+        accounts = accounts.filter(kyc_review_due__isnull=True)
     return accounts
 
 

@@ -32,6 +32,7 @@ class AccountFilterForm(forms.Form):
                              widget=forms.TextInput(attrs={"placeholder": "Code or name"}))
     status = forms.ChoiceField(required=False, choices=with_all(Account.Status.choices))
     kind = forms.ChoiceField(required=False, choices=with_all(Account.Kind.choices))
+    kyc = forms.ChoiceField(required=False, label="KYC review", choices=with_all(selectors.KYC_CHOICES))
 
 
 class CounterpartyFilterForm(forms.Form):
@@ -66,8 +67,11 @@ def instrument_list(request):
 @login_required
 def account_list(request):
     form = AccountFilterForm(request.GET)
-    rows = selectors.account_search(**form_filters(form))
-    return render(request, "records/account_list.html", {"form": form, "page": page_of(request, rows)})
+    today = timezone.localdate()
+    rows = selectors.account_search(**form_filters(form), today=today)
+    return render(request, "records/account_list.html", {"form": form, "page": page_of(request, rows),
+                                                         "today": today,
+                                                         "kyc_soon": today + selectors.KYC_DUE_SOON})
 
 
 @login_required

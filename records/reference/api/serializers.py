@@ -99,7 +99,7 @@ class AccountOutput(serializers.ModelSerializer):
     class Meta:
         model = Account
         fields = ["code", "name", "kind", "base_currency", "status", "cost_method", "allow_partial_settlement",
-                  "credit_limit", "created_at", "updated_at"]
+                  "credit_limit", "kyc_review_due", "beneficial_owner", "created_at", "updated_at"]
 
 
 class AccountInput(serializers.Serializer):
@@ -111,6 +111,10 @@ class AccountInput(serializers.Serializer):
     cost_method = serializers.ChoiceField(choices=Account.CostMethod.choices, default=Account.CostMethod.FIFO)
     allow_partial_settlement = serializers.BooleanField(default=True)
     credit_limit = StrictDecimalField(kind=AMOUNT, non_negative=True, default=Decimal("0"))
+    kyc_review_due = StrictDateField(allow_null=True, required=False, default=None,
+                                     help_text="The last trade date the KYC review covers; null: none recorded.")
+    beneficial_owner = StrictCharField(max_length=100, allow_blank=True, required=False, default="",
+                                       help_text="Who ultimately owns the account; blank: the account is its own.")
 
 
 class AccountPatch(serializers.Serializer):
@@ -121,6 +125,8 @@ class AccountPatch(serializers.Serializer):
     cost_method = serializers.ChoiceField(choices=Account.CostMethod.choices, required=False)
     allow_partial_settlement = serializers.BooleanField(required=False)
     credit_limit = StrictDecimalField(kind=AMOUNT, non_negative=True, required=False)
+    kyc_review_due = StrictDateField(allow_null=True, required=False)
+    beneficial_owner = StrictCharField(max_length=100, allow_blank=True, required=False)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True)
 
 

@@ -87,10 +87,10 @@ def instrument_update(*, actor: Actor, instrument: Instrument, changes: dict, re
 def account_create(*, actor: Actor, code: str, name: str, kind: str, base_currency: str,
                    status: str = Account.Status.ACTIVE, cost_method: str = Account.CostMethod.FIFO,
                    allow_partial_settlement: bool = True, credit_limit: Decimal = Decimal("0"),
-                   reason: str = "") -> Account:
+                   kyc_review_due: date | None = None, beneficial_owner: str = "", reason: str = "") -> Account:
     account = Account(code=code, name=name, kind=kind, base_currency=base_currency, status=status,
                       cost_method=cost_method, allow_partial_settlement=allow_partial_settlement,
-                      credit_limit=credit_limit)
+                      credit_limit=credit_limit, kyc_review_due=kyc_review_due, beneficial_owner=beneficial_owner)
     if credit_limit < 0:
         raise BusinessRuleError("Must not be negative.", field="credit_limit")
     return _create(account, actor=actor, key_field="code", label="Account", reason=reason)
