@@ -304,7 +304,7 @@ class SummaryForm(forms.Form):
 def daily_summary(request):
     roles.require_role(request, READERS)
     today = timezone.localdate()
-    form = SummaryForm(request.GET)
+    form = SummaryForm(request.GET if request.GET.get("day") else {"day": today.isoformat()})
     day = (form.cleaned_data.get("day") if form.is_valid() else None) or today
     summary = selectors.daily_summary(day=day)
     day_text = day.isoformat()
