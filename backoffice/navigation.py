@@ -76,6 +76,7 @@ NAV = [
     Section("Compliance", [
         Entry("Alerts", "compliance:alerts", (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)),
         Entry("Daily summary", "compliance:summary", (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)),
+        Entry("Rules", "compliance:rules", (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)),
         Entry("Restricted list", "compliance:restricted-list",
               (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)),
         Entry("Surveillance", "compliance:surveillance", (roles.COMPLIANCE, roles.OPERATIONS, roles.ACCOUNTING)),

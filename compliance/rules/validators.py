@@ -81,6 +81,7 @@ class KindSpec:
     checks: str  # what the kind looks for (one sentence)
     params: tuple[Param, ...] = field(default=())
     scopes: tuple[str, ...] = tuple(RuleScope.values)
+    short_unit: str = ""  # the unit in a table column ("trade ccy", "% of ADV")
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -99,36 +100,38 @@ KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (
              "The account is active (not suspended or closed) and its KYC review is not past due."),
     KindSpec(RuleKind.BUYING_POWER, PRETRADE, REMAINING, "in the account's base currency",
              "A buy's cost stays within the projected available cash plus the credit limit, leaving at least "
-             "the threshold."),
+             "the threshold.", short_unit="base ccy"),
     KindSpec(RuleKind.SHORT_SALE, PRETRADE, NONE, "",
              "A sale the trade-date position does not cover (a short sale) has a locate or borrow for the account "
              "and instrument; an account in the Reg SHO penalty box is refused."),
     KindSpec(RuleKind.POSITION_LIMIT, PRETRADE, QUANTITY_UNIT, "units (absolute position)",
-             "The projected position after the trade stays within the maximum absolute quantity."),
+             "The projected position after the trade stays within the maximum absolute quantity.", short_unit="units"),
     KindSpec(RuleKind.CONCENTRATION, PRETRADE, PERCENT, "% of the account's gross market value",
              "The projected position after the trade stays within the maximum share of the account's gross "
              "market value.",
              (Param("min_portfolio_value", "decimal", "0",
-                    "Portfolios of a smaller gross market value (base currency) are not checked."),)),
+                    "Portfolios of a smaller gross market value (base currency) are not checked."),),
+             short_unit="% of GMV"),
     KindSpec(RuleKind.NOTIONAL, PRETRADE, AMOUNT_UNIT, "in the trade currency",
              "A trade's notional (quantity x price) stays within the maximum.",
              (Param("per_currency", "per_currency", {},
-                    "Another maximum for trades in a currency, e.g. {\"JPY\": \"30000000000\"}."),)),
+                    "Another maximum for trades in a currency, e.g. {\"JPY\": \"30000000000\"}."),),
+             short_unit="trade ccy"),
     KindSpec(RuleKind.QUANTITY, PRETRADE, QUANTITY_UNIT, "units per trade",
-             "A trade's quantity stays within the maximum."),
+             "A trade's quantity stays within the maximum.", short_unit="units"),
     KindSpec(RuleKind.PRICE_DEVIATION, PRETRADE, PERCENT, "% away from the last price",
-             "A trade's price is within the percentage of the instrument's last price."),
+             "A trade's price is within the percentage of the instrument's last price.", short_unit="% from last"),
     KindSpec(RuleKind.WASH_TRADE, SURVEILLANCE, PERCENT, "% price band",
              "The same beneficial owner bought and sold the same instrument within the window at prices within "
              "the band.",
              (Param("window_days", "int", 0, "Days between the buy and the sale (0: the same trade date).",
-                    maximum=30),)),
+                    maximum=30),), short_unit="% band"),
     KindSpec(RuleKind.LARGE_TRADE, SURVEILLANCE, PERCENT, "% of the average daily volume",
              "A trade's quantity above the percentage of the instrument's average daily volume.",
              (Param("adv_days", "int", 20, "Trading days the average daily volume is taken over.", minimum=1,
                     maximum=250),
               Param("min_days", "int", 5, "Fewer days of volume than this: no average, no alert.", minimum=1,
-                    maximum=250))),
+                    maximum=250)), short_unit="% of ADV"),
     KindSpec(RuleKind.STRUCTURING, SURVEILLANCE, AMOUNT_UNIT, "the reporting threshold, in params.currency",
              "Several deposits or withdrawals of an account just under the reporting threshold within the window.",
              (Param("near_pct", "percent", "10", "How far under the threshold counts as just under (%)."),
@@ -136,11 +139,11 @@ KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (
               Param("min_count", "int", 3, "Movements just under the threshold that raise an alert.", minimum=2,
                     maximum=1000),
               Param("currency", "currency", "USD", "The currency of the threshold and of the movements counted.")),
-             scopes=(RuleScope.ALL, RuleScope.ACCOUNT)),
+             scopes=(RuleScope.ALL, RuleScope.ACCOUNT), short_unit="ccy"),
     KindSpec(RuleKind.MARKING_CLOSE, SURVEILLANCE, PERCENT, "% move of the close against the previous close",
              "Trades in the last minutes before the close of a day whose close moved by more than the percentage.",
              (Param("window_minutes", "int", 15, "Minutes before the close that count.", minimum=1,
-                    maximum=480),)),
+                    maximum=480),), short_unit="% move"),
     KindSpec(RuleKind.FAIL_CLOSE_OUT, SURVEILLANCE, NONE, "",
              "A fail to deliver still open past its Reg SHO close-out deadline: the account goes into the "
              "pre-borrow requirement (penalty box)."),

@@ -84,7 +84,7 @@ class RuleProposalForm(forms.Form):
     effective_to = forms.DateField(required=False, label="In force to", widget=DateInput)
     active = forms.BooleanField(required=False, initial=True, label="Active")
     params = forms.CharField(required=False, label="Parameters (JSON)", widget=forms.Textarea(
-        attrs={"rows": 2, "class": "wide mono", "spellcheck": "false"}))
+        attrs={"rows": 4, "class": "wide mono", "spellcheck": "false"}))
     reason = forms.CharField(max_length=REASON_MAX_LENGTH, label="Reason", widget=forms.TextInput(
         attrs={"class": "wide", "placeholder": "why: shown to the approver and kept with the version"}))
 
@@ -136,6 +136,10 @@ def _decorate(rules, today) -> list:
     for rule in rules:
         rule.stage = stage_of(rule.kind)
         rule.unit = KINDS[rule.kind].unit
+        if rule.kind == RuleKind.STRUCTURING:
+            rule.unit = f"{(rule.params or {}).get('currency', 'USD')}: the reporting threshold"
+        rule.short_unit = (KINDS[rule.kind].short_unit if rule.kind != RuleKind.STRUCTURING
+                           else (rule.params or {}).get("currency", "USD"))
         rule.threshold_shown = threshold_shown(rule)
         rule.state = rule_state(rule, today)
         rule.pending_change = pending.get(rule.code)
@@ -235,6 +239,22 @@ def rule_propose(request):
     return _rules_page(request, proposal_form=form, status=400)
 
 
+def values_diff(before: dict, after: dict) -> list[DiffRow]:
+    """What a change changed: field by field, and the parameters one by one (params.window_days 5 → 7)."""
+    rows = []
+    for name in CHANGEABLE:
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        if name == "params" and isinstance(old, dict) and isinstance(new, dict):
+            rows.extend(DiffRow(f"params.{key}", shown(key, old.get(key)) if key in old else None,
+                                shown(key, new.get(key)) if key in new else None)
+                        for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key))
+        else:
+            rows.append(DiffRow(name, old, new))
+    return rows
+
+
 def version_history(rule: ComplianceRule) -> list[dict]:
     """The rule's versions, newest first: each with who made it, when, why and what it changed."""
     versions = list(rule.versions.all())  # newest first (prefetched)
@@ -246,9 +266,7 @@ def version_history(rule: ComplianceRule) -> list[dict]:
         older = states[index + 1] if index + 1 < len(states) else None
         # Version N was made by the change recorded on version N-1 (who replaced it, when, why).
         made_by = versions[index] if index < len(versions) else None
-        diff = [] if older is None else [
-            DiffRow(name, older["values"].get(name), state["values"].get(name)) for name in CHANGEABLE
-            if older["values"].get(name) != state["values"].get(name)]
+        diff = [] if older is None else values_diff(older["values"], state["values"])
         history.append({"version": state["version"], "values": state["values"], "current": index == 0,
                         "by": made_by.changed_by.username if made_by and made_by.changed_by else (
                             creation.actor_label if older is None and creation else None),

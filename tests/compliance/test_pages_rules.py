@@ -70,10 +70,11 @@ def test_the_table_groups_by_stage_with_units_and_states(officer_client):
     groups = [row[0] for row in rows if len(row) == 1]
     assert groups[0].startswith("Pre-trade") and groups[1].startswith("Surveillance")
     by_code = {row[0]: row for row in rows if len(row) > 1}
-    assert by_code["notional-reject"][:13] == [
+    assert by_code["notional-reject"] == [
         "notional-reject", "Notional above 250M per trade", "Notional per trade", "All", "250,000,000",
-        "in the trade currency", "—", "Reject", "High", "In force", "—", "—", "v1"]
-    assert by_code["price-deviation-hold"][4:6] == ["10%", "% away from the last price"]
+        "trade ccy", "—", "Reject", "High", "In force", "always", "v1", "Change"]
+    assert by_code["price-deviation-hold"][4:6] == ["10%", "% from last"]
+    assert by_code["structuring"][4:6] == ["10,000", "USD"]
     assert by_code["concentration"][9] == "Inactive"
     assert by_code["structuring"][6] == "near pct 10, window days 5, min count 3, currency USD"
     assert by_code["account-status"][4:6] == ["—", ""]
@@ -133,7 +134,7 @@ def test_proposing_a_change_keeps_code_and_kind_and_sends_only_what_differs(offi
     assert change.payload == {"code": "wash-trades", "changes": {"threshold": "2", "params": {"window_days": 2}}}
     # The table shows the pending change instead of a Change link.
     row = next(r for r in table_rows(officer_client.get(URL), "rules") if r[0] == "wash-trades")
-    assert row[13] == f"#{change.pk}"
+    assert row[12] == f"#{change.pk} awaiting"
 
 
 @pytest.mark.parametrize(("overrides", "field", "message"), [
