@@ -6,8 +6,14 @@
 
 Posts --bulk-trades trades in bulk requests of --batch (default 1,000), then --single-trades
 trades one at a time from --clients concurrent clients, and prints trades per second and
-p50/p99 latency for each. Accounts, counterparties and instruments are read from the server
+p50/p99 latency for each. Accounts, counterparties, instruments and prices are read from the server
 (load_demo data); every run uses fresh external_refs.
+
+The trades are what a desk sends, so that the default compliance rules book them: prices within 2% of
+the instrument's last price on or before the trade date, and sells only of what the account bought
+earlier in the run (in a batch already answered, or earlier in the same batch), never short. Accounts
+need the cash for their buys (run_ingest.sh deposits it). What the rules held or refused is counted
+and printed all the same (rejected items by rule).
 """
 
 import argparse
@@ -22,6 +28,8 @@ import threading
 import time
 import urllib.parse
 import uuid
+from bisect import bisect_right
+from collections import Counter, defaultdict
 from datetime import date, timedelta
 
 
@@ -68,21 +76,73 @@ def recent_sessions(mic: str, today: date) -> tuple[date, ...]:
     return tuple(day for day in days if calendar.is_session(day.isoformat()))
 
 
-def make_trades(n, refdata, run_id, rng):
-    accounts, counterparties, instruments = refdata
-    today = date.today()
-    trades = []
-    for i in range(n):
-        inst = rng.choice(instruments)
-        trade_date = rng.choice(recent_sessions(inst["market"], today))
-        trades.append({
-            "external_ref": f"BENCH-{run_id}-{i}", "account": rng.choice(accounts),
-            "counterparty": rng.choice(counterparties), "instrument": inst["isin"],
-            "side": rng.choice(["BUY", "SELL"]), "quantity": str(rng.randint(1, 50) * 100),
-            "price": f"{rng.uniform(10, 500):.2f}", "currency": inst["currency"],
-            "trade_date": trade_date.isoformat(), "commission": "1.50",
-        })
-    return trades
+class TradeMaker:
+    """Realistic trades on the demo firm: near the last price, sells of what was bought earlier in the run.
+
+    `lag`: a batch may sell what batches at least that many before it bought (with several bulk clients the
+    batches just before may still be in flight, their buys not booked yet), and what its own earlier trades
+    bought (pre-trade checks count a batch's earlier trades).
+    """
+
+    def __init__(self, refdata, prices, rng, lag):
+        self.accounts, self.counterparties, self.instruments = refdata
+        self.prices = prices  # ISIN -> ([dates], [prices]) in date order
+        self.rng, self.lag = rng, lag
+        self.held = defaultdict(int)  # (account, ISIN) -> shares the run bought and can sell
+        self.bought = []  # per batch: [((account, ISIN), quantity)]
+
+    def last_price(self, isin, day):
+        days, values = self.prices[isin]
+        at = bisect_right(days, day)
+        return values[at - 1] if at else values[0]
+
+    def batch(self, n, run_id, start, *, own_buys_count=True):
+        rng, today = self.rng, date.today()
+        if len(self.bought) >= self.lag:
+            for key, quantity in self.bought[len(self.bought) - self.lag]:
+                self.held[key] += quantity
+        bought, trades = [], []
+        for i in range(start, start + n):
+            inst = rng.choice(self.instruments)
+            trade_date = rng.choice(recent_sessions(inst["market"], today))
+            account = rng.choice(self.accounts)
+            key = (account, inst["isin"])
+            quantity = rng.randint(1, 50) * 100
+            side = "BUY"
+            if self.held[key] >= 100 and rng.random() < 0.5:
+                side, quantity = "SELL", min(quantity, self.held[key] // 100 * 100)
+                self.held[key] -= quantity
+            elif own_buys_count:
+                bought.append((key, quantity))
+            price = self.last_price(inst["isin"], trade_date.isoformat()) * rng.uniform(0.98, 1.02)
+            trades.append({
+                "external_ref": f"BENCH-{run_id}-{i}", "account": account,
+                "counterparty": rng.choice(self.counterparties), "instrument": inst["isin"],
+                "side": side, "quantity": str(quantity), "price": f"{price:.2f}", "currency": inst["currency"],
+                "trade_date": trade_date.isoformat(), "commission": "1.50",
+            })
+        self.bought.append(bought)
+        return trades
+
+
+def fetch_prices(client, instruments):
+    series = defaultdict(list)
+    for row in client.get_all("/api/v1/prices/"):
+        series[row["instrument"]].append((row["price_date"], float(row["price"])))
+    prices = {}
+    for isin, rows in series.items():
+        rows.sort()
+        prices[isin] = ([d for d, _ in rows], [p for _, p in rows])
+    return prices
+
+
+def rule_of(errors) -> str:
+    """What refused an item: the rule code of its first compliance reason, else the field."""
+    reasons = errors.get("compliance")
+    if reasons:
+        first = reasons[0]
+        return first[1:first.index("]")] if first.startswith("[") else first.split(":")[0][:40]
+    return ",".join(sorted(errors))
 
 
 def cpu_snapshot() -> dict[str, float]:
@@ -121,10 +181,10 @@ def report(label, trades, seconds, latencies_ms):
           f"({len(latencies_ms)} requests)")
 
 
-def bench_bulk(args, refdata, run_id, rng):
-    trades = make_trades(args.bulk_trades, refdata, f"{run_id}B", rng)
-    batches = [trades[i:i + args.batch] for i in range(0, len(trades), args.batch)]
-    latencies, created, lock = [], [0], threading.Lock()
+def bench_bulk(args, maker, run_id):
+    batches = [maker.batch(min(args.batch, args.bulk_trades - i), f"{run_id}B", i)
+               for i in range(0, args.bulk_trades, args.batch)]
+    latencies, created, refused, lock = [], [0], Counter(), threading.Lock()
     queue = list(reversed(batches))
 
     def worker():
@@ -142,6 +202,7 @@ def bench_bulk(args, refdata, run_id, rng):
             with lock:
                 latencies.append(elapsed)
                 created[0] += body["created"]
+                refused.update(rule_of(r["errors"]) for r in body["results"] if r["status"] == "rejected")
 
     cpu = cpu_snapshot() if args.cpu else None
     start = time.perf_counter()
@@ -151,29 +212,35 @@ def bench_bulk(args, refdata, run_id, rng):
     for t in threads:
         t.join()
     seconds = time.perf_counter() - start
-    if created[0] != len(trades):
-        raise SystemExit(f"bulk: only {created[0]} of {len(trades)} created")
-    report(f"bulk ({args.batch}/request, {args.bulk_clients} client(s))", len(trades), seconds, latencies)
+    total = sum(len(b) for b in batches)
+    report(f"bulk ({args.batch}/request, {args.bulk_clients} client(s))", total, seconds, latencies)
+    print(f"bulk: {created[0]} created (booked or held), {total - created[0]} rejected"
+          + (f" ({', '.join(f'{k} {v}' for k, v in refused.most_common())})" if refused else ""))
     if cpu:
-        report_cpu("bulk", len(trades), cpu, cpu_snapshot(), seconds)
+        report_cpu("bulk", total, cpu, cpu_snapshot(), seconds)
 
 
-def bench_single(args, refdata, run_id, rng):
-    trades = make_trades(args.single_trades, refdata, f"{run_id}S", rng)
-    latencies, lock, errors = [], threading.Lock(), []
+def bench_single(args, maker, run_id):
+    trades = maker.batch(args.single_trades, f"{run_id}S", 0, own_buys_count=False)
+    latencies, lock, errors, outcomes = [], threading.Lock(), [], Counter()
     chunks = [trades[i::args.clients] for i in range(args.clients)]
 
     def worker(chunk):
         client = Client(args.url, args.token)
-        mine = []
+        mine, seen = [], Counter()
         for trade in chunk:
             start = time.perf_counter()
             status, body = client.request("POST", "/api/v1/trades/", trade)
             mine.append((time.perf_counter() - start) * 1000)
-            if status != 201:
+            if status == 201:
+                seen[body["status"]] += 1
+            elif status == 400 and "compliance" in body:
+                seen[f"rejected ({rule_of(body)})"] += 1
+            else:
                 errors.append(f"{status} {str(body)[:200]}")
         with lock:
             latencies.extend(mine)
+            outcomes.update(seen)
 
     cpu = cpu_snapshot() if args.cpu else None
     start = time.perf_counter()
@@ -186,6 +253,7 @@ def bench_single(args, refdata, run_id, rng):
     if errors:
         raise SystemExit(f"single: {len(errors)} errors, first: {errors[0]}")
     report(f"single ({args.clients} concurrent clients)", len(trades), seconds, latencies)
+    print("single: " + ", ".join(f"{k} {v}" for k, v in outcomes.most_common()))
     if cpu:
         report_cpu("single", len(trades), cpu, cpu_snapshot(), seconds)
 
@@ -211,13 +279,17 @@ def main():
     instruments = [i for i in client.get_all("/api/v1/instruments/") if i["is_active"]]
     if not (accounts and counterparties and instruments):
         raise SystemExit("no reference data on the server: run `manage.py load_demo` first")
-    refdata = (accounts, counterparties, instruments)
-    rng = random.Random(args.seed)
+    prices = fetch_prices(client, instruments)
+    instruments = [i for i in instruments if i["isin"] in prices]
+    if not instruments:
+        raise SystemExit("no prices on the server: run `manage.py load_demo` first")
+    maker = TradeMaker((accounts, counterparties, instruments), prices, random.Random(args.seed),
+                       lag=2 * args.bulk_clients)
     run_id = uuid.uuid4().hex[:8]
     if args.bulk_trades:
-        bench_bulk(args, refdata, run_id, rng)
+        bench_bulk(args, maker, run_id)
     if args.single_trades:
-        bench_single(args, refdata, run_id, rng)
+        bench_single(args, maker, run_id)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,19 @@ from django.contrib.auth.models import Group, User
 user, _ = User.objects.get_or_create(username='bench-oms')
 user.groups.add(Group.objects.get(name='front_office'))
 " >/dev/null
+# The default compliance rules are in force (buying power among them): the demo accounts get the cash for
+# a bench's worth of buys (100,000 trades average about 25,000 million of buys), one deposit per currency.
+$PY manage.py shell -c "
+from datetime import date
+from decimal import Decimal
+from records.cash.services import cash_movement_create
+from records.reference.models import Account, Instrument
+currencies = sorted(set(Instrument.objects.values_list('currency', flat=True)))
+for account in Account.objects.filter(status='ACTIVE'):
+    for currency in currencies:
+        cash_movement_create(actor='bench', account=account, currency=currency, amount=Decimal(10) ** 12,
+                             value_date=date.today(), reference=f'BENCH-FUND-{account.code}-{currency}')
+" >/dev/null
 TOKEN=$($PY manage.py drf_create_token bench-oms | awk '{print $3}')
 
 .venv/bin/gunicorn backoffice.wsgi:application --workers "$WORKERS" --bind "127.0.0.1:$PORT" \
@@ -52,6 +65,8 @@ $PY manage.py shell -c "
 from records.audit.models import AuditRecord
 from records.positions.models import Position
 from records.trades.models import Trade
-print(f'booked: {Trade.objects.count():,} trades, {Position.objects.count():,} positions, '
+from django.db.models import Count
+statuses = dict(Trade.objects.values_list('status').annotate(n=Count('id')))
+print(f'booked: {Trade.objects.count():,} trades ({statuses}), {Position.objects.count():,} positions, '
       f'{AuditRecord.objects.count():,} audit records')
 "

@@ -133,6 +133,7 @@ class _Context:
     data: dict = field(default_factory=dict)
     own: dict = field(default_factory=dict)  # trade id -> TradeTerms
     own_position: dict = field(default_factory=lambda: defaultdict(Decimal))
+    own_cost: dict = field(default_factory=lambda: defaultdict(Decimal))
     positions: dict = field(default_factory=lambda: defaultdict(Decimal))
     spent: dict = field(default_factory=lambda: defaultdict(Decimal))
 
@@ -142,6 +143,8 @@ class _Context:
             if terms.status in POSITION_STATUSES:
                 self.own_position[(terms.account_id, terms.instrument_id)] += (
                     terms.quantity if terms.side == BUY else -terms.quantity)
+            if terms.status == Trade.Status.BOOKED and terms.side == BUY:
+                self.own_cost[(terms.account_id, terms.currency)] += terms.cost
 
     def position_before(self, loaded: dict, account_id: int, instrument_id: int) -> Decimal:
         """The trade-date position before this trade: stored, less the own trades, plus the batch's earlier."""
@@ -159,7 +162,7 @@ class _Kind:
 
     kind: str
 
-    def loads(self, items: list[tuple[TradeCandidate, list]], ctx: _Context) -> list[tuple[str, loads.Load]]:
+    def loads(self, items: list[TradeCandidate], ctx: _Context) -> list[tuple[str, loads.Load]]:
         return []
 
     def check(self, c: TradeCandidate, rules: list, ctx: _Context) -> list[Hit]:
@@ -214,7 +217,7 @@ class _PriceDeviation(_Kind):
     kind = RuleKind.PRICE_DEVIATION
 
     def loads(self, items, ctx):
-        return [("last_prices", loads.last_prices_load((c.instrument.pk, c.trade_date) for c, _ in items))]
+        return [("last_prices", loads.last_prices_load({(c.instrument.pk, c.trade_date) for c in items}))]
 
     def check(self, c, rules, ctx):
         last = ctx.data["last_prices"].get((c.instrument.pk, c.trade_date))
@@ -238,42 +241,48 @@ class _BuyingPower(_Kind):
     kind = RuleKind.BUYING_POWER
 
     def loads(self, items, ctx):
-        keys = [(c.account.pk, c.currency, c.account.base_currency, c.trade_date) for c, _ in items if c.side == BUY]
+        keys = {(c.account.pk, c.currency, c.account.base_currency, c.trade_date) for c in items if c.side == BUY}
         if not keys:
             return []
-        excluded = [c.trade_id for c, _ in items if c.trade_id is not None]
-        return [("funds", loads.funds_load(keys, excluded_trade_ids=excluded))]
+        return [("funds", loads.funds_load(keys))]
 
     def check(self, c, rules, ctx):
         if c.side != BUY:
             return []
         account = c.account
         funds = ctx.data["funds"][(account.pk, c.currency, c.trade_date)]
-        earlier = ctx.spent.get((account.pk, c.currency), Decimal(0))
-        cash = funds.balance - funds.reserved - funds.uncovered - earlier
-        limit, note = account.credit_limit, ""
+        key = (account.pk, c.currency)
+        uncovered = funds.uncovered - ctx.own_cost.get(key, 0)  # an amended trade's old terms: replaced
+        earlier = ctx.spent.get(key, 0)
+        cash = funds.balance - funds.reserved - uncovered - earlier
+        limit = account.credit_limit
         if not limit:
             credit = Decimal(0)
         elif account.base_currency == c.currency:
             credit = limit
         else:
-            credit = loads.convert(limit, funds.rate, funds.direct)
-            if credit is None:
-                credit = Decimal(0)
-                note = (f", credit limit {_money(limit)} {account.base_currency} not counted: no "
-                        f"{account.base_currency}/{c.currency} rate on or before {c.trade_date.isoformat()}")
-            else:
-                note = f" = {_money(limit)} {account.base_currency}"
-        power, cost = cash + credit, _cost(c)
-        pending = funds.uncovered + earlier
-        detail = (f"cash {_money(cash)} available" + (f" after {_money(pending)} of buys not yet instructed"
-                                                      if pending else "")
-                  + (f", credit limit {_money(credit)}{note}" if not note.startswith(",") else note))
+            credit = loads.convert(limit, funds.rate, funds.direct) or Decimal(0)
+        power, cost = cash + credit, c.quantity * c.price + c.commission
+        failed = [rule for rule in rules if cost - power > (rule.threshold or 0)]
+        if not failed:
+            return []
+        # The reason, only for a buy that fails.
+        pending = uncovered + earlier
+        detail = f"cash {_money(cash)} available"
+        if pending:
+            detail += f" after {_money(pending)} of buys not yet instructed"
+        if limit and account.base_currency != c.currency and funds.rate is None:
+            detail += (f", credit limit {_money(limit)} {account.base_currency} not counted: no "
+                       f"{account.base_currency}/{c.currency} rate on or before {c.trade_date.isoformat()}")
+        elif limit and account.base_currency != c.currency:
+            detail += f", credit limit {_money(credit)} = {_money(limit)} {account.base_currency}"
+        else:
+            detail += f", credit limit {_money(credit)}"
         return [_hit(c, rule, f"Buy of {_money(cost)} {c.currency} exceeds buying power of {_money(power)} "
                               f"{c.currency} ({detail}).",
                      cost=cost, buying_power=power, cash_balance=funds.balance, reserved=funds.reserved,
                      booked_buys=pending, credit_limit=credit, currency=c.currency)
-                for rule in rules if cost - power > (rule.threshold or 0)]
+                for rule in failed]
 
 
 class _ShortSale(_Kind):
@@ -285,7 +294,7 @@ class _ShortSale(_Kind):
     kind = RuleKind.SHORT_SALE
 
     def loads(self, items, ctx):
-        sells = [c for c, _ in items if c.side != BUY]
+        sells = [c for c in items if c.side != BUY]
         if not sells:
             return []
         return [("shorts", loads.shorts_load({(c.account.pk, c.instrument.pk) for c in sells},
@@ -326,7 +335,7 @@ class _PositionLimit(_Kind):
     kind = RuleKind.POSITION_LIMIT
 
     def loads(self, items, ctx):
-        return [("positions", loads.positions_load((c.account.pk, c.instrument.pk) for c, _ in items))]
+        return [("positions", loads.positions_load({(c.account.pk, c.instrument.pk) for c in items}))]
 
     def check(self, c, rules, ctx):
         after = ctx.position_before(ctx.data["positions"], c.account.pk, c.instrument.pk) + _signed(c)
@@ -345,7 +354,7 @@ class _Concentration(_Kind):
 
     def loads(self, items, ctx):
         days, instruments = defaultdict(set), defaultdict(set)
-        for c, _ in items:
+        for c in items:
             days[c.account.pk].add(c.trade_date)
             instruments[c.account.pk].add(c.instrument.pk)
         extra = [(a, d, i) for a in days for d in days[a] for i in instruments[a]]
@@ -412,37 +421,63 @@ def evaluate(candidates: Sequence[TradeCandidate], *, alerts: bool = False, rule
     by_kind: dict[str, list] = defaultdict(list)
     for rule in rules:
         by_kind[rule.kind].append(rule)
-    scoped = {kind for kind, rs in by_kind.items() if any(r.scope != RuleScope.ALL for r in rs)}
-    memo: dict = {}
+    # Which rules apply depends on the day only for a kind whose rules are all for ALL; else on the account and
+    # instrument too. Worked out once per key, not per trade.
+    scoped = [kind for kind, rs in by_kind.items() if any(r.scope != RuleScope.ALL for r in rs)]
+    unscoped = [kind for kind in by_kind if kind not in scoped]
+    per_day: dict = {}
+    per_key: dict = {}
+    by_day: dict = defaultdict(list)
     plan: list[tuple[TradeCandidate, list[tuple[_Kind, list]]]] = []
     items: dict[str, list] = defaultdict(list)
     for c in ordered:
-        steps = []
-        for kind, kind_rules in by_kind.items():
-            key = (kind, c.account.pk, c.instrument.pk, c.trade_date) if kind in scoped else (kind, c.trade_date)
-            if key not in memo:
-                memo[key] = _selected(rules_applying(kind_rules, account=c.account, instrument=c.instrument,
-                                                     day=c.trade_date), kind, alerts=alerts)
-            if memo[key]:
-                steps.append((KINDS[kind], memo[key]))
-                items[kind].append((c, memo[key]))
+        day = c.trade_date
+        by_day[day].append(c)
+        steps = per_day.get(day)
+        if steps is None:
+            steps = per_day[day] = []
+            for kind in unscoped:
+                chosen = _selected(rules_applying(by_kind[kind], account=c.account, instrument=c.instrument, day=day),
+                                   kind, alerts=alerts)
+                if chosen:
+                    steps.append((KINDS[kind], chosen))
+        if scoped:
+            steps = list(steps)
+            for kind in scoped:
+                key = (kind, c.account.pk, c.instrument.pk, day)
+                chosen = per_key.get(key)
+                if chosen is None:
+                    chosen = per_key[key] = _selected(rules_applying(by_kind[kind], account=c.account,
+                                                                     instrument=c.instrument, day=day),
+                                                      kind, alerts=alerts)
+                if chosen:
+                    steps.append((KINDS[kind], chosen))
+                    items[kind].append(c)
         plan.append((c, steps))
+    for day, day_steps in per_day.items():
+        for evaluator, _ in day_steps:
+            items[evaluator.kind] += by_day[day]
     ctx = _Context()
     queries = [named for kind, kind_items in items.items() for named in KINDS[kind].loads(kind_items, ctx)]
     amended = sorted({c.trade_id for c in ordered if c.trade_id is not None})
     if own is None and amended and any(k in items for k in (RuleKind.SHORT_SALE, RuleKind.POSITION_LIMIT,
-                                                            RuleKind.CONCENTRATION)):
+                                                            RuleKind.CONCENTRATION, RuleKind.BUYING_POWER)):
         queries.append(("own", loads.trade_terms_load(amended)))
     if queries:
         rows = select_all([(q.sql, q.params) for _, q in queries])
         ctx.data = {name: q.parse(result) for (name, q), result in zip(queries, rows, strict=True)}
     ctx.set_own(own if own is not None else ctx.data.get("own", {}))
     hits: list[Hit] = []
+    apply = ctx.apply
     for c, steps in plan:
-        mine = [hit for evaluator, kind_rules in steps for hit in evaluator.check(c, kind_rules, ctx)]
-        hits += mine
-        if alerts or not any(hit.action in STOPPING for hit in mine):
-            ctx.apply(c)
+        stop = False
+        for evaluator, kind_rules in steps:
+            found = evaluator.check(c, kind_rules, ctx)
+            if found:
+                hits += found
+                stop = stop or any(hit.action in STOPPING for hit in found)
+        if alerts or not stop:
+            apply(c)
     return hits
 
 

@@ -30,6 +30,12 @@ def _t(model) -> str:
     return model._meta.db_table
 
 
+def _array(values) -> str:
+    """An array parameter as PostgreSQL's text form, cast in the SQL (%s::bigint[]): ids, dates and currency
+    codes need no quoting, and the text is built far faster than a driver adapts a list element by element."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 # The latest rate between two currencies on or before a day, either way round: (rate, direct). direct: 1 unit
 # of k.base = rate units of k.quote; else the stored rate is the other way round (divide by it).
 _FX_LATERAL = f"""
@@ -66,27 +72,21 @@ class Funds:
     direct: bool | None
 
 
-def funds_load(keys: Iterable[tuple[int, str, str, date]], *, excluded_trade_ids: Iterable[int]) -> Load:
+def funds_load(keys: Iterable[tuple[int, str, str, date]]) -> Load:
     """Per (account id, trade currency, account base currency, trade date): cash balance and reserved, the cost
-    of the account's BOOKED buys in that currency (quantity x price + commission; trades in excluded_trade_ids
-    left out), and the latest FX rate from the base currency on or before the day. One statement."""
+    of the account's BOOKED buys in that currency (quantity x price + commission: compliance_bookedbuys, which
+    triggers on records_trade keep; migration compliance 0004), and the latest FX rate from the base currency
+    on or before the day. One statement, by primary keys."""
     keys = sorted(set(keys))
     sql = f"""
-WITH k AS (SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::date[]) AS k (account_id, currency,
-                                                                                     base, day)),
-booked AS (
-    SELECT t.account_id, t.currency, SUM(t.quantity * t.price + t.commission) AS cost FROM {_t(Trade)} t
-    WHERE t.status = 'BOOKED' AND t.side = 'BUY' AND t.account_id = ANY(%s::bigint[])
-      AND NOT (t.id = ANY(%s::bigint[]))
-    GROUP BY t.account_id, t.currency)
 SELECT k.account_id, k.currency, k.day, COALESCE(b.balance, 0), COALESCE(b.reserved, 0), COALESCE(o.cost, 0),
        fx.rate, fx.direct
-FROM k
+FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::date[]) AS k (account_id, currency, base, day)
 LEFT JOIN {_t(CashBalance)} b ON b.account_id = k.account_id AND b.currency = k.currency
-LEFT JOIN booked o ON o.account_id = k.account_id AND o.currency = k.currency
+LEFT JOIN compliance_bookedbuys o ON o.account_id = k.account_id AND o.currency = k.currency
 {_FX_LATERAL.format(base="k.base", quote="k.currency", day="k.day")}"""  # noqa: S608 - names from meta
-    params = [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [k[3] for k in keys],
-              sorted({k[0] for k in keys}), sorted(set(excluded_trade_ids))]
+    params = [_array(k[0] for k in keys), _array(k[1] for k in keys), _array(k[2] for k in keys),
+              _array(k[3] for k in keys)]
 
     def parse(rows):
         return {(account_id, currency, day): Funds(balance, reserved, cost, rate, direct)
@@ -104,7 +104,7 @@ JOIN unnest(%s::bigint[], %s::bigint[]) AS k (account_id, instrument_id)
 
     def parse(rows):
         return {(a, i): q for a, i, q in rows}
-    return Load(sql, [[a for a, _ in pairs], [i for _, i in pairs]], parse)
+    return Load(sql, [_array(a for a, _ in pairs), _array(i for _, i in pairs)], parse)
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ SELECT 'B', e.account_id, e.instrument_id, NULL, NULL, MIN(e.since), NULL
 FROM {_t(PenaltyBoxEntry)} e JOIN {keys} ON e.account_id = k.account_id AND e.instrument_id = k.instrument_id
 WHERE e.released_on IS NULL
 GROUP BY e.account_id, e.instrument_id"""  # noqa: S608 - names from meta
-    accounts, instruments = [a for a, _ in pairs], [i for _, i in pairs]
+    accounts, instruments = _array(a for a, _ in pairs), _array(i for _, i in pairs)
 
     def parse(rows):
         data = ShortData({}, defaultdict(list), {})
@@ -178,7 +178,7 @@ WHERE px.price IS NOT NULL"""  # noqa: S608 - names from meta
 
     def parse(rows):
         return {(i, d): LastPrice(p, c, pd) for i, d, p, c, pd in rows}
-    return Load(sql, [[i for i, _ in keys], [d for _, d in keys]], parse)
+    return Load(sql, [_array(i for i, _ in keys), _array(d for _, d in keys)], parse)
 
 
 @dataclass(frozen=True)
@@ -206,8 +206,8 @@ SELECT h.account_id, h.day, h.instrument_id, h.quantity, px.price, px.currency, 
 FROM h JOIN {_t(Account)} a ON a.id = h.account_id JOIN {_t(Instrument)} i ON i.id = h.instrument_id
 {_PRICE_LATERAL.format(instrument="h.instrument_id", day="h.day")}
 {_FX_LATERAL.format(base="px.currency", quote="a.base_currency", day="h.day")}"""  # noqa: S608 - names from meta
-    params = [[a for a, _ in keys], [d for _, d in keys], [e[0] for e in extra], [e[1] for e in extra],
-              [e[2] for e in extra]]
+    params = [_array(a for a, _ in keys), _array(d for _, d in keys), _array(e[0] for e in extra),
+              _array(e[1] for e in extra), _array(e[2] for e in extra)]
 
     def parse(rows):
         out: dict[tuple[int, date], dict[int, Holding]] = defaultdict(dict)
@@ -242,4 +242,4 @@ FROM {_t(Trade)} WHERE id = ANY(%s::bigint[])"""  # noqa: S608 - names from meta
 
     def parse(rows):
         return {row[0]: TradeTerms(*row) for row in rows}
-    return Load(sql, [sorted(set(trade_ids))], parse)
+    return Load(sql, [_array(sorted(set(trade_ids)))], parse)

@@ -210,7 +210,7 @@ def test_a_check_that_holds_books_a_held_trade_outside_the_position(fo_client, o
     assert response.status_code == 201
     assert response.json()["status"] == "HELD"
     assert response.json()["hold_reasons"] == [
-        "Notional 60,000,000.00 USD exceeds the limit of 50,000,000.00 USD per trade."]
+        "[notional-hold] Notional 60,000,000.00 USD exceeds the limit of 50,000,000.00 USD per trade."]
     assert position() is None  # a held trade moves no position
     trade_id = response.json()["id"]
     proposed = post(ops_client, f"/api/v1/trades/{trade_id}/release/", {"reason": "approved by desk"})

@@ -373,7 +373,7 @@ def test_a_held_trade_shows_why(signed_in, blotter):
     response = signed_in.get(f"/records/trades/{blotter.ids['BIG-0001']}/")
     box = lxml.html.fromstring(response.content.decode()).xpath('//*[@id="hold-reasons"]')[0]
     text = " ".join(box.text_content().split())
-    assert text.startswith("Held by pre-trade checks: Notional 83,100,000.00 USD exceeds the limit of")
+    assert text.startswith("Held by pre-trade checks: [notional-hold] Notional 83,100,000.00 USD exceeds the limit of")
     assert "msg-warning" in box.get("class")
 
 
