@@ -56,8 +56,9 @@ def rule_update(*, actor: Actor, code_or_id, changes: dict, reason: str = "") ->
     changed = rule_update_check(rule, changes)
     before = snapshot(rule)
     user, _label = actor_fields(actor)
-    RuleVersion.objects.create(rule=rule, version=rule.version, values=rule_view(rule), changed_by=user,
-                               changed_at=timezone.now(), reason=(reason or "")[:500])
+    kept = RuleVersion.objects.create(rule=rule, version=rule.version, values=rule_view(rule), changed_by=user,
+                                      changed_at=timezone.now(), reason=(reason or "")[:500])
+    audit_log(actor=actor, action="CREATE", instance=kept, after=snapshot(kept), reason=reason)
     for name, value in changed.items():
         setattr(rule, name, value)
     rule.version += 1

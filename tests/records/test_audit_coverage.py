@@ -34,6 +34,7 @@ from clearing.matching.services import confirmations as matching_confirmations
 from clearing.matching.services import matching, tolerances
 from clearing.netting import services as netting
 from compliance.restricted import services as compliance_restricted
+from compliance.rules import services as compliance_rules
 from records.approvals import services as approvals
 from records.audit.models import AuditRecord
 from records.audit.services import audit_chain
@@ -620,6 +621,12 @@ WRITERS.update({
         lambda w: compliance_restricted.restricted_create(actor=w.checker, instrument=w.instruments["AAPL"],
                                                           reason="walk", effective_from=TRADE_DATE),
         lambda w, entry: compliance_restricted.restricted_end(actor=w.checker, entry_id=entry.pk, reason="walk")),
+    "compliance.rules.services.rule_create": (None, lambda w, _: compliance_rules.rule_create(
+        actor=w.checker, code="walk-qty", kind="QUANTITY", threshold="1000", action="HOLD", reason="walk")),
+    "compliance.rules.services.rule_update": (None, lambda w, _: compliance_rules.rule_update(
+        actor=w.checker, code_or_id="notional-hold", changes={"threshold": "60000000"}, reason="walk")),
+    "compliance.rules.services.rule_deactivate": (None, lambda w, _: compliance_rules.rule_deactivate(
+        actor=w.checker, code_or_id="wash-trades", reason="walk")),
 })
 
 

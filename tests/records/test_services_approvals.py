@@ -165,7 +165,8 @@ UPPER_APPS_KINDS = {"confirmation.force_match": "tests/clearing/test_services_ma
                     "glaccount.change": "tests/accounting/test_services_chart.py",
                     "period.reopen": "tests/accounting/test_services_periods.py",
                     "journal.manual": "tests/accounting/test_services_journals.py",
-                    "journal.reversal": "tests/accounting/test_services_journals.py"}
+                    "journal.reversal": "tests/accounting/test_services_journals.py",
+                    "compliance.rule.change": "tests/compliance/test_rules_api.py"}
 
 
 def test_every_registered_kind_has_a_case():
