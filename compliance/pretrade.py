@@ -236,7 +236,8 @@ class _BuyingPower(_Kind):
     """A buy's cost (quantity x price + commission) within the account's buying power in the trade's currency:
     cash balance - reserved - cost of its BOOKED buys (not yet instructed, so not reserved) - the batch's
     earlier buys + credit limit (converted from the base currency at the latest FX rate on or before the trade
-    date; no rate: not counted). The threshold is the tolerance: the cost may exceed it by that much."""
+    date; no rate: not counted). The threshold is the buying power that must remain after the buy, in the
+    account's base currency (converted the same way; without a rate, taken as it is)."""
 
     kind = RuleKind.BUYING_POWER
 
@@ -263,7 +264,15 @@ class _BuyingPower(_Kind):
         else:
             credit = loads.convert(limit, funds.rate, funds.direct) or Decimal(0)
         power, cost = cash + credit, c.quantity * c.price + c.commission
-        failed = [rule for rule in rules if cost - power > (rule.threshold or 0)]
+        cross = account.base_currency != c.currency
+
+        def keep(rule) -> Decimal:
+            """The buying power the rule wants left, in the trade's currency (threshold: account's base)."""
+            if not rule.threshold or not cross or funds.rate is None:
+                return rule.threshold or Decimal(0)
+            return loads.convert(rule.threshold, funds.rate, funds.direct)
+
+        failed = [(rule, keep(rule)) for rule in rules if cost > power - keep(rule)]
         if not failed:
             return []
         # The reason, only for a buy that fails.
@@ -271,18 +280,19 @@ class _BuyingPower(_Kind):
         detail = f"cash {_money(cash)} available"
         if pending:
             detail += f" after {_money(pending)} of buys not yet instructed"
-        if limit and account.base_currency != c.currency and funds.rate is None:
+        if limit and cross and funds.rate is None:
             detail += (f", credit limit {_money(limit)} {account.base_currency} not counted: no "
                        f"{account.base_currency}/{c.currency} rate on or before {c.trade_date.isoformat()}")
-        elif limit and account.base_currency != c.currency:
+        elif limit and cross:
             detail += f", credit limit {_money(credit)} = {_money(limit)} {account.base_currency}"
         else:
             detail += f", credit limit {_money(credit)}"
         return [_hit(c, rule, f"Buy of {_money(cost)} {c.currency} exceeds buying power of {_money(power)} "
-                              f"{c.currency} ({detail}).",
-                     cost=cost, buying_power=power, cash_balance=funds.balance, reserved=funds.reserved,
-                     booked_buys=pending, credit_limit=credit, currency=c.currency)
-                for rule in failed]
+                              f"{c.currency}" + (f", {_money(kept)} of which must remain" if kept else "")
+                              + f" ({detail}).",
+                     cost=cost, buying_power=power, must_remain=kept, cash_balance=funds.balance,
+                     reserved=funds.reserved, booked_buys=pending, credit_limit=credit, currency=c.currency)
+                for rule, kept in failed]
 
 
 class _ShortSale(_Kind):

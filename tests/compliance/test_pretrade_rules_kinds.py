@@ -133,13 +133,17 @@ def test_buying_power_counts_booked_buys_not_yet_instructed_and_ignores_sells(fo
     booked(submit(fo_client, external_ref="B4", price="110"))
 
 
-def test_the_threshold_is_a_tolerance_over_buying_power(fo_client, instruments, accounts, counterparties):
+@pytest.mark.parametrize(("trade_price", "hit"), [("95.01", True), ("95", False)])
+def test_the_threshold_is_buying_power_that_must_remain(fo_client, instruments, accounts, counterparties,
+                                                        trade_price, hit):
     rule("bp", "BUYING_POWER", "500")
     cash(accounts["HOUSE"], "USD", "10000")  # HOUSE: no credit limit
-    booked(submit(fo_client, external_ref="T1", account="HOUSE", price="105"))
-    assert refused(submit(fo_client, external_ref="T2", account="HOUSE", price="50.01"),
-                   "[bp] Buy of 5,001.00 USD exceeds buying power of -500.00 USD (cash -500.00 available after "
-                   "10,500.00 of buys not yet instructed, credit limit 0.00).")
+    response = submit(fo_client, account="HOUSE", price=trade_price)
+    if hit:
+        assert refused(response, "[bp] Buy of 9,501.00 USD exceeds buying power of 10,000.00 USD, 500.00 of which "
+                                 "must remain (cash 10,000.00 available, credit limit 0.00).")
+    else:
+        booked(response)
 
 
 @pytest.mark.parametrize(("trade_price", "hit"), [("8.01", True), ("8", False)])
