@@ -78,6 +78,7 @@ def serve(port: int) -> int:
         steps = [
             [python, "manage.py", "migrate", "--noinput"],
             [python, "manage.py", "load_demo", "--trades", os.environ.get("DEMO_TRADES", "2000")],
+            [python, "manage.py", "load_shorts_demo"],  # short sales with their borrows and locates, held trades
             [python, "manage.py", "load_clearing_demo"],
             [python, "manage.py", "load_settlement_demo"],
             [python, "manage.py", "load_accounting_demo"],

@@ -221,6 +221,10 @@ class DemoAccount:
     mandate: str = "NONE"
     lines: int = 0  # how many opening positions
     size: float = 1.0  # millions of base currency per position, roughly
+    # Compliance: the KYC review runs out this many days after the load (negative: expired; None: house
+    # accounts, no KYC), and who ultimately owns the account ("": itself).
+    kyc_days: int | None = 240
+    beneficial_owner: str = ""
 
 
 HOUSE, CLIENT = Account.Kind.HOUSE, Account.Kind.CLIENT
@@ -235,18 +239,20 @@ def _m(amount: str) -> Decimal:
 ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("HOUSE-EQ", "House equity trading book", HOUSE, "USD", FIFO, credit_limit=_m("25"),
                 funding=(("USD", _m("150")), ("GBP", _m("20")), ("EUR", _m("25"))),
-                mandate="GLOBAL_EQUITY", lines=14, size=2.0),
+                mandate="GLOBAL_EQUITY", lines=14, size=2.0, kyc_days=None),
     DemoAccount("HOUSE-FI", "House fixed income book", HOUSE, "USD", AVERAGE, credit_limit=_m("10"),
                 funding=(("USD", _m("120")), ("GBP", _m("15")), ("EUR", _m("15"))),
-                mandate="FIXED_INCOME", lines=6, size=8.0),
+                mandate="FIXED_INCOME", lines=6, size=8.0, kyc_days=None),
     DemoAccount("HOUSE-EU", "House European equities book", HOUSE, "EUR", FIFO,
-                funding=(("EUR", _m("40")), ("GBP", _m("15"))), mandate="EU_EQUITY", lines=6, size=1.5),
+                funding=(("EUR", _m("40")), ("GBP", _m("15"))), mandate="EU_EQUITY", lines=6, size=1.5,
+                kyc_days=None),
     # Trade breaks are booked here and worked out; it starts flat.
-    DemoAccount(ERROR_ACCOUNT, "House error account", HOUSE, "USD", FIFO, funding=(("USD", _m("1")),)),
+    DemoAccount(ERROR_ACCOUNT, "House error account", HOUSE, "USD", FIFO, funding=(("USD", _m("1")),),
+                kyc_days=None),
     DemoAccount("CL-PF-001", "Northern Lights Teachers' Pension Plan", CLIENT, "USD", AVERAGE,
-                funding=(("USD", _m("85")),), mandate="BALANCED", lines=14, size=4.0),
+                funding=(("USD", _m("85")),), mandate="BALANCED", lines=14, size=4.0, kyc_days=300),
     DemoAccount("CL-PF-002", "Thames Valley Local Government Pension Scheme", CLIENT, "GBP", AVERAGE,
-                funding=(("GBP", _m("60")), ("USD", _m("20"))), mandate="BALANCED", lines=12, size=3.0),
+                funding=(("GBP", _m("60")), ("USD", _m("20"))), mandate="BALANCED", lines=12, size=3.0, kyc_days=150),
     DemoAccount("CL-PF-003", "Versorgungswerk der Ingenieure Rheinland", CLIENT, "EUR", AVERAGE,
                 allow_partial_settlement=False, funding=(("EUR", _m("70")),), mandate="BALANCED", lines=10,
                 size=3.0),
@@ -258,28 +264,32 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
                 funding=(("USD", _m("30")), ("EUR", _m("10"))), mandate="BALANCED", lines=8, size=2.5),
     DemoAccount("CL-HF-003", "Mayfair Long/Short Equity Fund", CLIENT, "GBP", FIFO, credit_limit=_m("3"),
                 funding=(("GBP", _m("18")),), mandate="UK_EQUITY", lines=6, size=1.5),
-    # Suspended pending a KYC refresh: it keeps its holdings but may not trade.
+    # Suspended pending a KYC refresh (its review ran out): it keeps its holdings but may not trade.
     DemoAccount("CL-HF-004", "Kestrel Event Driven Partners LP", CLIENT, "USD", AVERAGE,
                 status=Account.Status.SUSPENDED, funding=(("USD", _m("12")),), mandate="US_EQUITY", lines=4,
-                size=1.0),
+                size=1.0, kyc_days=-20),
     # Redeemed and closed: funded, withdrawn in full, then closed; it holds nothing.
     DemoAccount("CL-HF-005", "Old Quarry Capital Fund LP", CLIENT, "USD", FIFO, status=Account.Status.CLOSED,
                 funding=(("USD", _m("5")),)),
+    # Two offices of one family: one beneficial owner, one party to wash-trade surveillance.
     DemoAccount("CL-FO-001", "Hartwell Family Office", CLIENT, "USD", AVERAGE,
-                funding=(("USD", _m("15")), ("GBP", _m("4"))), mandate="GLOBAL_EQUITY", lines=8, size=0.6),
+                funding=(("USD", _m("15")), ("GBP", _m("4"))), mandate="GLOBAL_EQUITY", lines=8, size=0.6,
+                kyc_days=95, beneficial_owner="Eleanor Hartwell"),
     DemoAccount("CL-FO-002", "Von Stauffen Family Holdings GmbH", CLIENT, "EUR", FIFO,
                 funding=(("EUR", _m("12")), ("USD", _m("5"))), mandate="GLOBAL_EQUITY", lines=7, size=0.5),
     DemoAccount("CL-FO-003", "Ashcombe Private Office", CLIENT, "GBP", AVERAGE, funding=(("GBP", _m("8")),),
-                mandate="UK_EQUITY", lines=5, size=0.4),
+                mandate="UK_EQUITY", lines=5, size=0.4, kyc_days=12, beneficial_owner="Eleanor Hartwell"),
     DemoAccount("CL-AM-001", "Meridian Harbor Asset Management", CLIENT, "USD", FIFO,
-                funding=(("USD", _m("55")), ("EUR", _m("8"))), mandate="GLOBAL_EQUITY", lines=12, size=2.0),
+                funding=(("USD", _m("55")), ("EUR", _m("8"))), mandate="GLOBAL_EQUITY", lines=12, size=2.0,
+                kyc_days=330),
     DemoAccount("CL-IN-001", "Cornerstone Mutual Life Insurance Company", CLIENT, "USD", AVERAGE,
                 allow_partial_settlement=False, funding=(("USD", _m("90")),), mandate="FIXED_INCOME", lines=6,
                 size=10.0),
     DemoAccount("CL-EN-001", "St Aidan's College Endowment", CLIENT, "GBP", AVERAGE, funding=(("GBP", _m("9")),),
                 mandate="BALANCED", lines=6, size=0.8),
     # New client: funded, nothing bought yet.
-    DemoAccount("CL-CH-001", "Lindqvist Foundation", CLIENT, "EUR", FIFO, funding=(("EUR", _m("6")),)),
+    DemoAccount("CL-CH-001", "Lindqvist Foundation", CLIENT, "EUR", FIFO, funding=(("EUR", _m("6")),),
+                kyc_days=360),
 )
 ACCOUNTS_BY_CODE = {a.code: a for a in ACCOUNTS}
 
@@ -390,7 +400,7 @@ def load_demo(*, seed: int = DEFAULT_SEED, today: dt.date | None = None) -> Load
     with correlation(f"{DEMO_ACTOR}:{uuid.uuid4().hex[:12]}"), transaction.atomic():
         _load_counterparties(summary)
         instruments = _load_instruments(summary)
-        accounts, new_accounts = _load_accounts(summary)
+        accounts, new_accounts = _load_accounts(summary, today)
         days = price_dates(today)
         _load_prices(summary, instruments, days, seed)
         _load_fx_rates(summary, sorted({d for mic_days in days.values() for d in mic_days}), seed)
@@ -427,7 +437,7 @@ def _load_instruments(summary: LoadSummary) -> dict[str, Instrument]:
     return existing
 
 
-def _load_accounts(summary: LoadSummary) -> tuple[dict[str, Account], set[str]]:
+def _load_accounts(summary: LoadSummary, today: dt.date) -> tuple[dict[str, Account], set[str]]:
     existing = {a.code: a for a in Account.objects.filter(code__in=ACCOUNTS_BY_CODE)}
     created = set()
     for spec in ACCOUNTS:
@@ -439,7 +449,8 @@ def _load_accounts(summary: LoadSummary) -> tuple[dict[str, Account], set[str]]:
         existing[spec.code] = reference.account_create(
             actor=DEMO_ACTOR, code=spec.code, name=spec.name, kind=spec.kind, base_currency=spec.base_currency,
             status=status, cost_method=spec.cost_method, allow_partial_settlement=spec.allow_partial_settlement,
-            credit_limit=spec.credit_limit, reason="demo data")
+            credit_limit=spec.credit_limit, beneficial_owner=spec.beneficial_owner, reason="demo data",
+            kyc_review_due=today + dt.timedelta(days=spec.kyc_days) if spec.kyc_days is not None else None)
         created.add(spec.code)
         summary.count("accounts", created=True)
     return existing, created
@@ -557,26 +568,47 @@ def demo_trades(n: int, seed: int) -> list[dict]:
         raise DemoDataMissing("The demo firm is not loaded: run load_demo first.")
     held = {(p.account_id, p.instrument_id): p.settled_quantity
             for p in Position.objects.filter(account__in=accounts, settled_quantity__gt=0)}
+    # The pre-trade checks (compliance rules) refuse a buy beyond the account's cash in the trade's currency
+    # and hold a sale its position does not cover: an account trades what is in currencies it holds cash in,
+    # buys within what it may still spend there (its funding, less the buys generated before: from the firm's
+    # fixed figures, so a seed's trades never depend on what was booked since), and sells out of what it holds.
+    budget = {(spec.code, currency): amount * BUDGET_SHARE for spec in ACCOUNTS for currency, amount in spec.funding}
+    tradable = {account.code: [i for i in instruments if (account.code, i.currency) in budget] or instruments
+                for account in accounts}
     rng = random.Random(f"{seed}:trades")
     trades = []
     for number in range(1, n + 1):
-        account = rng.choice(accounts)
-        instrument = rng.choice(instruments)
-        spec = INSTRUMENTS_BY_ISIN[instrument.isin]
-        counterparty = rng.choice([d for d in dealers if COUNTERPARTIES_BY_CODE[d.code].deals_in(spec)] or dealers)
-        trade_date, close = rng.choice(closes[instrument.pk])
-        today = today_at[instrument.market_id]
-        if rng.random() < 0.2 and today is not None and today > closes[instrument.pk][-1][0]:
-            trade_date, close = today, closes[instrument.pk][-1][1]
-        lots = rng.choice((1, 1, 2, 3, 5, 5, 10, 20, 25, 50))
-        quantity = Decimal(lots * spec.lot)
-        holding = held.get((account.pk, instrument.pk), Decimal(0))
-        side = "SELL" if holding > 0 and rng.random() < 0.5 else "BUY"
+        # Draw again (a few times) an account and instrument where a trade is possible: one it holds, or one
+        # it can still afford a couple of lots of.
+        for _attempt in range(DRAWS):
+            account = rng.choice(accounts)
+            instrument = rng.choice(tradable[account.code])
+            spec = INSTRUMENTS_BY_ISIN[instrument.isin]
+            counterparty = rng.choice([d for d in dealers if COUNTERPARTIES_BY_CODE[d.code].deals_in(spec)]
+                                      or dealers)
+            trade_date, close = rng.choice(closes[instrument.pk])
+            today = today_at[instrument.market_id]
+            if rng.random() < 0.2 and today is not None and today > closes[instrument.pk][-1][0]:
+                trade_date, close = today, closes[instrument.pk][-1][1]
+            lots = rng.choice((1, 1, 2, 3, 5, 5, 10, 20, 25, 50))
+            quantity = Decimal(lots * spec.lot)
+            holding = held.get((account.pk, instrument.pk), Decimal(0))
+            price = (close * Decimal(str(1 + rng.uniform(-0.004, 0.004)))).quantize(
+                Decimal(1).scaleb(-spec.price_places), rounding=ROUND_HALF_EVEN)
+            left = budget.get((account.code, instrument.currency), Decimal(0))
+            # Lots it can afford, a lot's worth kept back for the commission.
+            affordable = (left // (price * spec.lot)) - 1
+            if holding > 0 or affordable >= 1:
+                break
+        side = "SELL" if holding > 0 and (affordable < 1 or rng.random() < 0.5) else "BUY"
+        if side == "BUY":
+            quantity = min(quantity, max(affordable, Decimal(1)) * spec.lot)
         if side == "SELL":
-            # Sell at most a tenth of the holding per trade (a lot at least).
-            quantity = min(quantity, max(Decimal(spec.lot), (holding / 10 // spec.lot) * spec.lot))
-        price = (close * Decimal(str(1 + rng.uniform(-0.004, 0.004)))).quantize(
-            Decimal(1).scaleb(-spec.price_places), rounding=ROUND_HALF_EVEN)
+            # Sell at most a tenth of the holding per trade (a lot at least), never more than is left of it.
+            quantity = min(quantity, max(Decimal(spec.lot), (holding / 10 // spec.lot) * spec.lot), holding)
+            held[(account.pk, instrument.pk)] = holding - quantity
+        else:
+            budget[(account.code, instrument.currency)] = left - quantity * price - _commission(spec, quantity, price)
         trades.append({
             "external_ref": f"DEMO-{seed}-{number:06d}",
             "account": account.code,
@@ -591,6 +623,11 @@ def demo_trades(n: int, seed: int) -> list[dict]:
             "commission": format_decimal(_commission(spec, quantity, price)),
         })
     return trades
+
+
+# The share of its funding an account's demo buys may spend in a currency.
+BUDGET_SHARE = Decimal("0.9")
+DRAWS = 20
 
 
 def _recent_closes(instruments: list[Instrument]) -> dict[int, list[tuple[dt.date, Decimal]]]:
