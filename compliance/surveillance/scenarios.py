@@ -29,6 +29,8 @@ from compliance.rules.models import ComplianceRule, RuleKind, RuleScope
 from compliance.rules.selectors import SCOPE_ORDER
 
 EVIDENCE_CAP = 50
+# Sorts and hashes over a day's million trades in memory rather than on disk, for the scenario statements only.
+SCENARIO_WORK_MEM = "256MB"
 EXCLUDED_STATUSES = ("CANCELLED", "REJECTED")
 _LEVEL = {scope: n for n, scope in enumerate(SCOPE_ORDER)}
 
@@ -97,11 +99,38 @@ applying AS (
 )"""
 
 
+# When every rule is of scope ALL (the default rules), every rule applies to every pair: no pairs to resolve.
+_APPLYING_ALL = ("applying AS (SELECT NULL::bigint AS account_id, NULL::bigint AS instrument_id, "
+                 "NULL::bigint AS rule_id)")
+
+
+def _scoping(rules: list[ComplianceRule], alias: str) -> dict:
+    """The `applying` CTE and the join of a statement's rows (`alias`) to the rules applying to them."""
+    if all(r.scope == RuleScope.ALL for r in rules):
+        return {"applying": _APPLYING_ALL, "join": "CROSS JOIN (SELECT rule_id FROM rules) AS ap"}
+    return {"applying": _APPLYING, "join": (f"JOIN applying AS ap ON ap.account_id = {alias}.account_id "
+                                            f"AND ap.instrument_id = {alias}.instrument_id")}
+
+
 def _fetch(sql: str, params: dict) -> list[dict]:
+    """Run a scenario's statement without nested-loop joins: return its rows as dicts. Call inside a transaction.
+
+    The planner cannot estimate the CTEs (the unnested rules, the pairs and the rules applying to them: it guesses
+    one row where there are hundreds of thousands), and a nested loop over a million trades on such a guess runs
+    for minutes (bench/README.md, "Surveillance"); hash and merge joins stay linear whatever the estimate. JIT is
+    off too: the cost that disables nested loops would make PostgreSQL compile every plan, for seconds.
+    """
     with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit'), current_setting('work_mem')")
+        jit, work_mem = cursor.fetchone()
+        cursor.execute("SELECT set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true), "
+                       "set_config('work_mem', %s, true)", [SCENARIO_WORK_MEM])
         cursor.execute(sql, params)
         columns = [c.name for c in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        cursor.execute("SELECT set_config('enable_nestloop', 'on', true), set_config('jit', %s, true), "
+                       "set_config('work_mem', %s, true)", [jit, work_mem])
+    return rows
 
 
 def num(value) -> str:
@@ -146,7 +175,7 @@ grouped AS (
            count(DISTINCT w.account_id) AS accounts,
            (array_agg(w.id ORDER BY w.id))[1:{cap}] AS listed_ids
     FROM win AS w
-    JOIN applying AS ap ON ap.account_id = w.account_id AND ap.instrument_id = w.instrument_id
+    {join}
     JOIN rules AS r ON r.rule_id = ap.rule_id
     JOIN records_account AS a ON a.id = w.account_id
     WHERE w.trade_date >= r.window_start
@@ -161,10 +190,10 @@ SELECT h.rule_id, h.owner, h.instrument_id, h.first_account, h.trades, h.account
        round(h.buy_vwap, 6) AS buy_vwap, round(h.sell_vwap, 6) AS sell_vwap,
        round(abs(h.buy_vwap - h.sell_vwap) * 200 / (h.buy_vwap + h.sell_vwap), 4) AS diff_pct,
        i.isin, i.symbol,
-       (SELECT json_agg(json_build_array(t.id, t.side, t.quantity::text, t.price::text, ac.code, t.trade_date)
-                        ORDER BY t.id)
-        FROM records_trade AS t JOIN records_account AS ac ON ac.id = t.account_id
-        WHERE t.id = ANY(h.listed_ids)) AS listed
+       (SELECT json_agg(json_build_array(t.id, t.side, t.quantity::text, t.price::text,
+                                         (SELECT ac.code FROM records_account AS ac WHERE ac.id = t.account_id),
+                                         t.trade_date) ORDER BY t.id)
+        FROM records_trade AS t WHERE t.id = ANY(h.listed_ids)) AS listed
 FROM hits AS h
 JOIN rules AS r ON r.rule_id = h.rule_id
 JOIN records_instrument AS i ON i.id = h.instrument_id
@@ -183,7 +212,7 @@ def wash_trades(*, day: date, rules: list[ComplianceRule]) -> ScenarioOutcome:
         return ScenarioOutcome([], {})
     starts = [weekday_shift(day, -_int(r, "window_days")) if _int(r, "window_days") else day for r in rules]
     cte, params = _rules_cte(rules, {"window_start": ("date", starts)})
-    sql = _WASH.format(rules=cte, applying=_APPLYING, cap=EVIDENCE_CAP)
+    sql = _WASH.format(rules=cte, cap=EVIDENCE_CAP, **_scoping(rules, "w"))
     rows = _fetch(sql, {**params, "start": min(starts), "day": day, "excluded": list(EXCLUDED_STATUSES)})
     by_id = {r.pk: r for r in rules}
     drafts = []
@@ -222,20 +251,22 @@ adv AS (
     FROM records_trade AS h
     JOIN rules AS r ON h.trade_date >= r.adv_start
     WHERE h.trade_date >= %(start)s AND h.trade_date < %(day)s AND h.status <> ALL(%(excluded)s)
-      AND h.instrument_id IN (SELECT DISTINCT instrument_id FROM pairs)
     GROUP BY r.rule_id, h.instrument_id
+),
+hits AS (
+    SELECT d.id, d.account_id, d.instrument_id, d.side, d.quantity, d.price, ap.rule_id, v.days, v.volume
+    FROM today AS d
+    {join}
+    JOIN rules AS r ON r.rule_id = ap.rule_id
+    JOIN adv AS v ON v.rule_id = ap.rule_id AND v.instrument_id = d.instrument_id
+    WHERE v.days >= r.min_days AND d.quantity * v.days * 100 > r.threshold * v.volume
 )
-SELECT d.id, d.account_id, d.instrument_id, d.side, d.quantity, d.price, ap.rule_id, v.days, v.volume,
-       round(v.volume / v.days, 6) AS adv, round(d.quantity * v.days * 100 / v.volume, 4) AS pct_of_adv,
+SELECT d.*, round(d.volume / d.days, 6) AS adv, round(d.quantity * d.days * 100 / d.volume, 4) AS pct_of_adv,
        a.code AS account, i.isin, i.symbol
-FROM today AS d
-JOIN applying AS ap ON ap.account_id = d.account_id AND ap.instrument_id = d.instrument_id
-JOIN rules AS r ON r.rule_id = ap.rule_id
-JOIN adv AS v ON v.rule_id = ap.rule_id AND v.instrument_id = d.instrument_id
+FROM hits AS d
 JOIN records_account AS a ON a.id = d.account_id
 JOIN records_instrument AS i ON i.id = d.instrument_id
-WHERE v.days >= r.min_days AND d.quantity * v.days * 100 > r.threshold * v.volume
-ORDER BY ap.rule_id, d.id
+ORDER BY d.rule_id, d.id
 """
 
 
@@ -249,7 +280,7 @@ def large_trades(*, day: date, rules: list[ComplianceRule]) -> ScenarioOutcome:
     starts = [weekday_shift(day, -max(1, _int(r, "adv_days"))) for r in rules]
     cte, params = _rules_cte(rules, {"adv_start": ("date", starts),
                                      "min_days": ("int", [max(1, _int(r, "min_days")) for r in rules])})
-    rows = _fetch(_LARGE.format(rules=cte, applying=_APPLYING),
+    rows = _fetch(_LARGE.format(rules=cte, **_scoping(rules, "d")),
                   {**params, "start": min(starts), "day": day, "excluded": list(EXCLUDED_STATUSES)})
     by_id = {r.pk: r for r in rules}
     drafts = []
@@ -276,6 +307,8 @@ moves AS (
     SELECT m.id, m.account_id, m.amount, m.currency, m.value_date, m.reference, m.kind AS direction
     FROM records_cashmovement AS m
     WHERE m.value_date BETWEEN %(start)s AND %(day)s AND m.kind IN ('DEPOSIT', 'WITHDRAWAL')
+      -- only what some rule's band can hold: the rest never counts
+      AND m.currency = ANY(%(currencies)s) AND abs(m.amount) >= %(lowest)s AND abs(m.amount) < %(highest)s
 ),
 holders AS (SELECT DISTINCT account_id FROM moves),
 applying AS (
@@ -322,7 +355,10 @@ def structuring(*, day: date, rules: list[ComplianceRule]) -> ScenarioOutcome:
         "currency": ("text", [str(r.params.get("currency", "USD")).upper() for r in rules]),
         "near_pct": ("numeric", [_decimal(r, "near_pct") for r in rules]),
         "min_count": ("int", [max(1, _int(r, "min_count")) for r in rules])})
-    rows = _fetch(_STRUCTURING.format(rules=cte, cap=EVIDENCE_CAP), {**params, "start": min(starts), "day": day})
+    rows = _fetch(_STRUCTURING.format(rules=cte, cap=EVIDENCE_CAP), {
+        **params, "start": min(starts), "day": day, "currencies": sorted(set(params["r_currency"])),
+        "lowest": min(r.threshold * (1 - _decimal(r, "near_pct") / 100) for r in rules),
+        "highest": max(r.threshold for r in rules)})
     by_id = {r.pk: r for r in rules}
     drafts = []
     for row in rows:
@@ -380,7 +416,7 @@ SELECT d.id, d.account_id, d.instrument_id, d.side, d.quantity, d.price, d.creat
        round((cl.price - pv.price) * 100 / pv.price, 4) AS close_move_pct,
        a.code AS account, i.isin, i.symbol
 FROM late AS d
-JOIN applying AS ap ON ap.account_id = d.account_id AND ap.instrument_id = d.instrument_id
+{join}
 JOIN rules AS r ON r.rule_id = ap.rule_id
 JOIN previous AS pv ON pv.instrument_id = d.instrument_id
 JOIN closing AS cl ON cl.instrument_id = d.instrument_id
@@ -422,7 +458,7 @@ def marking_close(*, day: date, rules: list[ComplianceRule]) -> ScenarioOutcome:
         return ScenarioOutcome([], {})
     minutes = [_int(r, "window_minutes") for r in rules]
     cte, params = _rules_cte(rules, {"window_minutes": ("int", minutes)})
-    rows = _fetch(_MARKING.format(rules=cte, applying=_APPLYING), {
+    rows = _fetch(_MARKING.format(rules=cte, **_scoping(rules, "d")), {
         **params, "day": day, "excluded": list(EXCLUDED_STATUSES), "widest": max(minutes),
         "mics": list(closes), "close_at": list(closes.values())})
     by_id = {r.pk: r for r in rules}
@@ -467,7 +503,7 @@ pairs AS (SELECT DISTINCT account_id, instrument_id FROM fails),
 {applying}
 SELECT f.*, ap.rule_id, a.code AS account, i.isin, i.symbol
 FROM fails AS f
-JOIN applying AS ap ON ap.account_id = f.account_id AND ap.instrument_id = f.instrument_id
+{join}
 JOIN records_account AS a ON a.id = f.account_id
 JOIN records_instrument AS i ON i.id = f.instrument_id
 ORDER BY ap.rule_id, f.id
@@ -479,7 +515,7 @@ def fails_past_close_out(*, day: date, rules: list[ComplianceRule]) -> ScenarioO
     if not rules:
         return ScenarioOutcome([], {})
     cte, params = _rules_cte(rules, {})
-    rows = _fetch(_FAILS.format(rules=cte, past=_PAST_DEADLINE, applying=_APPLYING), {**params, "day": day})
+    rows = _fetch(_FAILS.format(rules=cte, past=_PAST_DEADLINE, **_scoping(rules, "f")), {**params, "day": day})
     by_id = {r.pk: r for r in rules}
     drafts = []
     for row in rows:
