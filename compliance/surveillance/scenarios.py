@@ -158,29 +158,30 @@ class ScenarioOutcome:
 _WASH = """
 WITH {rules},
 win AS (
-    SELECT t.id, t.account_id, t.instrument_id, t.side, t.quantity, t.price, t.trade_date
+    -- the buys and sells of each account, instrument and trade date: what the owners' groups add up
+    SELECT t.account_id, t.instrument_id, t.trade_date, count(*) AS trades,
+           sum(t.quantity) FILTER (WHERE t.side = 'BUY') AS buy_qty,
+           sum(t.quantity * t.price) FILTER (WHERE t.side = 'BUY') AS buy_value,
+           sum(t.quantity) FILTER (WHERE t.side = 'SELL') AS sell_qty,
+           sum(t.quantity * t.price) FILTER (WHERE t.side = 'SELL') AS sell_value
     FROM records_trade AS t
     WHERE t.trade_date BETWEEN %(start)s AND %(day)s AND t.status <> ALL(%(excluded)s)
+    GROUP BY t.account_id, t.instrument_id, t.trade_date
 ),
 pairs AS (SELECT DISTINCT account_id, instrument_id FROM win),
 {applying},
 grouped AS (
     SELECT ap.rule_id, coalesce(nullif(a.beneficial_owner, ''), a.code) AS owner, w.instrument_id,
-           count(*) AS trades,
-           sum(w.quantity) FILTER (WHERE w.side = 'BUY') AS buy_qty,
-           sum(w.quantity * w.price) FILTER (WHERE w.side = 'BUY') AS buy_value,
-           sum(w.quantity) FILTER (WHERE w.side = 'SELL') AS sell_qty,
-           sum(w.quantity * w.price) FILTER (WHERE w.side = 'SELL') AS sell_value,
-           (array_agg(w.account_id ORDER BY w.id))[1] AS first_account,
-           count(DISTINCT w.account_id) AS accounts,
-           (array_agg(w.id ORDER BY w.id))[1:{cap}] AS listed_ids
+           sum(w.trades) AS trades, sum(w.buy_qty) AS buy_qty, sum(w.buy_value) AS buy_value,
+           sum(w.sell_qty) AS sell_qty, sum(w.sell_value) AS sell_value,
+           min(w.account_id) AS first_account, count(DISTINCT w.account_id) AS accounts
     FROM win AS w
     {join}
     JOIN rules AS r ON r.rule_id = ap.rule_id
     JOIN records_account AS a ON a.id = w.account_id
     WHERE w.trade_date >= r.window_start
     GROUP BY ap.rule_id, coalesce(nullif(a.beneficial_owner, ''), a.code), w.instrument_id
-    HAVING bool_or(w.trade_date = %(day)s) AND bool_or(w.side = 'BUY') AND bool_or(w.side = 'SELL')
+    HAVING bool_or(w.trade_date = %(day)s) AND sum(w.buy_qty) > 0 AND sum(w.sell_qty) > 0
 ),
 hits AS (
     SELECT g.*, g.buy_value / g.buy_qty AS buy_vwap, g.sell_value / g.sell_qty AS sell_vwap
@@ -193,7 +194,12 @@ SELECT h.rule_id, h.owner, h.instrument_id, h.first_account, h.trades, h.account
        (SELECT json_agg(json_build_array(t.id, t.side, t.quantity::text, t.price::text,
                                          (SELECT ac.code FROM records_account AS ac WHERE ac.id = t.account_id),
                                          t.trade_date) ORDER BY t.id)
-        FROM records_trade AS t WHERE t.id = ANY(h.listed_ids)) AS listed
+        FROM (SELECT t.* FROM records_trade AS t
+              WHERE t.instrument_id = h.instrument_id AND t.trade_date BETWEEN r.window_start AND %(day)s
+                AND t.status <> ALL(%(excluded)s)
+                AND t.account_id IN (SELECT o.id FROM records_account AS o
+                                     WHERE coalesce(nullif(o.beneficial_owner, ''), o.code) = h.owner)
+              ORDER BY t.id LIMIT {cap}) AS t) AS listed
 FROM hits AS h
 JOIN rules AS r ON r.rule_id = h.rule_id
 JOIN records_instrument AS i ON i.id = h.instrument_id
