@@ -194,6 +194,9 @@ SPECTACULAR_SETTINGS = {
         "ConfirmationMatchStatusEnum": "clearing.models.Confirmation.MatchStatus",
         "InstructionStatusEnum": "settlements.models.SettlementInstruction.Status",
         "FailKindEnum": "settlements.models.SettlementFail.Kind",
+        "ComplianceRuleKindEnum": "compliance.rules.models.RuleKind",
+        "ComplianceRuleScopeEnum": "compliance.rules.models.RuleScope",
+        "ComplianceRuleActionEnum": "compliance.rules.models.RuleAction",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Token first: without credentials the schema answers 401 with WWW-Authenticate, as every endpoint
