@@ -336,3 +336,41 @@ def test_a_scope_change_to_every_trade_clears_its_value(compliance_client, instr
 def test_a_surveillance_rule_cannot_be_changed_to_hold(compliance_client):
     response = patch(compliance_client, rule("wash-trades"), {"action": "HOLD"})
     assert response.status_code == 400 and "only raises alerts" in response.json()["action"][0]
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"params": {"window\x00days": 1}}, "params"),
+    ({"kind": "STRUCTURING", "threshold": "10000", "action": "ALERT", **EVERY, "params": {"currency": "US\x00"}},
+     "params"),
+    ({"kind": "NOTIONAL", "params": {"per_currency": {"JP\x00": "1"}}}, "params"),
+    ({"threshold": "10\x00"}, "threshold"),
+    ({"effective_from": "2026-11-0\x00"}, "effective_from"),
+    ({"severity": "HIGH\x00"}, "severity"),
+    ({"action": "REJECT\x00"}, "action"),
+    ({"scope": "ALL\x00"}, "scope"),
+])
+def test_a_nul_anywhere_is_a_400_never_a_500(compliance_client, instruments, overrides, field):
+    response = post(compliance_client, {**NEW, **overrides})
+    assert response.status_code == 400 and field in response.json(), response.content
+    assert not ChangeRequest.objects.exists()
+
+
+@pytest.mark.parametrize("body", [
+    {"kind": "MARKING_CLOSE", "threshold": "100", "action": "ALERT", "params": {"window_minutes": 480}},
+    {"kind": "WASH_TRADE", "threshold": "0.0001", "action": "ALERT", "params": {"window_days": 30}},
+    {"kind": "LARGE_TRADE", "threshold": "25", "action": "ALERT", "params": {"adv_days": 5, "min_days": 5}},
+    {"kind": "STRUCTURING", "threshold": "0.0001", "action": "ALERT", "params": {"min_count": 2, "near_pct": "100"}},
+    {"kind": "PRICE_DEVIATION", "threshold": "100", "action": "ALERT"},
+    {"kind": "POSITION_LIMIT", "threshold": "0.0001", "action": "HOLD"},
+])
+def test_the_limits_themselves_are_accepted(compliance_client, body):
+    response = post(compliance_client, {"code": "edge", **body})
+    assert response.status_code == 202, response.json()
+
+
+def test_every_default_rule_is_valid_as_it_stands():
+    from compliance.rules.validators import rule_values, rule_view
+
+    for rule in ComplianceRule.objects.all():
+        values = rule_values(rule_view(rule))
+        assert values["params"].keys() >= set(rule.params), rule.code
