@@ -290,3 +290,32 @@ def test_a_penalty_box_rejection_is_not_an_alert(fo_client, instruments, account
                           quantity=Decimal(10), source="Desk", reference="L", valid_from=date(2026, 11, 20))
     assert submit(fo_client, side="SELL", quantity="5").status_code == 400
     assert not Alert.objects.exists() and not Trade.objects.exists()
+
+
+# --- the booked buys' cost, kept by triggers (migration compliance 0004) ---------------------------------------
+
+def booked_buys():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT account_id, currency, cost FROM compliance_bookedbuys WHERE cost <> 0")
+        kept = {(a, c): cost for a, c, cost in cursor.fetchall()}
+    summed = {}
+    for trade in Trade.objects.filter(status="BOOKED", side="BUY"):
+        key = (trade.account_id, trade.currency)
+        summed[key] = summed.get(key, 0) + trade.quantity * trade.price + trade.commission
+    return kept, summed
+
+
+def test_the_booked_buys_cost_follows_every_change_of_the_trades(fo_client, operations_user, instruments, accounts,
+                                                                 counterparties):
+    out = bulk(fo_client, [body(external_ref=f"B{i}", price=str(100 + i), commission="1.5") for i in range(60)]
+                          + [body(external_ref="S", side="SELL"), body(external_ref="E", instrument=SAP, price="7")]
+               ).json()
+    assert out["created"] == 62
+    ids = [r["id"] for r in out["results"]]
+    post(fo_client, f"/api/v1/trades/{ids[0]}/amend/", {"quantity": "250", "reason": "fill"})
+    post(fo_client, f"/api/v1/trades/{ids[1]}/cancel/", {"reason": "error"})
+    Trade.objects.filter(pk__in=ids[2:10]).update(status="CLEARED")
+    Trade.objects.filter(pk=ids[10]).update(price=Decimal("1.25"))
+    kept, summed = booked_buys()
+    assert kept == summed and len(kept) == 2
+    assert kept[(accounts["ACC-001"].pk, "EUR")] == Decimal(700)
