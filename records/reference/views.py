@@ -29,7 +29,7 @@ class InstrumentFilterForm(forms.Form):
 
 class AccountFilterForm(forms.Form):
     search = forms.CharField(required=False, max_length=200, label="Search",
-                             widget=forms.TextInput(attrs={"placeholder": "Code or name"}))
+                             widget=forms.TextInput(attrs={"placeholder": "Code, name or owner"}))
     status = forms.ChoiceField(required=False, choices=with_all(Account.Status.choices))
     kind = forms.ChoiceField(required=False, choices=with_all(Account.Kind.choices))
     kyc = forms.ChoiceField(required=False, label="KYC review", choices=with_all(selectors.KYC_CHOICES))
