@@ -9,6 +9,7 @@ import pytest
 
 from compliance.rules.kinds import RULE_CHANGE
 from compliance.rules.models import ComplianceRule, RuleVersion
+from compliance.rules.validators import rule_values, rule_view
 from records.approvals.models import ChangeRequest
 from records.audit.models import AuditRecord
 from tests.conftest import APPLE, client_for, make_user
@@ -369,8 +370,6 @@ def test_the_limits_themselves_are_accepted(compliance_client, body):
 
 
 def test_every_default_rule_is_valid_as_it_stands():
-    from compliance.rules.validators import rule_values, rule_view
-
     for rule in ComplianceRule.objects.all():
         values = rule_values(rule_view(rule))
         assert values["params"].keys() >= set(rule.params), rule.code
