@@ -35,6 +35,7 @@ from clearing.matching.services import matching, tolerances
 from clearing.netting import services as netting
 from compliance.restricted import services as compliance_restricted
 from compliance.rules import services as compliance_rules
+from compliance.surveillance import services as compliance_surveillance
 from records.approvals import services as approvals
 from records.audit.models import AuditRecord
 from records.audit.services import audit_chain
@@ -630,6 +631,52 @@ WRITERS.update({
 })
 
 
+def _walk_surveillance_job(w):
+    """A wash trade of TRADE_DATE (ACC-001 bought and sold AAPL at one price); a surveillance job of the date."""
+    from backoffice.core.jobs.services import job_create
+
+    w.trade(ref="WALK-WASH-BUY")
+    w.trade(ref="WALK-WASH-SELL", side="SELL")
+    return job_create(kind="compliance-surveillance", params={"trade_date": TRADE_DATE.isoformat()})
+
+
+def _walk_fail_past_deadline(w):
+    """A fail to deliver whose close-out deadline was NETTING_DATE; a surveillance job of the day after."""
+    from backoffice.core.jobs.services import job_create
+    from settlements.models import SettlementFail
+
+    fail = _walk_fail(w)
+    SettlementFail.objects.filter(pk=fail.pk).update(close_out_deadline=NETTING_DATE, regsho_basis="SHORT")
+    return job_create(kind="compliance-surveillance",
+                      params={"trade_date": (NETTING_DATE + timedelta(days=1)).isoformat()})
+
+
+# an alert's case steps (AlertEvent, append-only) are written with the alert's audit record of the same step
+AUDITED_WITH_PARENT.setdefault("compliance.alertevent", "compliance.alert")
+
+WRITERS.update({
+    "compliance.surveillance.services.surveillance_run_start": (
+        None, lambda w, _: compliance_surveillance.surveillance_run_start(trade_date=TRADE_DATE, started_by=w.checker)),
+    "compliance.surveillance.services.surveillance_run_create": (
+        None, lambda w, _: compliance_surveillance.surveillance_run_create(trade_date=TRADE_DATE,
+                                                                          started_by=w.checker)),
+    "compliance.surveillance.services.surveillance_scenario_run": (
+        _walk_surveillance_job,
+        lambda w, job: compliance_surveillance.surveillance_scenario_run(job=job, step="wash-trades")),
+    "compliance.surveillance.services.penalty_box_update": (
+        _walk_fail_past_deadline, lambda w, job: compliance_surveillance.penalty_box_update(
+            job=job, day=NETTING_DATE + timedelta(days=1))),
+})
+
+NOT_WRITERS.update({
+    "compliance.surveillance.services.trade_date_parse": "read: the markets trading that day",
+    "compliance.surveillance.services.surveillance_parameters": "validation of a run's parameters",
+    "compliance.surveillance.services.surveillance_run_now": (
+        "creates the run as surveillance_run_create (walked), then the job framework executes its steps "
+        "(surveillance_scenario_run, penalty_box_update: walked)"),
+})
+
+
 def test_every_service_function_is_walked_or_declared_as_not_writing():
     found = service_functions()
     declared = set(WRITERS) | set(NOT_WRITERS)
@@ -754,3 +801,4 @@ def test_position_moves_are_audited_with_exact_before_and_after_values(walk_worl
     assert len(records) == 5  # three trades booked, two position moves
     for record in records:
         assert content_hash(record) == record.content_hash
+
