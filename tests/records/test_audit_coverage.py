@@ -677,6 +677,51 @@ NOT_WRITERS.update({
 })
 
 
+def _walk_alert(w, *, closed=False):
+    """A wash-trade alert raised on a trade (closed with a disposition when asked)."""
+    from compliance.alerts import services as compliance_alerts
+    from compliance.alerts.services import AlertDraft
+    from compliance.rules.models import ComplianceRule
+
+    (alert_id,) = compliance_alerts.alerts_raise(actor="walk", drafts=[AlertDraft(
+        rule=ComplianceRule.objects.get(code="wash-trades"), subject_type="TRADE", subject_id=1,
+        dedupe_key="walk:1", business_date=TRADE_DATE, summary="walk")])
+    if closed:
+        compliance_alerts.alert_close(actor=w.checker, alert_id=alert_id, disposition="walk")
+    return alert_id
+
+
+def _alert_services():
+    from compliance.alerts import services as compliance_alerts
+
+    return compliance_alerts
+
+
+WRITERS.update({
+    "compliance.alerts.services.alerts_raise": (None, lambda w, _: _walk_alert(w)),
+    "compliance.alerts.services.alert_assign": (_walk_alert, lambda w, alert_id: _alert_services().alert_assign(
+        actor=w.checker, alert_id=alert_id, owner=w.checker)),
+    "compliance.alerts.services.alert_investigate": (
+        _walk_alert, lambda w, alert_id: _alert_services().alert_investigate(actor=w.checker, alert_id=alert_id)),
+    "compliance.alerts.services.alert_escalate": (_walk_alert, lambda w, alert_id: _alert_services().alert_escalate(
+        actor=w.checker, alert_id=alert_id, note="walk")),
+    "compliance.alerts.services.alert_close": (_walk_alert, lambda w, alert_id: _alert_services().alert_close(
+        actor=w.checker, alert_id=alert_id, disposition="walk")),
+    "compliance.alerts.services.alert_reopen": (
+        lambda w: _walk_alert(w, closed=True),
+        lambda w, alert_id: _alert_services().alert_reopen(actor=w.checker, alert_id=alert_id, reason="walk")),
+    "compliance.alerts.services.alert_note": (_walk_alert, lambda w, alert_id: _alert_services().alert_note(
+        actor=w.checker, alert_id=alert_id, note="walk")),
+    "compliance.alerts.services.alerts_assign_bulk": (
+        _walk_alert, lambda w, alert_id: _alert_services().alerts_assign_bulk(
+            actor=w.checker, alert_ids=[alert_id], owner=w.checker)),
+})
+
+NOT_WRITERS.update({
+    "compliance.alerts.services.sla_hours": "computation: the SLA of a severity",
+    "compliance.alerts.services.alert_owner_resolve": "read: the user an alert may be assigned to",
+})
+
 def test_every_service_function_is_walked_or_declared_as_not_writing():
     found = service_functions()
     declared = set(WRITERS) | set(NOT_WRITERS)
