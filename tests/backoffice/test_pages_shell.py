@@ -174,7 +174,13 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
         ("Posting", "/accounting/posting/", False),
         ("Chart of accounts", "/accounting/chart/", False),
         ("Periods", "/accounting/periods/", False),
+        ("Alerts", "/compliance/alerts/", False),
+        ("Daily summary", "/compliance/summary/", False),
+        ("Rules", "/compliance/rules/", False),
         ("Restricted list", "/compliance/restricted-list/", False),
+        ("Surveillance", "/compliance/surveillance/", False),
+        ("Locates and borrows", "/compliance/locates/", False),
+        ("Penalty box", "/compliance/penalty-box/", False),
         ("Positions", "/records/positions/", False),
         ("Cash balances", "/records/cash/", False),
         ("Instruments", "/records/instruments/", False),
@@ -187,7 +193,7 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
         ("Exports", "/records/exports/", False),
         ("Batch jobs", "/jobs/", False),
     ]
-    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 31
+    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 37
 
 
 def test_navigation_leaves_out_entries_whose_page_does_not_exist(signed_in, monkeypatch):
