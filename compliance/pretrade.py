@@ -33,6 +33,7 @@ from compliance.alerts.services import AlertDraft, alerts_raise
 from compliance.restricted import selectors as restricted_selectors
 from compliance.rules.models import PRETRADE_KINDS, ComplianceRule, RuleAction, RuleKind, RuleScope
 from compliance.rules.selectors import rules_applying, rules_in_force
+from records.reference.models import Account
 from records.trades import hooks
 from records.trades.models import Trade
 from records.trades.pretrade import HOLD, REJECT, CheckOutcome, PreTradeCheck, TradeCandidate
@@ -76,6 +77,7 @@ class CurrencyCheck(PreTradeCheck):
 # --- Rules as data -------------------------------------------------------------------------------------------
 
 ALERT = RuleAction.ALERT.value
+_ZERO = Decimal(0)
 STOPPING = (REJECT, HOLD)
 BUY = Trade.Side.BUY
 POSITION_STATUSES = frozenset(Trade.POSITION_STATUSES)
@@ -152,15 +154,18 @@ class _Context:
         return loaded.get(key, Decimal(0)) - self.own_position.get(key, Decimal(0)) + self.positions.get(key, 0)
 
     def apply(self, candidate: TradeCandidate) -> None:
-        self.positions[(candidate.account.pk, candidate.instrument.pk)] += _signed(candidate)
+        self.positions[(candidate.account.id, candidate.instrument.id)] += _signed(candidate)
         if candidate.side == BUY:
-            self.spent[(candidate.account.pk, candidate.currency)] += _cost(candidate)
+            self.spent[(candidate.account.id, candidate.currency)] += _cost(candidate)
 
 
 class _Kind:
     """One kind of pre-trade rule: the data it needs for a batch (one statement, or none) and its check."""
 
     kind: str
+    # A stateless kind judges each trade alone (checked kind by kind over the batch); the others depend on the
+    # batch's earlier trades (checked trade by trade, in batch order).
+    stateless = False
 
     def loads(self, items: list[TradeCandidate], ctx: _Context) -> list[tuple[str, loads.Load]]:
         return []
@@ -168,11 +173,30 @@ class _Kind:
     def check(self, c: TradeCandidate, rules: list, ctx: _Context) -> list[Hit]:
         raise NotImplementedError
 
+    def suspects(self, candidates: list[TradeCandidate], rules: list, ctx: _Context) -> Iterable[TradeCandidate]:
+        """The candidates that may fail (a cheap filter before check); every one by default."""
+        return candidates
+
+    def check_many(self, candidates: list[TradeCandidate], rules: list, ctx: _Context) -> list[Hit]:
+        return [hit for c in self.suspects(candidates, rules, ctx) for hit in self.check(c, rules, ctx)]
+
+
+def _floor(rules) -> Decimal | None:
+    """The lowest threshold of the rules (None if one has none: no filter)."""
+    thresholds = [r.threshold for r in rules]
+    return None if any(t is None for t in thresholds) else min(thresholds)
+
 
 class _AccountStatus(_Kind):
     """The account must be active, and its KYC review not expired (kyc_review_due before the trade date)."""
 
     kind = RuleKind.ACCOUNT_STATUS
+    stateless = True
+
+    def suspects(self, candidates, rules, ctx):
+        active = Account.Status.ACTIVE
+        return [c for c in candidates if c.account.status != active
+                or (c.account.kyc_review_due is not None and c.account.kyc_review_due < c.trade_date)]
 
     def check(self, c, rules, ctx):
         account, texts = c.account, []
@@ -188,21 +212,38 @@ class _Notional(_Kind):
     """quantity x price above the threshold, in the trade's currency (params.per_currency overrides)."""
 
     kind = RuleKind.NOTIONAL
+    stateless = True
+
+    def suspects(self, candidates, rules, ctx):
+        floors = [r.threshold for r in rules]
+        for r in rules:
+            floors += [Decimal(str(v)) for v in ((r.params or {}).get("per_currency") or {}).values()]
+        if None in floors:
+            return candidates
+        floor = min(floors)
+        return [c for c in candidates if c.quantity * c.price > floor]
 
     def check(self, c, rules, ctx):
         hits = []
+        notional = c.quantity * c.price
         for rule in rules:
-            per_currency = (rule.params or {}).get("per_currency") or {}
-            limit = Decimal(str(per_currency[c.currency])) if c.currency in per_currency else rule.threshold
-            if limit is not None and c.notional > limit:
-                hits.append(_hit(c, rule, f"Notional {_money(c.notional)} {c.currency} exceeds the limit of "
+            per_currency = (rule.params or {}).get("per_currency")
+            limit = Decimal(str(per_currency[c.currency])) if per_currency and c.currency in per_currency \
+                else rule.threshold
+            if limit is not None and notional > limit:
+                hits.append(_hit(c, rule, f"Notional {_money(notional)} {c.currency} exceeds the limit of "
                                           f"{_money(limit)} {c.currency} per trade.",
-                                 notional=c.notional, limit=limit, currency=c.currency))
+                                 notional=notional, limit=limit, currency=c.currency))
         return hits
 
 
 class _Quantity(_Kind):
     kind = RuleKind.QUANTITY
+    stateless = True
+
+    def suspects(self, candidates, rules, ctx):
+        floor = _floor(rules)
+        return candidates if floor is None else [c for c in candidates if c.quantity > floor]
 
     def check(self, c, rules, ctx):
         return [_hit(c, rule, f"Quantity {_num(c.quantity)} exceeds the limit of {_num(rule.threshold)} per trade.",
@@ -215,12 +256,29 @@ class _PriceDeviation(_Kind):
     records Price on or before the trade date, in the trade's currency (none: the rule passes)."""
 
     kind = RuleKind.PRICE_DEVIATION
+    stateless = True
+
+    def suspects(self, candidates, rules, ctx):
+        floor = _floor(rules)
+        if floor is None:
+            return candidates
+        prices, bands, out = ctx.data["last_prices"], {}, []
+        for c in candidates:
+            key = (c.instrument.id, c.trade_date, c.currency)
+            band = bands.get(key)
+            if band is None:
+                last = prices.get(key[:2])
+                band = bands[key] = ((last.price * (100 - floor) / 100, last.price * (100 + floor) / 100)
+                                     if last is not None and last.currency == c.currency else ())
+            if band and not band[0] <= c.price <= band[1]:
+                out.append(c)
+        return out
 
     def loads(self, items, ctx):
-        return [("last_prices", loads.last_prices_load({(c.instrument.pk, c.trade_date) for c in items}))]
+        return [("last_prices", loads.last_prices_load({(c.instrument.id, c.trade_date) for c in items}))]
 
     def check(self, c, rules, ctx):
-        last = ctx.data["last_prices"].get((c.instrument.pk, c.trade_date))
+        last = ctx.data["last_prices"].get((c.instrument.id, c.trade_date))
         if last is None or last.currency != c.currency:
             return []
         away = abs(c.price - last.price) / last.price * 100
@@ -242,7 +300,7 @@ class _BuyingPower(_Kind):
     kind = RuleKind.BUYING_POWER
 
     def loads(self, items, ctx):
-        keys = {(c.account.pk, c.currency, c.account.base_currency, c.trade_date) for c in items if c.side == BUY}
+        keys = {(c.account.id, c.currency, c.account.base_currency, c.trade_date) for c in items if c.side == BUY}
         if not keys:
             return []
         return [("funds", loads.funds_load(keys))]
@@ -251,8 +309,8 @@ class _BuyingPower(_Kind):
         if c.side != BUY:
             return []
         account = c.account
-        funds = ctx.data["funds"][(account.pk, c.currency, c.trade_date)]
-        key = (account.pk, c.currency)
+        funds = ctx.data["funds"][(account.id, c.currency, c.trade_date)]
+        key = (account.id, c.currency)
         uncovered = funds.uncovered - ctx.own_cost.get(key, 0)  # an amended trade's old terms: replaced
         earlier = ctx.spent.get(key, 0)
         cash = funds.balance - funds.reserved - uncovered - earlier
@@ -265,14 +323,14 @@ class _BuyingPower(_Kind):
             credit = loads.convert(limit, funds.rate, funds.direct) or Decimal(0)
         power, cost = cash + credit, c.quantity * c.price + c.commission
         cross = account.base_currency != c.currency
-
-        def keep(rule) -> Decimal:
-            """The buying power the rule wants left, in the trade's currency (threshold: account's base)."""
-            if not rule.threshold or not cross or funds.rate is None:
-                return rule.threshold or Decimal(0)
-            return loads.convert(rule.threshold, funds.rate, funds.direct)
-
-        failed = [(rule, keep(rule)) for rule in rules if cost > power - keep(rule)]
+        failed = []
+        for rule in rules:
+            # The buying power the rule wants left, in the trade's currency (its threshold: the base currency).
+            kept = rule.threshold or _ZERO
+            if kept and cross and funds.rate is not None:
+                kept = loads.convert(kept, funds.rate, funds.direct)
+            if cost > power - kept:
+                failed.append((rule, kept))
         if not failed:
             return []
         # The reason, only for a buy that fails.
@@ -307,7 +365,7 @@ class _ShortSale(_Kind):
         sells = [c for c in items if c.side != BUY]
         if not sells:
             return []
-        return [("shorts", loads.shorts_load({(c.account.pk, c.instrument.pk) for c in sells},
+        return [("shorts", loads.shorts_load({(c.account.id, c.instrument.id) for c in sells},
                                              date_from=min(c.trade_date for c in sells),
                                              date_to=max(c.trade_date for c in sells)))]
 
@@ -315,7 +373,7 @@ class _ShortSale(_Kind):
         if c.side == BUY:
             return []
         data = ctx.data["shorts"]
-        key = (c.account.pk, c.instrument.pk)
+        key = (c.account.id, c.instrument.id)
         before = ctx.position_before(data.positions, *key)
         if before >= c.quantity:
             return []
@@ -345,10 +403,10 @@ class _PositionLimit(_Kind):
     kind = RuleKind.POSITION_LIMIT
 
     def loads(self, items, ctx):
-        return [("positions", loads.positions_load({(c.account.pk, c.instrument.pk) for c in items}))]
+        return [("positions", loads.positions_load({(c.account.id, c.instrument.id) for c in items}))]
 
     def check(self, c, rules, ctx):
-        after = ctx.position_before(ctx.data["positions"], c.account.pk, c.instrument.pk) + _signed(c)
+        after = ctx.position_before(ctx.data["positions"], c.account.id, c.instrument.id) + _signed(c)
         return [_hit(c, rule, f"Position of {c.account.code} in {c.instrument.isin} would be {_num(after)} after "
                               f"the trade: above the limit of {_num(rule.threshold)}.",
                      position_after=after, limit=rule.threshold)
@@ -365,20 +423,20 @@ class _Concentration(_Kind):
     def loads(self, items, ctx):
         days, instruments = defaultdict(set), defaultdict(set)
         for c in items:
-            days[c.account.pk].add(c.trade_date)
-            instruments[c.account.pk].add(c.instrument.pk)
+            days[c.account.id].add(c.trade_date)
+            instruments[c.account.id].add(c.instrument.id)
         extra = [(a, d, i) for a in days for d in days[a] for i in instruments[a]]
         return [("portfolios", loads.portfolios_load(((a, d) for a in days for d in days[a]), extra))]
 
     def check(self, c, rules, ctx):
-        holdings = ctx.data["portfolios"].get((c.account.pk, c.trade_date), {})
-        account_id, gross, value = c.account.pk, Decimal(0), None
+        holdings = ctx.data["portfolios"].get((c.account.id, c.trade_date), {})
+        account_id, gross, value = c.account.id, Decimal(0), None
         for holding in holdings.values():
             if holding.unit_value is None:
                 continue
             quantity = ctx.position_before({(account_id, holding.instrument_id): holding.quantity}, account_id,
                                            holding.instrument_id)
-            if holding.instrument_id == c.instrument.pk:
+            if holding.instrument_id == c.instrument.id:
                 quantity += _signed(c)
                 value = abs(quantity * holding.unit_value)
             gross += abs(quantity * holding.unit_value)
@@ -435,38 +493,44 @@ def evaluate(candidates: Sequence[TradeCandidate], *, alerts: bool = False, rule
     # instrument too. Worked out once per key, not per trade.
     scoped = [kind for kind, rs in by_kind.items() if any(r.scope != RuleScope.ALL for r in rs)]
     unscoped = [kind for kind in by_kind if kind not in scoped]
-    per_day: dict = {}
-    per_key: dict = {}
     by_day: dict = defaultdict(list)
-    plan: list[tuple[TradeCandidate, list[tuple[_Kind, list]]]] = []
-    items: dict[str, list] = defaultdict(list)
     for c in ordered:
-        day = c.trade_date
-        by_day[day].append(c)
-        steps = per_day.get(day)
-        if steps is None:
-            steps = per_day[day] = []
-            for kind in unscoped:
-                chosen = _selected(rules_applying(by_kind[kind], account=c.account, instrument=c.instrument, day=day),
-                                   kind, alerts=alerts)
-                if chosen:
-                    steps.append((KINDS[kind], chosen))
-        if scoped:
-            steps = list(steps)
+        by_day[c.trade_date].append(c)
+    # (evaluator, rules, candidates) for the stateless kinds; per candidate index, the (evaluator, rules) of the
+    # others, which take the trades one by one.
+    groups: list[tuple[_Kind, list, list[TradeCandidate]]] = []
+    stepwise: dict[int, list[tuple[_Kind, list]]] = defaultdict(list)
+    items: dict[str, list] = defaultdict(list)
+    for day, day_candidates in by_day.items():
+        first = day_candidates[0]
+        for kind in unscoped:
+            chosen = _selected(rules_applying(by_kind[kind], account=first.account, instrument=first.instrument,
+                                              day=day), kind, alerts=alerts)
+            if not chosen:
+                continue
+            evaluator = KINDS[kind]
+            items[kind] += day_candidates
+            if evaluator.stateless:
+                groups.append((evaluator, chosen, day_candidates))
+            else:
+                for c in day_candidates:
+                    stepwise[c.index].append((evaluator, chosen))
+    if scoped:
+        per_key: dict = {}
+        for c in ordered:
             for kind in scoped:
-                key = (kind, c.account.pk, c.instrument.pk, day)
-                chosen = per_key.get(key)
-                if chosen is None:
-                    chosen = per_key[key] = _selected(rules_applying(by_kind[kind], account=c.account,
-                                                                     instrument=c.instrument, day=day),
-                                                      kind, alerts=alerts)
+                key = (kind, c.account.id, c.instrument.id, c.trade_date)
+                if key not in per_key:
+                    per_key[key] = (_selected(rules_applying(by_kind[kind], account=c.account, instrument=c.instrument,
+                                                             day=c.trade_date), kind, alerts=alerts), [])
+                chosen, members = per_key[key]
                 if chosen:
-                    steps.append((KINDS[kind], chosen))
+                    members.append(c)
                     items[kind].append(c)
-        plan.append((c, steps))
-    for day, day_steps in per_day.items():
-        for evaluator, _ in day_steps:
-            items[evaluator.kind] += by_day[day]
+                    if not KINDS[kind].stateless:
+                        stepwise[c.index].append((KINDS[kind], chosen))
+        groups += [(KINDS[key[0]], chosen, members) for key, (chosen, members) in per_key.items()
+                   if members and KINDS[key[0]].stateless]
     ctx = _Context()
     queries = [named for kind, kind_items in items.items() for named in KINDS[kind].loads(kind_items, ctx)]
     amended = sorted({c.trade_id for c in ordered if c.trade_id is not None})
@@ -477,18 +541,28 @@ def evaluate(candidates: Sequence[TradeCandidate], *, alerts: bool = False, rule
         rows = select_all([(q.sql, q.params) for _, q in queries])
         ctx.data = {name: q.parse(result) for (name, q), result in zip(queries, rows, strict=True)}
     ctx.set_own(own if own is not None else ctx.data.get("own", {}))
-    hits: list[Hit] = []
-    apply = ctx.apply
-    for c, steps in plan:
-        stop = False
-        for evaluator, kind_rules in steps:
-            found = evaluator.check(c, kind_rules, ctx)
-            if found:
-                hits += found
-                stop = stop or any(hit.action in STOPPING for hit in found)
-        if alerts or not stop:
-            apply(c)
-    return hits
+
+    found: dict[int, list[Hit]] = defaultdict(list)
+    stopped: set[int] = set()
+    for evaluator, chosen, members in groups:
+        for hit in evaluator.check_many(members, chosen, ctx):
+            found[hit.candidate.index].append(hit)
+            if hit.action in STOPPING:
+                stopped.add(hit.candidate.index)
+    if stepwise:
+        # In batch order: a trade the rules let through counts for the later ones.
+        apply = ctx.apply
+        for c in ordered:
+            stop = c.index in stopped
+            for evaluator, chosen in stepwise.get(c.index, ()):
+                for hit in evaluator.check(c, chosen, ctx):
+                    found[c.index].append(hit)
+                    stop = stop or hit.action in STOPPING
+            if alerts or not stop:
+                apply(c)
+    # Each trade's hits in the order of the kinds, then of the rules' codes.
+    return [hit for c in ordered if c.index in found
+            for hit in sorted(found[c.index], key=lambda h: (h.rule.kind, h.rule.code))]
 
 
 class RulesCheck(PreTradeCheck):
