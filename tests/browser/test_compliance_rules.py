@@ -2,7 +2,7 @@
 (the threshold's unit and the kind's parameters follow the kind), another officer approves it, and the rule's
 page shows version 2 with what changed.
 
-Screenshots: test-artifacts/screenshots/compliance-rules.png, compliance-rules-propose.png,
+Screenshots: test-artifacts/screenshots/compliance-rules-editor.png, compliance-rules-propose.png,
 compliance-rule-history.png.
 """
 
@@ -26,7 +26,7 @@ def test_an_officer_changes_a_rule_under_maker_checker(page, login, transactiona
     expect(page.locator("h1")).to_have_text("Compliance rules")
     expect(page.locator("#rules tbody tr.group-row").first).to_contain_text("Pre-trade")
     expect(page.locator("#rules")).to_contain_text("250,000,000")
-    screenshot("compliance-rules")
+    screenshot("compliance-rules-editor")
 
     # A new rule: the unit and the parameters follow the kind chosen.
     page.locator("#propose summary").click()
