@@ -82,6 +82,15 @@ def test_a_malformed_filter_is_a_400(ops_client, accounts, instruments, query):
     assert ops_client.get(f"{URL}?{query}").status_code == 400
 
 
+@pytest.mark.parametrize("url", [f"{URL}?account=a%00b", f"{URL}?instrument=a%00b", f"{BOX}?account=a%00b",
+                                 f"{BOX}?instrument=a%00b"])
+def test_a_nul_in_a_filter_is_never_a_500(ops_client, accounts, instruments, url):
+    response = ops_client.get(url)
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert response.json()["count"] == 0
+
+
 @pytest.mark.parametrize(("changes", "field"), [
     ({"account": "NOPE"}, "account"), ({"account": "ACC\x00001"}, "account"), ({"account": 12}, "account"),
     ({"instrument": "US0000000000"}, "instrument"), ({"instrument": None}, "instrument"),
@@ -190,7 +199,6 @@ def test_the_penalty_box_lists_entries_with_filters(fo_client, ops_client, accou
     assert [r["id"] for r in fo_client.get(f"{BOX}?instrument={MICROSOFT}").json()["results"]] == [released.pk]
     assert fo_client.get(f"{BOX}?account=HOUSE").json()["count"] == 0
     assert fo_client.get(f"{BOX}?open=yes").status_code == 400
-    assert fo_client.get(f"{BOX}?account=a%00b").status_code in (200, 400)
 
 
 def test_compliance_releases_an_entry_once(compliance_client, ops_client, accounts, instruments):
