@@ -717,6 +717,39 @@ WRITERS.update({
             actor=w.checker, alert_ids=[alert_id], owner=w.checker)),
 })
 
+def _walk_locate(w):
+    from compliance.shorts import services as compliance_shorts
+
+    return compliance_shorts.locate_create(
+        actor=w.checker, account=w.accounts["ACC-001"], instrument=w.instruments["AAPL"], kind="BORROW",
+        quantity=Decimal("500"), source="Walk lender", reference="WALK-BORROW", valid_from=TRADE_DATE)
+
+
+def _walk_penalty_box(w):
+    from compliance.shorts.models import PenaltyBoxEntry
+
+    return PenaltyBoxEntry.objects.create(
+        account=w.accounts["ACC-001"], instrument=w.instruments["AAPL"], fail_id=1, close_out_deadline=TRADE_DATE,
+        since=TRADE_DATE, reason="walk")
+
+
+def _shorts_services():
+    from compliance.shorts import services as compliance_shorts
+
+    return compliance_shorts
+
+
+WRITERS.update({
+    "compliance.shorts.services.locate_create": (None, lambda w, _: _walk_locate(w)),
+    "compliance.shorts.services.locate_end": (_walk_locate, lambda w, locate: _shorts_services().locate_end(
+        actor=w.checker, locate_id=locate.pk, reason="returned")),
+    "compliance.shorts.services.penalty_box_release": (
+        _walk_penalty_box, lambda w, entry: _shorts_services().penalty_box_release(
+            actor=w.checker, entry_id=entry.pk, reason="bought in")),
+    "records.trades.services.trade_reject": (_held_trade, lambda w, trade_id: trades.trade_reject(
+        actor=w.checker, trade_id=trade_id, reason="client denied the trade")),
+})
+
 NOT_WRITERS.update({
     "compliance.alerts.services.sla_hours": "computation: the SLA of a severity",
     "compliance.alerts.services.alert_owner_resolve": "read: the user an alert may be assigned to",
