@@ -197,6 +197,7 @@ SPECTACULAR_SETTINGS = {
         "ComplianceRuleKindEnum": "compliance.rules.models.RuleKind",
         "ComplianceRuleScopeEnum": "compliance.rules.models.RuleScope",
         "ComplianceRuleActionEnum": "compliance.rules.models.RuleAction",
+        "LocateKindEnum": "compliance.shorts.models.Locate.Kind",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Token first: without credentials the schema answers 401 with WWW-Authenticate, as every endpoint

@@ -181,7 +181,7 @@ class TradeReleaseApi(APIView):
         return Response(ChangeRequestOutput(change).data, status=status.HTTP_202_ACCEPTED)
 
 
-class RejectInput(serializers.Serializer):
+class TradeRejectInput(serializers.Serializer):
     reason = StrictCharField(max_length=1000, help_text="Why the held trade is rejected.")
 
 
@@ -189,7 +189,7 @@ class TradeRejectApi(APIView):
     permission_classes = [ReleaseRole]
 
     @extend_schema(
-        request=RejectInput,
+        request=TradeRejectInput,
         responses={
             202: OpenApiResponse(ChangeRequestOutput, description=(
                 "The rejection is proposed (maker-checker): the trade stays HELD until a different user with the "
@@ -201,7 +201,7 @@ class TradeRejectApi(APIView):
         description="Propose rejecting a trade held by a pre-trade check.")
     def post(self, request, trade_id: int):
         _trade_or_404(trade_id)
-        data = RejectInput(data=request.data)
+        data = TradeRejectInput(data=request.data)
         data.is_valid(raise_exception=True)
         change = approvals.change_propose(actor=request.user, kind="trade.reject", payload={"trade_id": trade_id},
                                           reason=data.validated_data["reason"])
