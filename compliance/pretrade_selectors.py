@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
+
 from compliance.shorts.models import Locate, PenaltyBoxEntry
 from records.cash.models import CashBalance
 from records.positions.models import Position
@@ -136,7 +138,8 @@ FROM {_t(Position)} p JOIN {keys} ON p.account_id = k.account_id AND p.instrumen
 UNION ALL
 SELECT 'L', l.account_id, l.instrument_id, l.quantity, l.kind, l.valid_from, l.valid_to
 FROM {_t(Locate)} l JOIN {keys} ON l.account_id = k.account_id AND l.instrument_id = k.instrument_id
-WHERE l.ended_at IS NULL AND l.valid_from <= %s AND (l.valid_to IS NULL OR l.valid_to >= %s)
+WHERE NOT (l.ended_at IS NOT NULL AND (l.ended_at AT TIME ZONE %s)::date <= l.valid_from)
+  AND l.valid_from <= %s AND (l.valid_to IS NULL OR l.valid_to >= %s)
 UNION ALL
 SELECT 'B', e.account_id, e.instrument_id, NULL, NULL, MIN(e.since), NULL
 FROM {_t(PenaltyBoxEntry)} e JOIN {keys} ON e.account_id = k.account_id AND e.instrument_id = k.instrument_id
@@ -155,7 +158,8 @@ GROUP BY e.account_id, e.instrument_id"""  # noqa: S608 - names from meta
             else:
                 data.penalty[key] = first
         return data
-    return Load(sql, [accounts, instruments, accounts, instruments, date_to, date_from, accounts, instruments],
+    return Load(sql, [accounts, instruments, accounts, instruments, settings.TIME_ZONE, date_to, date_from, accounts,
+                     instruments],
                 parse)
 
 

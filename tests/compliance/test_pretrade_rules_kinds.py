@@ -204,8 +204,21 @@ def test_a_locate_for_the_trade_date_covers_the_short_position_after_the_trade(f
                           source="Desk", reference="L-0", valid_from=date(2026, 11, 19), valid_to=date(2026, 11, 19))
     Locate.objects.create(account=accounts["ACC-001"], instrument=shorts, kind="BORROW", quantity=Decimal(1000),
                           source="Desk", reference="B-ended", valid_from=date(2026, 11, 1),
-                          ended_at="2026-11-19T12:00:00Z")
+                          valid_to=date(2026, 11, 18), ended_at="2026-11-19T12:00:00Z")  # returned on the 19th
+    Locate.objects.create(account=accounts["ACC-001"], instrument=shorts, kind="LOCATE", quantity=Decimal(1000),
+                          source="Desk", reference="L-withdrawn", valid_from=date(2026, 11, 20),
+                          valid_to=date(2026, 11, 20), ended_at="2026-11-19T12:00:00Z")  # withdrawn before its day
     booked(submit(fo_client, side="SELL", quantity="150"), status)
+
+
+def test_a_borrow_returned_since_still_covers_a_short_sale_dated_before_its_return(fo_client, shorts, accounts):
+    """A borrow returned on the 25th (locate_end: valid_to the 24th) covered the 20th: a late trade dated then
+    counts it, as the locates page shows it in force on that day."""
+    Locate.objects.create(account=accounts["ACC-001"], instrument=shorts, kind="BORROW", quantity=Decimal(50),
+                          source="Lender", reference="B-returned", valid_from=date(2026, 11, 2),
+                          valid_to=date(2026, 11, 24), ended_at="2026-11-25T09:00:00Z")
+    booked(submit(fo_client, side="SELL", quantity="150"))
+    assert booked(submit(fo_client, external_ref="second", side="SELL", quantity="1"), "HELD")
 
 
 def test_in_the_penalty_box_a_locate_is_not_enough_and_the_sale_is_rejected(fo_client, shorts, accounts):
