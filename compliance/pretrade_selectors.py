@@ -76,16 +76,19 @@ class Funds:
 
 def funds_load(keys: Iterable[tuple[int, str, str, date]]) -> Load:
     """Per (account id, trade currency, account base currency, trade date): cash balance and reserved, the cost
-    of the account's BOOKED buys in that currency (quantity x price + commission: compliance_bookedbuys, which
-    triggers on records_trade keep; migration compliance 0004), and the latest FX rate from the base currency
-    on or before the day. One statement, by primary keys."""
+    of the account's BOOKED buys in that currency (quantity x price + commission: the sum of its rows of
+    compliance_bookedbuys, one per instrument, which triggers on records_trade keep; migration compliance
+    0004), and the latest FX rate from the base currency on or before the day. One statement, by primary keys."""
     keys = sorted(set(keys))
     sql = f"""
 SELECT k.account_id, k.currency, k.day, COALESCE(b.balance, 0), COALESCE(b.reserved, 0), COALESCE(o.cost, 0),
        fx.rate, fx.direct
 FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::date[]) AS k (account_id, currency, base, day)
 LEFT JOIN {_t(CashBalance)} b ON b.account_id = k.account_id AND b.currency = k.currency
-LEFT JOIN compliance_bookedbuys o ON o.account_id = k.account_id AND o.currency = k.currency
+LEFT JOIN LATERAL (
+    SELECT SUM(o.cost) AS cost FROM compliance_bookedbuys o
+    WHERE o.account_id = k.account_id AND o.currency = k.currency
+) o ON true
 {_FX_LATERAL.format(base="k.base", quote="k.currency", day="k.day")}"""  # noqa: S608 - names from meta
     params = [_array(k[0] for k in keys), _array(k[1] for k in keys), _array(k[2] for k in keys),
               _array(k[3] for k in keys)]

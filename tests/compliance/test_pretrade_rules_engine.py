@@ -296,11 +296,11 @@ def test_a_penalty_box_rejection_is_not_an_alert(fo_client, instruments, account
 
 def booked_buys():
     with connection.cursor() as cursor:
-        cursor.execute("SELECT account_id, currency, cost FROM compliance_bookedbuys WHERE cost <> 0")
-        kept = {(a, c): cost for a, c, cost in cursor.fetchall()}
+        cursor.execute("SELECT account_id, instrument_id, currency, cost FROM compliance_bookedbuys WHERE cost <> 0")
+        kept = {(a, i, c): cost for a, i, c, cost in cursor.fetchall()}
     summed = {}
     for trade in Trade.objects.filter(status="BOOKED", side="BUY"):
-        key = (trade.account_id, trade.currency)
+        key = (trade.account_id, trade.instrument_id, trade.currency)
         summed[key] = summed.get(key, 0) + trade.quantity * trade.price + trade.commission
     return kept, summed
 
@@ -318,4 +318,4 @@ def test_the_booked_buys_cost_follows_every_change_of_the_trades(fo_client, oper
     Trade.objects.filter(pk=ids[10]).update(price=Decimal("1.25"))
     kept, summed = booked_buys()
     assert kept == summed and len(kept) == 2
-    assert kept[(accounts["ACC-001"].pk, "EUR")] == Decimal(700)
+    assert kept[(accounts["ACC-001"].pk, instruments["SAP"].pk, "EUR")] == Decimal(700)
