@@ -12,7 +12,11 @@ services (audited):
 2. the surveillance run (compliance/surveillance, kind compliance-surveillance) of every weekday from the
    first trade date to today without a completed run, oldest first: wash trades, large trades, structuring,
    marking the close, fails past their Reg SHO close-out (the penalty box). A date already surveyed is
-   skipped; a rerun would raise nothing twice anyway.
+   skipped; a rerun would raise nothing twice anyway;
+3. the queue as a compliance officer would have worked it: the demo officer (``c.officer``, compliance role,
+   no password) has closed, with a disposition, the open alerts about days more than a week back, and taken
+   the oldest half of the rest; the latest days' alerts wait unassigned. Only open alerts nobody owns are
+   touched, so a rerun changes nothing.
 """
 
 import datetime as dt
@@ -20,14 +24,19 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from backoffice.core import roles
 from backoffice.core.context import correlation
 from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.fields import format_decimal
 from backoffice.core.jobs.models import JobRun
+from compliance.alerts import services as alert_services
+from compliance.alerts.models import Alert, AlertState
 from compliance.surveillance import selectors as surveillance_selectors
 from compliance.surveillance import services as surveillance
 from compliance.surveillance.kinds import SURVEILLANCE
@@ -44,6 +53,10 @@ STRUCTURING_ACCOUNT = "CL-FO-001"
 STRUCTURING_AMOUNTS = ("9400.00", "9850.00", "9675.00")
 WASH_ACCOUNT = "CL-HF-001"
 WASH_REF = "DEMO-COMPLIANCE-WASH"
+DEMO_OFFICER = "c.officer"
+WORKED_AFTER_DAYS = 7
+DISPOSITION = ("Reviewed against the client's usual activity and its account documents: no concern, no report "
+               "filed (demo).")
 
 
 @dataclass
@@ -51,8 +64,12 @@ class ComplianceDemoSummary:
     planted: list = field(default_factory=list)
     days: list = field(default_factory=list)  # (trade date, raised, already, status)
 
+    worked: tuple[int, int] = (0, 0)  # (closed, assigned)
+
     def lines(self) -> list[str]:
         lines = [f"planted          {item}" for item in self.planted]
+        if any(self.worked):
+            lines.append(f"alert queue      {self.worked[0]} closed, {self.worked[1]} assigned to {DEMO_OFFICER}")
         if not self.days:
             return [*lines, "surveillance     every past business day already surveyed"]
         return lines + [f"surveillance {day}  {raised} new alerts, {existing} already raised ({status})"
@@ -145,4 +162,28 @@ def load_compliance_demo(*, today: dt.date | None = None) -> ComplianceDemoSumma
                 continue
             totals = surveillance_selectors.surveillance_run_totals(job)
             summary.days.append((day.isoformat(), totals["raised"], totals["existing"], job.status))
+        summary.worked = _work_the_queue(today)
     return summary
+
+
+def _work_the_queue(today: dt.date) -> tuple[int, int]:
+    """Close the unowned open alerts about days more than WORKED_AFTER_DAYS back; assign the older half of the
+    rest to the demo officer. Through the case services (events and audit records)."""
+    officer, created = get_user_model().objects.get_or_create(
+        username=DEMO_OFFICER, defaults={"first_name": "Claire", "last_name": "Okafor", "is_active": True})
+    if created:
+        officer.set_unusable_password()
+        officer.save(update_fields=["password"])
+        officer.groups.add(Group.objects.get(name=roles.COMPLIANCE))
+    unowned = Alert.objects.filter(state=AlertState.OPEN, owner__isnull=True).order_by("business_date", "id")
+    old = list(unowned.filter(business_date__lt=today - dt.timedelta(days=WORKED_AFTER_DAYS))
+               .values_list("id", flat=True))
+    for alert_id in old:
+        alert_services.alert_close(actor=officer, alert_id=alert_id, disposition=DISPOSITION)
+    if Alert.objects.filter(owner=officer).exclude(state=AlertState.CLOSED).exists():
+        return len(old), 0  # the officer took her share on an earlier run
+    recent = list(unowned.values_list("id", flat=True))
+    taken = recent[:len(recent) // 2][:alert_services.BULK_MAX]
+    if taken:
+        alert_services.alerts_assign_bulk(actor=officer, alert_ids=taken, owner=officer)
+    return len(old), len(taken)
