@@ -233,47 +233,36 @@ def trade_cancel(request, trade_id: int):
     return _trade_page(request, trade, cancel_form=form, status=400)
 
 
-@login_required
-@require_POST
-def trade_release(request, trade_id: int):
-    """Propose releasing a held trade (maker-checker): it is booked once a second user approves."""
+def _propose_decision(request, trade_id: int, *, kind: str, prefix: str, noun: str, outcome: str):
+    """Propose deciding a held trade (release or rejection) under maker-checker, from the trade page's form."""
     trade = _trade_or_404(trade_id)
-    if not approval_kinds.may_propose(request.user, RELEASE):
-        raise PermissionDenied("Your role does not allow proposing a release.")
-    form = ReasonForm(request.POST, prefix="release")
+    if not approval_kinds.may_propose(request.user, kind):
+        raise PermissionDenied(f"Your role does not allow proposing a {noun.lower()}.")
+    form = ReasonForm(request.POST, prefix=prefix)
     if form.is_valid():
         try:
-            change = approvals.change_propose(actor=request.user, kind=RELEASE, payload={"trade_id": trade.pk},
+            change = approvals.change_propose(actor=request.user, kind=kind, payload={"trade_id": trade.pk},
                                               reason=form.cleaned_data["reason"])
         except BusinessRuleError as exc:
             conflict = _refused(request, trade, form, exc)
             if conflict is not None:
                 return conflict
         else:
-            messages.success(request, f"Release of trade {trade.pk} proposed as change #{change.pk}: it is booked "
+            messages.success(request, f"{noun} of trade {trade.pk} proposed as change #{change.pk}: it is {outcome} "
                                       f"once another user approves it.")
             return redirect("records:trade-detail", trade_id=trade.pk)
-    return _trade_page(request, trade, release_form=form, status=400)
+    return _trade_page(request, trade, status=400, **{f"{prefix}_form": form})
+
+
+@login_required
+@require_POST
+def trade_release(request, trade_id: int):
+    """Propose releasing a held trade (maker-checker): it is booked once a second user approves."""
+    return _propose_decision(request, trade_id, kind=RELEASE, prefix="release", noun="Release", outcome="booked")
 
 
 @login_required
 @require_POST
 def trade_reject(request, trade_id: int):
     """Propose rejecting a held trade (maker-checker): it is REJECTED once a second user approves."""
-    trade = _trade_or_404(trade_id)
-    if not approval_kinds.may_propose(request.user, REJECT):
-        raise PermissionDenied("Your role does not allow proposing a rejection.")
-    form = ReasonForm(request.POST, prefix="reject")
-    if form.is_valid():
-        try:
-            change = approvals.change_propose(actor=request.user, kind=REJECT, payload={"trade_id": trade.pk},
-                                              reason=form.cleaned_data["reason"])
-        except BusinessRuleError as exc:
-            conflict = _refused(request, trade, form, exc)
-            if conflict is not None:
-                return conflict
-        else:
-            messages.success(request, f"Rejection of trade {trade.pk} proposed as change #{change.pk}: it is rejected "
-                                      f"once another user approves it.")
-            return redirect("records:trade-detail", trade_id=trade.pk)
-    return _trade_page(request, trade, reject_form=form, status=400)
+    return _propose_decision(request, trade_id, kind=REJECT, prefix="reject", noun="Rejection", outcome="rejected")
