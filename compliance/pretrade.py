@@ -8,8 +8,9 @@ answers 400 with the reasons under "compliance"; a hold books the trade as HELD 
 
 RulesCheck evaluates the compliance rules of the pre-trade kinds (compliance/rules/: rules as data, each
 with its scope, threshold, action and effective dates; docs/compliance.md "Pre-trade checks"). Per batch:
-one query for the rules in force over its trade dates, then one round trip carrying one statement per kind
-that needs data (compliance/pretrade_selectors.py), whatever the batch's size. The trades are then taken in
+one round trip carrying one statement per kind that needs data (compliance/pretrade_selectors.py), whatever
+the batch's size, and the rules' generation: the rules themselves are kept per process and read again only
+when that number moved (compliance migration 0005). The trades are then taken in
 batch order, each kind a small evaluator over the loaded data; an earlier trade of the batch that the rules
 let through counts in the positions and the cash of the later ones (two buys that together exceed buying
 power: the second is refused). Every reason starts with the rule's code: "[buying-power] Buy of ...".
@@ -19,10 +20,11 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import request_started
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -32,7 +34,7 @@ from compliance import pretrade_selectors as loads
 from compliance.alerts.services import AlertDraft, alerts_raise
 from compliance.restricted import selectors as restricted_selectors
 from compliance.rules.models import PRETRADE_KINDS, ComplianceRule, RuleAction, RuleKind, RuleScope
-from compliance.rules.selectors import rules_applying, rules_in_force
+from compliance.rules.selectors import rules_applying
 from records.reference.models import Account
 from records.trades import hooks
 from records.trades.models import Trade
@@ -167,7 +169,7 @@ class _Kind:
     # batch's earlier trades (checked trade by trade, in batch order).
     stateless = False
 
-    def loads(self, items: list[TradeCandidate], ctx: _Context) -> list[tuple[str, loads.Load]]:
+    def loads(self, items: list[TradeCandidate]) -> list[tuple[str, loads.Load]]:
         return []
 
     def check(self, c: TradeCandidate, rules: list, ctx: _Context) -> list[Hit]:
@@ -274,7 +276,7 @@ class _PriceDeviation(_Kind):
                 out.append(c)
         return out
 
-    def loads(self, items, ctx):
+    def loads(self, items):
         return [("last_prices", loads.last_prices_load({(c.instrument.id, c.trade_date) for c in items}))]
 
     def check(self, c, rules, ctx):
@@ -299,7 +301,7 @@ class _BuyingPower(_Kind):
 
     kind = RuleKind.BUYING_POWER
 
-    def loads(self, items, ctx):
+    def loads(self, items):
         keys = {(c.account.id, c.currency, c.account.base_currency, c.trade_date) for c in items if c.side == BUY}
         if not keys:
             return []
@@ -361,7 +363,7 @@ class _ShortSale(_Kind):
 
     kind = RuleKind.SHORT_SALE
 
-    def loads(self, items, ctx):
+    def loads(self, items):
         sells = [c for c in items if c.side != BUY]
         if not sells:
             return []
@@ -402,7 +404,7 @@ class _PositionLimit(_Kind):
 
     kind = RuleKind.POSITION_LIMIT
 
-    def loads(self, items, ctx):
+    def loads(self, items):
         return [("positions", loads.positions_load({(c.account.id, c.instrument.id) for c in items}))]
 
     def check(self, c, rules, ctx):
@@ -420,7 +422,7 @@ class _Concentration(_Kind):
 
     kind = RuleKind.CONCENTRATION
 
-    def loads(self, items, ctx):
+    def loads(self, items):
         days, instruments = defaultdict(set), defaultdict(set)
         for c in items:
             days[c.account.id].add(c.trade_date)
@@ -471,10 +473,120 @@ def _selected(rules: list, kind: str, *, alerts: bool) -> list:
     return [r for r in rules if r.action != ALERT or kind == RuleKind.SHORT_SALE]
 
 
+# --- The rules in force, kept per process ---------------------------------------------------------------------
+
+# The active pre-trade rules, read once per process and kept with the generation read just before them
+# (compliance migration 0005: a number that changes, in the changing transaction, whenever a rule does). Every
+# batch reads the generation again in the round trip that carries its data and starts over with the rules
+# reloaded when it differs: no batch is ever checked against rules older than the ones committed when its data
+# was read, and a batch costs no query for the rules.
+GENERATION_SQL = "SELECT generation FROM compliance_rulesgeneration WHERE id = 1"
+_RELOADS = 3  # rules changing under a batch this many times in a row: the last ones read are used
+
+
+@dataclass
+class _Rules:
+    generation: int
+    rules: list  # the active pre-trade rules, by kind and code
+    checked: float  # time.monotonic() when the generation was last found unchanged
+
+
+_rules_cache: dict[str, _Rules] = {}
+
+
+def _rules_load() -> _Rules:
+    """The generation, then the rules (in that order: the rules are at least as new as the number)."""
+    with connection.cursor() as cursor:
+        cursor.execute(GENERATION_SQL)
+        generation = cursor.fetchone()[0]
+    rules = list(ComplianceRule.objects.filter(kind__in=PRETRADE_KINDS, active=True).order_by("kind", "code"))
+    entry = _rules_cache["rules"] = _Rules(generation, rules, time.monotonic())
+    return entry
+
+
+def _rules_cached() -> _Rules:
+    return _rules_cache.get("rules") or _rules_load()
+
+
+@receiver([post_save, post_delete], sender=ComplianceRule)
+def _rules_changed(**kwargs):
+    """This process changed a rule: read them again (other processes see the new generation)."""
+    _rules_cache.clear()
+
+
+def _in_force(rules: list, date_from: date, date_to: date) -> list:
+    return [r for r in rules if (r.effective_from is None or r.effective_from <= date_to)
+            and (r.effective_to is None or r.effective_to >= date_from)]
+
+
+@dataclass
+class _Plan:
+    """Which rules act on which trades of a batch: the stateless kinds as groups of trades checked together, the
+    others per trade (taken in batch order), and per kind the trades whose data it loads."""
+
+    groups: list = field(default_factory=list)  # (evaluator, rules, candidates)
+    stepwise: dict = field(default_factory=lambda: defaultdict(list))  # candidate index -> [(evaluator, rules)]
+    items: dict = field(default_factory=lambda: defaultdict(list))  # kind -> candidates
+
+    @classmethod
+    def of(cls, ordered: list[TradeCandidate], rules: Iterable, *, alerts: bool) -> "_Plan":
+        plan = cls()
+        by_kind: dict[str, list] = defaultdict(list)
+        for rule in rules:
+            by_kind[rule.kind].append(rule)
+        # Which rules apply depends on the day only for a kind whose rules are all for ALL; else on the account and
+        # instrument too. Worked out once per key, not per trade.
+        scoped = [kind for kind, rs in by_kind.items() if any(r.scope != RuleScope.ALL for r in rs)]
+        unscoped = [kind for kind in by_kind if kind not in scoped]
+        by_day: dict = defaultdict(list)
+        for c in ordered:
+            by_day[c.trade_date].append(c)
+        for day, day_candidates in by_day.items():
+            first = day_candidates[0]
+            for kind in unscoped:
+                chosen = _selected(rules_applying(by_kind[kind], account=first.account, instrument=first.instrument,
+                                                  day=day), kind, alerts=alerts)
+                if chosen:
+                    plan.add(KINDS[kind], chosen, day_candidates)
+        if scoped:
+            per_key: dict = {}
+            for c in ordered:
+                for kind in scoped:
+                    key = (kind, c.account.id, c.instrument.id, c.trade_date)
+                    if key not in per_key:
+                        per_key[key] = (_selected(rules_applying(by_kind[kind], account=c.account,
+                                                                 instrument=c.instrument, day=c.trade_date),
+                                                  kind, alerts=alerts), [])
+                    per_key[key][1].append(c)
+            for (kind, *_), (chosen, members) in per_key.items():
+                if chosen:
+                    plan.add(KINDS[kind], chosen, members)
+        return plan
+
+    def add(self, evaluator: "_Kind", chosen: list, members: list[TradeCandidate]) -> None:
+        self.items[evaluator.kind] += members
+        if evaluator.stateless:
+            self.groups.append((evaluator, chosen, members))
+        else:
+            for c in members:
+                self.stepwise[c.index].append((evaluator, chosen))
+
+    def loads(self, ordered: list[TradeCandidate], *, own: dict | None) -> list[tuple[str, loads.Load]]:
+        queries = [named for kind, kind_items in self.items.items() for named in KINDS[kind].loads(kind_items)]
+        amended = sorted({c.trade_id for c in ordered if c.trade_id is not None})
+        if own is None and amended and any(k in self.items for k in _POSITIONAL):
+            queries.append(("own", loads.trade_terms_load(amended)))
+        return queries
+
+
+_POSITIONAL = (RuleKind.SHORT_SALE, RuleKind.POSITION_LIMIT, RuleKind.CONCENTRATION, RuleKind.BUYING_POWER)
+
+
 def evaluate(candidates: Sequence[TradeCandidate], *, alerts: bool = False, rules: Iterable | None = None,
              own: dict | None = None) -> list[Hit]:
-    """The hits of the pre-trade rules on a batch, in batch order: one query for the rules (unless given), one
-    round trip for the data of the kinds that apply to some trade.
+    """The hits of the pre-trade rules on a batch, in batch order: one round trip for the data of the kinds that
+    apply to some trade, carrying the rules' generation (the rules themselves come from the process's copy,
+    reloaded when the generation moved; or are given).
 
     alerts: evaluate the ALERT rules of trades already booked (own: their terms, whose effect on the stored
     positions and booked buys is taken out, then added back trade by trade); else the REJECT and HOLD rules of
@@ -483,72 +595,35 @@ def evaluate(candidates: Sequence[TradeCandidate], *, alerts: bool = False, rule
     if not candidates:
         return []
     ordered = sorted(candidates, key=lambda c: c.index)
-    if rules is None:
-        rules = rules_in_force(kinds=PRETRADE_KINDS, date_from=min(c.trade_date for c in ordered),
-                               date_to=max(c.trade_date for c in ordered))
-    by_kind: dict[str, list] = defaultdict(list)
-    for rule in rules:
-        by_kind[rule.kind].append(rule)
-    # Which rules apply depends on the day only for a kind whose rules are all for ALL; else on the account and
-    # instrument too. Worked out once per key, not per trade.
-    scoped = [kind for kind, rs in by_kind.items() if any(r.scope != RuleScope.ALL for r in rs)]
-    unscoped = [kind for kind in by_kind if kind not in scoped]
-    by_day: dict = defaultdict(list)
-    for c in ordered:
-        by_day[c.trade_date].append(c)
-    # (evaluator, rules, candidates) for the stateless kinds; per candidate index, the (evaluator, rules) of the
-    # others, which take the trades one by one.
-    groups: list[tuple[_Kind, list, list[TradeCandidate]]] = []
-    stepwise: dict[int, list[tuple[_Kind, list]]] = defaultdict(list)
-    items: dict[str, list] = defaultdict(list)
-    for day, day_candidates in by_day.items():
-        first = day_candidates[0]
-        for kind in unscoped:
-            chosen = _selected(rules_applying(by_kind[kind], account=first.account, instrument=first.instrument,
-                                              day=day), kind, alerts=alerts)
-            if not chosen:
-                continue
-            evaluator = KINDS[kind]
-            items[kind] += day_candidates
-            if evaluator.stateless:
-                groups.append((evaluator, chosen, day_candidates))
-            else:
-                for c in day_candidates:
-                    stepwise[c.index].append((evaluator, chosen))
-    if scoped:
-        per_key: dict = {}
-        for c in ordered:
-            for kind in scoped:
-                key = (kind, c.account.id, c.instrument.id, c.trade_date)
-                if key not in per_key:
-                    per_key[key] = (_selected(rules_applying(by_kind[kind], account=c.account, instrument=c.instrument,
-                                                             day=c.trade_date), kind, alerts=alerts), [])
-                chosen, members = per_key[key]
-                if chosen:
-                    members.append(c)
-                    items[kind].append(c)
-                    if not KINDS[kind].stateless:
-                        stepwise[c.index].append((KINDS[kind], chosen))
-        groups += [(KINDS[key[0]], chosen, members) for key, (chosen, members) in per_key.items()
-                   if members and KINDS[key[0]].stateless]
+    date_from, date_to = min(c.trade_date for c in ordered), max(c.trade_date for c in ordered)
+    cached = None if rules is not None else _rules_cached()
+    for attempt in range(_RELOADS + 1):
+        plan = _Plan.of(ordered, rules if cached is None else _in_force(cached.rules, date_from, date_to),
+                        alerts=alerts)
+        queries = plan.loads(ordered, own=own)
+        statements = [(q.sql, q.params) for _, q in queries]
+        if cached is not None:
+            statements.insert(0, (GENERATION_SQL, []))
+        results = select_all(statements) if statements else []
+        if cached is None:
+            break
+        generation = results.pop(0)[0][0]
+        if generation == cached.generation or attempt == _RELOADS:
+            cached.checked = time.monotonic()
+            break
+        cached = _rules_load()
     ctx = _Context()
-    queries = [named for kind, kind_items in items.items() for named in KINDS[kind].loads(kind_items, ctx)]
-    amended = sorted({c.trade_id for c in ordered if c.trade_id is not None})
-    if own is None and amended and any(k in items for k in (RuleKind.SHORT_SALE, RuleKind.POSITION_LIMIT,
-                                                            RuleKind.CONCENTRATION, RuleKind.BUYING_POWER)):
-        queries.append(("own", loads.trade_terms_load(amended)))
-    if queries:
-        rows = select_all([(q.sql, q.params) for _, q in queries])
-        ctx.data = {name: q.parse(result) for (name, q), result in zip(queries, rows, strict=True)}
+    ctx.data = {name: q.parse(rows) for (name, q), rows in zip(queries, results, strict=True)}
     ctx.set_own(own if own is not None else ctx.data.get("own", {}))
 
     found: dict[int, list[Hit]] = defaultdict(list)
     stopped: set[int] = set()
-    for evaluator, chosen, members in groups:
+    for evaluator, chosen, members in plan.groups:
         for hit in evaluator.check_many(members, chosen, ctx):
             found[hit.candidate.index].append(hit)
             if hit.action in STOPPING:
                 stopped.add(hit.candidate.index)
+    stepwise = plan.stepwise
     if stepwise:
         # In batch order: a trade the rules let through counts for the later ones.
         apply = ctx.apply
@@ -578,26 +653,18 @@ class RulesCheck(PreTradeCheck):
 
 # --- Alerts of ALERT rules, after booking (settings.TRADE_HOOKS) -------------------------------------------------
 
-# The active pre-trade rules, cached per process: the alert hook runs on every booking and has nothing to do
-# unless one of them alerts. The cache lasts one request at most (cleared as each starts), and a few seconds
-# elsewhere (Celery, the shell); saving or deleting a rule clears it too.
-_RULES_TTL = 5.0
-_rules_cache: dict = {}
+# The alert hook runs on every booking, right after the check that read the rules' generation: it takes the
+# process's rules as they are when they were found current this recently, and checks the generation otherwise.
+_ALERT_RULES_FRESH = 5.0
 
 
 def _active_pretrade_rules() -> list[ComplianceRule]:
-    now = time.monotonic()
-    cached = _rules_cache.get("rules")
-    if cached is None or now - cached[0] > _RULES_TTL:
-        cached = _rules_cache["rules"] = (now, list(ComplianceRule.objects.filter(kind__in=PRETRADE_KINDS,
-                                                                                  active=True)))
-    return cached[1]
-
-
-@receiver([post_save, post_delete], sender=ComplianceRule)
-@receiver(request_started)
-def _rules_changed(**kwargs):
-    _rules_cache.clear()
+    cached = _rules_cached()
+    if time.monotonic() - cached.checked > _ALERT_RULES_FRESH:
+        generation = select_all([(GENERATION_SQL, [])])[0][0][0]
+        cached = _rules_load() if generation != cached.generation else cached
+        cached.checked = time.monotonic()
+    return cached.rules
 
 
 _ALERT_EVENTS = (hooks.BOOKED, hooks.AMENDED, hooks.RELEASED)

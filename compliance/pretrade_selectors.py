@@ -53,8 +53,9 @@ LEFT JOIN LATERAL (
 _PRICE_LATERAL = f"""
 LEFT JOIN LATERAL (
     SELECT p.price, p.currency, p.price_date FROM {_t(Price)} p
-    WHERE p.instrument_id = {{instrument}} AND p.price_date <= {{day}}
-    ORDER BY p.price_date DESC, p.source LIMIT 1
+    WHERE p.instrument_id = {{instrument}} AND p.price_date = (
+        SELECT MAX(q.price_date) FROM {_t(Price)} q WHERE q.instrument_id = {{instrument}} AND q.price_date <= {{day}})
+    ORDER BY p.source LIMIT 1
 ) px ON true"""  # noqa: S608 - names from meta
 
 
@@ -80,16 +81,22 @@ def funds_load(keys: Iterable[tuple[int, str, str, date]]) -> Load:
     compliance_bookedbuys, one per instrument, which triggers on records_trade keep; migration compliance
     0004), and the latest FX rate from the base currency on or before the day. One statement, by primary keys."""
     keys = sorted(set(keys))
+    # The booked buys of the batch's accounts summed once (a hash join, not a sum per key), and each FX rate
+    # looked up once per (base, currency, day), not per account.
     sql = f"""
+WITH k AS (SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::date[])
+           AS k (account_id, currency, base, day)),
+o AS (SELECT o.account_id, o.currency, SUM(o.cost) AS cost FROM compliance_bookedbuys o
+      WHERE o.account_id IN (SELECT DISTINCT account_id FROM k) GROUP BY o.account_id, o.currency),
+r AS (SELECT f.base, f.currency, f.day, fx.rate, fx.direct
+      FROM (SELECT DISTINCT base, currency, day FROM k WHERE base <> currency) AS f (base, currency, day)
+      {_FX_LATERAL.format(base="f.base", quote="f.currency", day="f.day")})
 SELECT k.account_id, k.currency, k.day, COALESCE(b.balance, 0), COALESCE(b.reserved, 0), COALESCE(o.cost, 0),
-       fx.rate, fx.direct
-FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::date[]) AS k (account_id, currency, base, day)
+       r.rate, r.direct
+FROM k
 LEFT JOIN {_t(CashBalance)} b ON b.account_id = k.account_id AND b.currency = k.currency
-LEFT JOIN LATERAL (
-    SELECT SUM(o.cost) AS cost FROM compliance_bookedbuys o
-    WHERE o.account_id = k.account_id AND o.currency = k.currency
-) o ON true
-{_FX_LATERAL.format(base="k.base", quote="k.currency", day="k.day")}"""  # noqa: S608 - names from meta
+LEFT JOIN o ON o.account_id = k.account_id AND o.currency = k.currency
+LEFT JOIN r ON r.base = k.base AND r.currency = k.currency AND r.day = k.day"""  # noqa: S608 - names from meta
     params = [_array(k[0] for k in keys), _array(k[1] for k in keys), _array(k[2] for k in keys),
               _array(k[3] for k in keys)]
 

@@ -190,16 +190,45 @@ def candidates(n, instruments, accounts, counterparties):
     return out
 
 
-def test_the_rules_cost_two_round_trips_whatever_the_size_of_the_batch(every_kind, accounts, counterparties):
+def test_the_rules_cost_one_round_trip_whatever_the_size_of_the_batch(every_kind, accounts, counterparties):
     counts = []
-    for n in (10, 500):
+    for n in (10, 10, 500):
         batch = candidates(n, every_kind, accounts, counterparties)
         with CaptureQueriesContext(connection) as queries:
             RulesCheck().check_batch(batch)
         counts.append(len(queries))
-    # The rules in force; then one statement per kind that reads data (buying power, short sale, position
-    # limit, concentration, price deviation), all sent in one round trip.
-    assert counts == [6, 6]
+    # The first batch of the process reads the rules' generation and the rules. Then each batch sends the
+    # generation and one statement per kind that reads data (buying power, short sale, position limit,
+    # concentration, price deviation), all in one round trip.
+    assert counts == [8, 6, 6]
+
+
+def test_a_rule_changed_elsewhere_is_seen_by_the_next_batch(every_kind, accounts, counterparties):
+    """The process's copy of the rules is never used once another process changed them: a queryset update (no
+    signal, as from another process) moves the generation and the next batch reads the rules again."""
+    rule("quantity-tight", "QUANTITY", "1000")
+    batch = [c for c in candidates(8, every_kind, accounts, counterparties) if c.side == "BUY"]
+    assert not [o for o in RulesCheck().check_batch(batch) if o.check == "quantity-tight"]
+    ComplianceRule.objects.filter(code="quantity-tight").update(threshold=Decimal(5))
+    assert pretrade._rules_cache  # no signal: the copy is still there
+    hits = [o for o in RulesCheck().check_batch(batch) if o.check == "quantity-tight"]
+    assert len(hits) == len(batch)
+
+
+def test_rules_changed_and_rolled_back_are_never_taken_for_current(every_kind, accounts, counterparties):
+    """A transaction that changes a rule, checks trades (its copy of the rules: its own change) and rolls back
+    leaves a generation no later change repeats: the next batch reads the rules again."""
+    rule("quantity-tight", "QUANTITY", "1000")
+    rule("notional-tight", "NOTIONAL", "1000000000")
+    batch = [c for c in candidates(8, every_kind, accounts, counterparties) if c.side == "BUY"]
+    assert not [o for o in RulesCheck().check_batch(batch) if o.check == "quantity-tight"]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ComplianceRule.objects.filter(code="quantity-tight").update(threshold=Decimal(5))
+        assert [o for o in RulesCheck().check_batch(batch) if o.check == "quantity-tight"]
+        raise RuntimeError
+    assert not [o for o in RulesCheck().check_batch(batch) if o.check == "quantity-tight"]
+    ComplianceRule.objects.filter(code="notional-tight").update(active=False)  # another change: a new number
+    assert not [o for o in RulesCheck().check_batch(batch) if o.check == "quantity-tight"]
 
 
 def test_bulk_submission_costs_the_same_queries_for_60_or_500_trades(every_kind, front_office_user, accounts):
