@@ -12,7 +12,7 @@ import pytest
 from compliance.shorts.models import Locate, PenaltyBoxEntry
 from records.positions.models import Position
 from records.trades.models import Trade
-from tests.compliance.pretrade_helpers import body, bulk, cash, fx, position, price, rule, submit
+from tests.compliance.pretrade_helpers import DAY_BEFORE, body, bulk, cash, fx, position, price, rule, submit
 from tests.conftest import APPLE, MICROSOFT, SAP
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +101,24 @@ def test_price_deviation_passes_without_a_last_price(fo_client, instruments, acc
     rule("fat-finger-price", "PRICE_DEVIATION", "10")
     price(instruments["AAPL"], "100", day=date(2026, 11, 23))  # only after the trade date
     booked(submit(fo_client, price="500"))
+
+
+def test_the_last_price_is_the_latest_date_first_source_by_name(fo_client, instruments, accounts, counterparties):
+    """Several sources on the latest date before the trade: the first by name counts; an earlier date's does not."""
+    from records.reference.models import Price
+
+    rule("fat-finger-price", "PRICE_DEVIATION", "10")
+    apple = instruments["AAPL"]
+    Price.objects.create(instrument=apple, price_date=date(2026, 11, 18), price=Decimal("300"), currency="USD",
+                         source="A-vendor")
+    Price.objects.create(instrument=apple, price_date=DAY_BEFORE, price=Decimal("100"), currency="USD",
+                         source="B-vendor")
+    Price.objects.create(instrument=apple, price_date=DAY_BEFORE, price=Decimal("200"), currency="USD",
+                         source="Z-vendor")
+    booked(submit(fo_client, external_ref="NEAR-B", price="109"))
+    response = submit(fo_client, external_ref="FAR-B", price="180")
+    assert response.status_code == 400
+    assert "last price 100 USD of 2026-11-19" in response.json()["compliance"][0]
 
 
 # --- BUYING_POWER ----------------------------------------------------------------------------------------------
