@@ -532,10 +532,12 @@ def trade_cancel(*, actor: Actor, trade_id: int, reason: str) -> Trade:
         raise BusinessRuleError("A reason is required.", field="reason")
     before = snapshot(trade)
     from_status = trade.status
-    if from_status == Trade.Status.BOOKED:
-        _position_effect(trade, actor=actor, sign=-1, reason=reason)
+    # The trade row first, then the position: every writer of trades locks in that order (the booked buys the
+    # trade's triggers keep, then the position), so two of them never wait for each other crosswise.
     trade.status = Trade.Status.CANCELLED
     trade.save(update_fields=["status", "updated_at"])
+    if from_status == Trade.Status.BOOKED:
+        _position_effect(trade, actor=actor, sign=-1, reason=reason)
     _event(trade, actor=actor, action=TradeEvent.Action.CANCEL, from_status=from_status, reason=reason)
     audit_log(actor=actor, action="TRANSITION", instance=trade, before=before, after=snapshot(trade), reason=reason)
     trade_hooks_run(trade_ids=[trade.pk], event=hooks.CANCELLED, actor=actor)
@@ -592,10 +594,10 @@ def trade_amend(*, actor: Actor, trade_id: int, changes: dict, reason: str) -> T
         trade.hold_reasons = [o.reason for o in holds]
     if trade.status == Trade.Status.BOOKED:
         delta.add(trade_booking_delta(side=trade.side, quantity=trade.quantity))
+    trade.version += 1
+    trade.save()  # before the position: the lock order of every writer of trades (see trade_cancel)
     positions_apply({(trade.account_id, trade.instrument_id): delta}, actor=actor,
                     reason=f"trade {trade.pk}: {reason}")
-    trade.version += 1
-    trade.save()
     _event(trade, actor=actor, action=TradeEvent.Action.AMEND, from_status=from_status, reason=reason)
     audit_log(actor=actor, action="UPDATE", instance=trade, before=before, after=snapshot(trade), reason=reason)
     trade_hooks_run(trade_ids=[trade.pk], event=hooks.AMENDED, actor=actor)
