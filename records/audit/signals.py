@@ -6,8 +6,8 @@ which call our services. Signals are the one hook every one of those paths passe
 is the deliberate exception to the house rule of no signals. The audit record joins the transaction
 of the change when there is one (the admin's); otherwise it commits right after it.
 
-A rerun of a failed job is a service of the kernel (backoffice.core.jobs.services.job_rerun), which
-may not import the audit trail; it sends its own job_rerun_requested inside its transaction, and the
+A rerun or a resumption of a failed job is a service of the kernel (job_rerun, job_resume), which
+may not import the audit trail; it sends job_rerun_requested (job_resumed) inside its transaction, and the
 receiver here writes the audit record in that transaction.
 """
 
@@ -19,7 +19,7 @@ from rest_framework.authtoken.models import Token
 
 from backoffice.core.context import correlation_id, current_user
 from backoffice.core.jobs.models import JobRun
-from backoffice.core.jobs.signals import job_rerun_requested
+from backoffice.core.jobs.signals import job_rerun_requested, job_resumed
 from records.audit.services.audit import audit_log, snapshot
 
 User = get_user_model()
@@ -113,6 +113,12 @@ def _job_rerun_requested(sender, original, job, started_by, **kwargs):
               reason=f"rerun of failed job {original.pk} ({original.kind})")
 
 
+def _job_resumed(sender, original, job, started_by, **kwargs):
+    # In job_resume's transaction: the record commits or rolls back with the resumption.
+    audit_log(actor=started_by, action="UPDATE", instance=job, before=snapshot(original), after=snapshot(job),
+              reason=f"failed job {job.pk} ({job.kind}) resumed: its {job.chunks_done} committed chunks are kept")
+
+
 def connect() -> None:
     pre_save.connect(_user_pre_save, sender=User, dispatch_uid="audit_user_pre_save")
     post_save.connect(_user_post_save, sender=User, dispatch_uid="audit_user_post_save")
@@ -123,3 +129,4 @@ def connect() -> None:
     post_save.connect(_token_saved, sender=Token, dispatch_uid="audit_token_saved")
     post_delete.connect(_token_deleted, sender=Token, dispatch_uid="audit_token_deleted")
     job_rerun_requested.connect(_job_rerun_requested, sender=JobRun, dispatch_uid="audit_job_rerun")
+    job_resumed.connect(_job_resumed, sender=JobRun, dispatch_uid="audit_job_resumed")

@@ -40,7 +40,7 @@ class JobOutput(serializers.ModelSerializer):
     class Meta:
         model = JobRun
         fields = ["id", "kind", "status", "progress", "parameters", "steps", "chunks_total", "chunks_done",
-                  "rows_affected", "result", "started_by", "rerun_of", "attempts", "created_at", "started_at",
+                  "rows_affected", "result", "started_by", "rerun_of", "parent", "attempts", "created_at", "started_at",
                   "finished_at", "duration_seconds", "error", "traceback"]
 
     @extend_schema_field(serializers.FloatField(allow_null=True))

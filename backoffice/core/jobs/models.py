@@ -26,6 +26,8 @@ class JobRun(models.Model):
                                    related_name="+")
     started_by_label = models.CharField(max_length=150, blank=True, help_text="Username, or beat, a command...")
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
+    # The run this one is a stage of (an end-of-day run's matching, netting...), if any.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     attempts = models.PositiveIntegerField(default=0, help_text="Times a worker began executing it.")
     # The Celery task that created the run, if one did: its redelivery continues this run.
     task_id = models.CharField(max_length=255, blank=True)

@@ -12,6 +12,7 @@ holds; then it waits for the skipped ones to commit (at their unique completion 
 next step, so steps stay in order. A chunk whose holder died is done by whoever reaches it next.
 """
 
+import copy
 import logging
 import traceback as tb
 import zlib
@@ -24,7 +25,7 @@ from backoffice.core.context import correlation
 from backoffice.core.exceptions import ConflictError
 from backoffice.core.jobs.models import JobChunk, JobRun
 from backoffice.core.jobs.registry import Step, job_kind_get, job_plan
-from backoffice.core.jobs.signals import job_rerun_requested
+from backoffice.core.jobs.signals import job_rerun_requested, job_resumed
 
 SYSTEM = "system"
 logger = logging.getLogger(__name__)
@@ -54,9 +55,11 @@ def job_create(*, kind: str, params: dict | None = None, started_by=None, rerun_
                                  started_by=user, started_by_label=label, rerun_of=rerun_of, task_id=task_id)
 
 
-def job_enqueue(job_id: int) -> None:
+def job_enqueue(job_id: int, *, tasks: int | None = None) -> None:
     """Queue a run to a worker once the caller's transaction commits (a worker never looks for a run
     that is not there yet). Call inside the transaction that created the run.
+
+    tasks: how many tasks to queue (default settings.JOB_TASKS_PER_RUN, at least one); 0 queues none.
 
     The run is committed first, so a broker that refuses the message cannot lose it: the run stays
     QUEUED, the error is logged, and the request that started it still answers with it.
@@ -66,7 +69,7 @@ def job_enqueue(job_id: int) -> None:
         from backoffice.core.jobs.tasks import job_run_task
 
         try:
-            for _ in range(max(1, settings.JOB_TASKS_PER_RUN)):
+            for _ in range(max(1, settings.JOB_TASKS_PER_RUN) if tasks is None else tasks):
                 job_run_task.delay(job_id=job_id)
         except Exception:
             logger.exception("job %s could not be queued to the broker: it stays QUEUED until "
@@ -101,6 +104,27 @@ def job_rerun(*, job_id: int, started_by) -> JobRun:
     # send, not send_robust: a receiver that fails (the audit record) must undo the rerun with it.
     job_rerun_requested.send(sender=JobRun, original=original, job=job, started_by=started_by)
     _enqueue(job)
+    return job
+
+
+@transaction.atomic
+def job_resume(*, job_id: int, started_by) -> JobRun:
+    """Put a FAILED run back to QUEUED, keeping its committed chunks: executed again, it does only the others.
+
+    For a run whose failure was passing (a lock timeout, a bad price since corrected) and whose work
+    must stay in the same run (a stage of an end-of-day run). job_resumed, sent in this transaction,
+    lets the records app audit it. Raises ConflictError unless the run failed. Enqueues nothing.
+    """
+    job = JobRun.objects.select_for_update().get(pk=job_id)
+    if job.status != JobRun.Status.FAILED:
+        raise ConflictError(f"Only a failed run can be resumed; run {job.pk} is {job.status}.")
+    original = copy.copy(job)
+    job.status = JobRun.Status.QUEUED
+    job.finished_at = None
+    job.error = ""
+    job.traceback = ""
+    job.save(update_fields=["status", "finished_at", "error", "traceback"])
+    job_resumed.send(sender=JobRun, original=original, job=job, started_by=started_by)
     return job
 
 
