@@ -12,7 +12,8 @@ class RecordsConfig(AppConfig):
         import records.approvals.services
         import records.audit.jobs
         import records.exports.jobs
-        import records.retention.jobs  # noqa: F401
+        import records.retention.jobs
+        import records.trades.files.jobs  # noqa: F401
         from records.audit import signals
 
         signals.connect()

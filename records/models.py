@@ -20,6 +20,7 @@ from records.exports.models import ExportManifest
 from records.positions.models import Position, StockMovement
 from records.reference.models import Account, Counterparty, FxRate, Instrument, Market, Price, SettlementCalendar
 from records.retention.models import LegalHold, RetentionPolicy
+from records.trades.files.models import TradeFile, TradeFileRow
 from records.trades.models import Trade, TradeEvent, TradeVersion
 
 __all__ = [
@@ -46,5 +47,7 @@ __all__ = [
     "StockMovement",
     "Trade",
     "TradeEvent",
+    "TradeFile",
+    "TradeFileRow",
     "TradeVersion",
 ]

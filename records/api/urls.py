@@ -9,6 +9,7 @@ from records.exports import api as exports
 from records.positions import api as positions
 from records.reference.api import views as reference
 from records.trades.api import views as trades
+from records.trades.files import api as trade_files
 
 urlpatterns = [
     path("instruments/", reference.InstrumentListCreateApi.as_view(), name="api-instruments"),
@@ -29,6 +30,10 @@ urlpatterns = [
 urlpatterns += [
     path("trades/", trades.TradeListCreateApi.as_view(), name="api-trades"),
     path("trades/bulk/", trades.TradeBulkApi.as_view(), name="api-trades-bulk"),
+    path("trades/files/", trade_files.TradeFileListCreateApi.as_view(), name="api-trade-files"),
+    path("trades/files/<int:file_id>/", trade_files.TradeFileDetailApi.as_view(), name="api-trade-file"),
+    path("trades/files/<int:file_id>/report/", trade_files.TradeFileReportApi.as_view(),
+         name="api-trade-file-report"),
     path("trades/<int:trade_id>/", trades.TradeDetailApi.as_view(), name="api-trade"),
     path("trades/<int:trade_id>/cancel/", trades.TradeCancelApi.as_view(), name="api-trade-cancel"),
     path("trades/<int:trade_id>/amend/", trades.TradeAmendApi.as_view(), name="api-trade-amend"),

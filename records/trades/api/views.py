@@ -17,6 +17,7 @@ from records.approvals.api import ChangeRequestOutput
 from records.trades import selectors
 from records.trades import services as trade_services
 from records.trades.api import serializers as s
+from records.trades.bulk import trade_submit_raw
 from records.trades.input import parse_trade
 from records.trades.models import Trade
 
@@ -96,19 +97,7 @@ class TradeBulkApi(APIView):
                             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         if not items:
             raise ValidationError({"trades": ["Give at least one trade."]})
-        parsed, results = [], {}
-        for index, raw in enumerate(items):
-            item, errors = parse_trade(raw)
-            if errors:
-                results[index] = {"index": index, "status": "rejected", "errors": errors}
-            else:
-                parsed.append((index, item))
-        for index, result in trade_services.trade_submit_batch(submitted_by=request.user, items=parsed).items():
-            if result.status in (trade_services.CREATED, trade_services.DUPLICATE):
-                results[index] = {"index": index, "status": result.status, "id": result.trade_id}
-            else:
-                results[index] = {"index": index, "status": "rejected", "errors": result.errors}
-        ordered = [results[i] for i in range(len(items))]
+        ordered = trade_submit_raw(submitted_by=request.user, items=items)
         counts = {"created": 0, "duplicate": 0, "rejected": 0}
         for r in ordered:
             counts[r["status"]] += 1

@@ -1,0 +1,31 @@
+"""The trade-file job (kind trade-file): book a staged trade file chunk by chunk, then report."""
+
+from backoffice.core.exceptions import BusinessRuleError
+from backoffice.core.jobs.registry import JobKind, Step, job_kind_register
+from records.trades.files import services
+from records.trades.files.models import TradeFile
+
+
+def _parse(parameters: dict) -> dict:
+    file_id = parameters.get("file_id")
+    if isinstance(file_id, bool) or not isinstance(file_id, int) or not TradeFile.objects.filter(pk=file_id).exists():
+        raise BusinessRuleError("Give the id of an uploaded trade file.", field="file_id")
+    return {"file_id": file_id}
+
+
+def _book(job, index: int) -> dict:
+    return services.trade_file_book_chunk(file_id=job.parameters["file_id"], job_id=job.pk)
+
+
+def _finish(job, index: int) -> dict:
+    return services.trade_file_finish(file_id=job.parameters["file_id"])
+
+
+def _plan(parameters: dict) -> list[Step]:
+    row_count = TradeFile.objects.values_list("row_count", flat=True).get(pk=parameters["file_id"])
+    # Each chunk books the next CHUNK_ROWS rows not booked yet (services.trade_file_book_chunk), so the
+    # chunks cover the file whichever of them a rerun finds done.
+    return [Step("book", services.chunk_count(row_count), _book), Step("report", 1, _finish)]
+
+
+job_kind_register(JobKind(services.TRADE_FILE, "Trade file booking", _plan, _parse))
