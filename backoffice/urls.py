@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("settlements.api_urls")),
     path("", include("accounting.api_urls")),
     path("", include("compliance.api_urls")),
+    path("", include("backoffice.eod.api_urls")),
     path("jobs/", JobListApi.as_view(), name="api-jobs"),
     path("jobs/<int:pk>/", JobDetailApi.as_view(), name="api-job"),
 ]

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "settlements",
     "accounting",
     "compliance",
+    "backoffice.eod",
 ]
 
 MIDDLEWARE = [
@@ -351,6 +352,20 @@ except ValueError:
 CELERY_BEAT_SCHEDULE["compliance-surveillance"] = {
     "task": "compliance.surveillance_run",
     "schedule": crontab(hour=_surveillance_hour, minute=_surveillance_minute, day_of_week="mon-fri"),
+}
+
+# End of day (backoffice/eod/, docs/eod.md): the whole pipeline of today's settlement date (matching,
+# netting, settlement, posting, mark to market, reconciliation, surveillance) at this local time of
+# TIME_ZONE on weekdays, after the per-stage entries above: it finds their work done and completes
+# what they left (each stage is idempotent), or stops at the stage that fails, with its reason.
+EOD_AT = env.str("EOD_AT", default="21:00")
+try:
+    _eod_run_hour, _eod_run_minute = (int(part) for part in EOD_AT.split(":"))
+except ValueError:
+    raise ImproperlyConfigured(f"EOD_AT must be HH:MM, not {EOD_AT!r}.") from None
+CELERY_BEAT_SCHEDULE["eod"] = {
+    "task": "backoffice.eod_run",
+    "schedule": crontab(hour=_eod_run_hour, minute=_eod_run_minute, day_of_week="mon-fri"),
 }
 
 LOGGING = {

@@ -57,5 +57,5 @@ def test_every_scheduled_job_names_a_registered_task():
     assert scheduled == {"records.audit_seal", "records.audit_verify", "records.daily_exports", "records.purge",
                          "clearing.match", "clearing.netting_run", "settlements.settlement_run",
                          "settlements.fail_penalties", "accounting.posting_run", "accounting.eod_run",
-                         "compliance.surveillance_run"}
+                         "compliance.surveillance_run", "backoffice.eod_run"}
     assert scheduled <= set(app.tasks), scheduled - set(app.tasks)
