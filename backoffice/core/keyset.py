@@ -39,14 +39,15 @@ class KeysetPage:
 
 
 def keyset_page(queryset: QuerySet, *, before: int | None = None, after: int | None = None,
-                size: int = PAGE_SIZE) -> KeysetPage:
+                size: int | None = None) -> KeysetPage:
     """Return the page (newest first by id) just older than `before`, just newer than `after`, or the newest.
 
     Any queryset ordered by -id: the trade blotter, the audit trail.
 
     Two queries at most, each reading size + 1 rows from an index, whatever the table's size.
-    A cursor past either end gives the newest page.
+    A cursor past either end gives the newest page. size: PAGE_SIZE unless given.
     """
+    size = size or PAGE_SIZE
     if after is not None:
         chunk = list(queryset.filter(id__gt=after).order_by("id")[:size + 1])
         if chunk:
