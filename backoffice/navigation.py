@@ -103,6 +103,7 @@ NAV = [
     ]),
     Section("Operations", [
         Entry("Batch jobs", "jobs", roles=RECORDS_KEEPERS),
+        Entry("End of day", "eod:runs", roles=RECORDS_KEEPERS),
     ]),
 ]
 
