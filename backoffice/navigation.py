@@ -48,6 +48,7 @@ NAV = [
     ]),
     Section("Trading", [
         Entry("Blotter", "records:trades"),
+        Entry("Trade files", "records:trade-files", (roles.FRONT_OFFICE, roles.OPERATIONS)),
         Entry("Inventory", "records:inventory"),
     ]),
     Section("Clearing", [
