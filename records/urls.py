@@ -10,6 +10,7 @@ from records.positions import views as position_views
 from records.reference import views as reference_views
 from records.retention import views as retention_views
 from records.trades import views as trade_views
+from records.trades.files import views as trade_file_views
 
 app_name = "records"
 
@@ -22,6 +23,9 @@ urlpatterns = [
     path("positions/", position_views.position_list, name="positions"),
     path("trades/", trade_views.trade_list, name="trades"),
     path("trades/export.csv", trade_views.trade_export, name="trades-export"),
+    path("trades/files/", trade_file_views.trade_files, name="trade-files"),
+    path("trades/files/upload/", trade_file_views.trade_file_upload, name="trade-file-upload"),
+    path("trades/files/<int:file_id>/report.csv", trade_file_views.trade_file_report, name="trade-file-report"),
     path("trades/<int:trade_id>/", trade_views.trade_detail, name="trade-detail"),
     path("trades/<int:trade_id>/amend/", trade_views.trade_amend, name="trade-amend"),
     path("trades/<int:trade_id>/cancel/", trade_views.trade_cancel, name="trade-cancel"),
