@@ -29,6 +29,7 @@ urlpatterns = [
     path("settlements/", include("settlements.urls")),
     path("accounting/", include("accounting.urls")),
     path("compliance/", include("compliance.urls")),
+    path("eod/", include("backoffice.eod.urls")),
     path("", include("backoffice.dashboard.urls")),
 ]
 

@@ -179,8 +179,8 @@ def eod_run_start(*, settlement_date, started_by) -> JobRun:
 def eod_run_rerun(*, job_id: int, started_by) -> JobRun:
     """Rerun a failed EOD run: a new run (rerun_of it, audited) that resumes its failed stage. Queued once this commits.
 
-    BusinessRuleError for a run that is not an end of day; ConflictError unless it failed or while
-    another EOD run of its date is queued or running.
+    BusinessRuleError for a run that is not an end of day; ConflictError unless it failed, once it
+    has been rerun (rerun the newer run), or while another EOD run of its date is queued or running.
     """
     original = JobRun.objects.filter(pk=job_id).first()
     if original is None or original.kind != EOD:
@@ -188,6 +188,9 @@ def eod_run_rerun(*, job_id: int, started_by) -> JobRun:
     day = date.fromisoformat(original.parameters["settlement_date"])
     _lock_date(day)
     _refuse_while_active(day)
+    later = original.reruns.order_by("-id").first()
+    if later is not None:
+        raise ConflictError(f"Run {original.pk} was already rerun as run {later.pk}: rerun that one if it failed.")
     return job_rerun(job_id=job_id, started_by=started_by)
 
 
