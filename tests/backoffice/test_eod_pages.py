@@ -44,7 +44,7 @@ def test_the_history_lists_runs_newest_first_with_date_status_stage_and_error(si
     newest, oldest = rows
     assert (newest[1], newest[2], newest[5]) == ("2026-11-23", "Queued", "test")
     assert (oldest[2], oldest[4]) == ("Failed", "Settlement")
-    assert oldest[3].startswith("28%") and "2/7 chunks" in oldest[3]
+    assert oldest[3].startswith("28%") and "2/7 stages" in oldest[3]
     assert oldest[9].startswith("EodStageFailed: Settlement failed")
     assert table_rows(signed_in.get("/eod/?settlement_date=2026-11-24"), "eod-runs") == []
     assert ("End of day", "/eod/", True) in nav_links(signed_in.get("/eod/"))
@@ -75,7 +75,7 @@ def test_rerun_failed_stage_asks_first_then_resumes_it_audited(signed_in, failed
     text = confirm.content.decode()
     settlement = JobRun.objects.get(kind="settlement-run")
     assert f"resumes its job {settlement.pk}, keeping the 2 of 3 chunks it committed" in text
-    assert "done, not run again: matching, netting and instructions;" in text
+    assert "done, not run again: Matching, Netting and instructions;" in text
     assert not JobRun.objects.filter(rerun_of=failed).exists()  # asking changed nothing
 
     with django_capture_on_commit_callbacks(execute=True):
