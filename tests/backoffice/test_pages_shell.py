@@ -156,6 +156,7 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
     assert links == [
         ("Home", "/", False),
         ("Blotter", "/records/trades/", False),
+        ("Trade files", "/records/trades/files/", False),
         ("Inventory", "/records/inventory/", False),
         ("Confirmations", "/clearing/confirmations/", False),
         ("Breaks", "/clearing/breaks/", False),
