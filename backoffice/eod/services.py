@@ -25,10 +25,10 @@ from backoffice.core.jobs.services import job_create, job_enqueue, job_rerun, jo
 from backoffice.eod.selectors import eod_stage_child
 from backoffice.eod.stages import EOD, Stage
 from clearing.matching.jobs import MATCHING
-from clearing.netting.services import clearing_run_create, netting_date_parse
+from clearing.netting.services import clearing_run_create, netting_date_parse, netting_parameters
 from compliance.surveillance.services import surveillance_run_create, trade_date_parse
 from records.audit.services.audit import audit_log, snapshot
-from settlements.runs.services import settlement_run_create
+from settlements.runs.services import settlement_parameters, settlement_run_create
 
 ACTIVE = (JobRun.Status.QUEUED, JobRun.Status.RUNNING)
 # pg_advisory_xact_lock key (namespace, day ordinal): one start of a date's end of day at a time.
@@ -39,30 +39,46 @@ class EodStageFailed(Exception):
     """A stage's run failed: the EOD run fails with its reason, and no later stage starts."""
 
 
+def _extra(kind: str) -> dict:
+    """The parameters settings.EOD_STAGE_PARAMETERS gives a stage's new child runs (chunk sizes, docs/eod.md)."""
+    return dict(getattr(settings, "EOD_STAGE_PARAMETERS", {}).get(kind, {}))
+
+
 def _audited(job: JobRun, actor, day: date, title: str) -> JobRun:
     audit_log(actor=actor, action="CREATE", instance=job, after=snapshot(job),
               reason=f"{title.lower()} of the end of day of {day.isoformat()}")
     return job
 
 
+def _resized(job: JobRun, parse) -> JobRun:
+    """A dated run's new job with the chunk size EOD_STAGE_PARAMETERS asks for (its bounds cut again, before any
+    worker saw it). A job continuing a failed run keeps the bounds of the run it continues."""
+    extra = _extra(job.kind)
+    if extra and job.rerun_of_id is None:
+        job.parameters = parse({"settlement_date": job.parameters["settlement_date"], **extra})
+        job.save(update_fields=["parameters"])
+    return job
+
+
 def _matching(day: date, actor) -> JobRun:
-    return _audited(job_create(kind=MATCHING, params={}, started_by=actor), actor, day, "Matching")
+    return _audited(job_create(kind=MATCHING, params=_extra(MATCHING), started_by=actor), actor, day, "Matching")
 
 
 def _netting(day: date, actor) -> JobRun:
-    return clearing_run_create(settlement_date=day, started_by=actor).job
+    return _resized(clearing_run_create(settlement_date=day, started_by=actor).job, netting_parameters)
 
 
 def _settlement(day: date, actor) -> JobRun:
-    return settlement_run_create(settlement_date=day, started_by=actor).job
+    return _resized(settlement_run_create(settlement_date=day, started_by=actor).job, settlement_parameters)
 
 
 def _posting(day: date, actor) -> JobRun:
-    return _audited(job_create(kind=POSTING, params={}, started_by=actor), actor, day, "Posting")
+    return _audited(job_create(kind=POSTING, params=_extra(POSTING), started_by=actor), actor, day, "Posting")
 
 
 def _mark_to_market(day: date, actor) -> JobRun:
-    job = job_create(kind=MARK_TO_MARKET, params={"as_of": day.isoformat()}, started_by=actor)
+    job = job_create(kind=MARK_TO_MARKET, params={**_extra(MARK_TO_MARKET), "as_of": day.isoformat()},
+                     started_by=actor)
     return _audited(job, actor, day, "Mark to market")
 
 

@@ -363,6 +363,10 @@ try:
     _eod_run_hour, _eod_run_minute = (int(part) for part in EOD_AT.split(":"))
 except ValueError:
     raise ImproperlyConfigured(f"EOD_AT must be HH:MM, not {EOD_AT!r}.") from None
+# Parameters given to the new child runs of an EOD run's stages, by kind: how finely their chunks are cut,
+# so that more workers share them, e.g. {"clearing-netting": {"trades_per_chunk": 20000},
+# "settlement-run": {"instructions_per_chunk": 20000}} (JSON in the environment). Empty: each kind's default.
+EOD_STAGE_PARAMETERS = env.json("EOD_STAGE_PARAMETERS", default={})
 CELERY_BEAT_SCHEDULE["eod"] = {
     "task": "backoffice.eod_run",
     "schedule": crontab(hour=_eod_run_hour, minute=_eod_run_minute, day_of_week="mon-fri"),
