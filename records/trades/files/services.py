@@ -234,10 +234,15 @@ _SELECT_ROWS = (
     "SELECT id, external_ref, account, counterparty, instrument, side, quantity, price, trade_date, currency, "
     "settlement_date, commission, payload, problem FROM records_tradefilerow "
     "WHERE file_id = %s AND seq >= %s AND seq < %s ORDER BY seq")
+# The outcomes of a chunk go to a temporary table by COPY, then onto the staging rows in one UPDATE: binding
+# four arrays of 10,000 values as parameters costs more in Python than the whole COPY.
+_OUTCOMES_TABLE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS records_tradefile_outcome "
+    "(id bigint PRIMARY KEY, outcome text, trade_id bigint, errors jsonb) ON COMMIT DELETE ROWS")
+_COPY_OUTCOMES = "COPY records_tradefile_outcome (id, outcome, trade_id, errors) FROM STDIN"
 _WRITE_OUTCOMES = (
-    "UPDATE records_tradefilerow r SET outcome = u.outcome, trade_id = u.trade_id, errors = u.errors::jsonb "
-    "FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[]) AS u(id, outcome, trade_id, errors) "
-    "WHERE r.id = u.id")
+    "UPDATE records_tradefilerow r SET outcome = u.outcome, trade_id = u.trade_id, errors = u.errors "
+    "FROM records_tradefile_outcome u WHERE r.id = u.id")
 
 
 def trade_file_book_chunk(*, file_id: int, job_id: int | None = None) -> dict:
@@ -257,15 +262,17 @@ def trade_file_book_chunk(*, file_id: int, job_id: int | None = None) -> dict:
         return {"rows": 0}
     results = trade_submit_raw(submitted_by=file.uploaded_by, items=[_body(row[1:]) for row in staged])
     counts = dict.fromkeys(("created", "duplicate", "rejected"), 0)
-    ids, outcomes, trade_ids, errors = [], [], [], []
-    for row, result in zip(staged, results, strict=True):
-        counts[result["status"]] += 1
-        ids.append(row[0])
-        outcomes.append(result["status"])
-        trade_ids.append(result.get("id"))
-        errors.append(json.dumps(result["errors"]) if "errors" in result else None)
     with connection.cursor() as cursor:
-        cursor.execute(_WRITE_OUTCOMES, [ids, outcomes, trade_ids, errors])
+        cursor.execute(_OUTCOMES_TABLE)
+        with cursor.cursor.copy(_COPY_OUTCOMES) as copy:
+            write = copy.write_row
+            for row, result in zip(staged, results, strict=True):
+                status = result["status"]
+                counts[status] += 1
+                errors = result.get("errors")
+                write((row[0], status, result.get("id"), None if errors is None else json.dumps(errors)))
+        cursor.execute(_WRITE_OUTCOMES)
+        cursor.execute("TRUNCATE records_tradefile_outcome")
     TradeFile.objects.filter(pk=file_id).update(
         rows_done=start + len(staged), created=file.created + counts["created"],
         duplicate=file.duplicate + counts["duplicate"], rejected=file.rejected + counts["rejected"],
