@@ -100,6 +100,9 @@ def test_a_csv_file_is_staged_booked_and_reported_row_by_row(fo_client, refdata)
     records = [json.loads(line) for line in b"".join(ndjson.streaming_content).decode().splitlines()]
     assert records[2] == {"line": 4, "external_ref": "F-3", "status": "rejected", "trade_id": None,
                           "errors": {"account": ["Unknown account 'NOPE'."]}}
+    only = fo_client.get(f"{URL}{answer['id']}/report/", {"format": "ndjson", "status": "rejected"})
+    assert [json.loads(line)["line"] for line in b"".join(only.streaming_content).decode().splitlines()] == [4, 6]
+    assert fo_client.get(f"{URL}{answer['id']}/report/", {"status": "created"}).status_code == 400
     listed = fo_client.get(URL).json()
     assert [f["id"] for f in listed["results"]] == [answer["id"]]
 

@@ -135,8 +135,9 @@ def report_csv(file: TradeFile, *, rejected_only: bool = False) -> StreamingHttp
     return response
 
 
-def report_ndjson(file: TradeFile) -> StreamingHttpResponse:
-    lines = (json.dumps(row, separators=(",", ":")) + "\n" for row in selectors.trade_file_report(file))
+def report_ndjson(file: TradeFile, *, rejected_only: bool = False) -> StreamingHttpResponse:
+    lines = (json.dumps(row, separators=(",", ":")) + "\n"
+             for row in selectors.trade_file_report(file, rejected_only=rejected_only))
     response = StreamingHttpResponse(csv_blocks(lines), content_type="application/x-ndjson")
     response["Content-Disposition"] = f'attachment; filename="trade-file-{file.pk}-report.ndjson"'
     return response
@@ -159,6 +160,6 @@ class TradeFileReportApi(APIView):
         only = request.query_params.get("status", "")
         if only not in ("", "rejected"):
             raise serializers.ValidationError({"status": ["Only \"rejected\" filters the report."]})
-        if wanted == "ndjson" and not only:
-            return report_ndjson(file)
+        if wanted == "ndjson":
+            return report_ndjson(file, rejected_only=bool(only))
         return report_csv(file, rejected_only=bool(only))
