@@ -195,7 +195,7 @@ def test_navigation_lists_every_registered_page_and_marks_the_current_one(signed
         ("Batch jobs", "/jobs/", False),
         ("End of day", "/eod/", False),
     ]
-    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 38
+    assert [active for _label, _url, active in nav_links(signed_in.get("/"))] == [True] + [False] * 39
 
 
 def test_navigation_leaves_out_entries_whose_page_does_not_exist(signed_in, monkeypatch):
