@@ -175,7 +175,9 @@ def main():
     parser.add_argument("--instruments", type=int, default=50)
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--chunk", type=int, default=files.CHUNK_ROWS, help="rows a booking chunk takes")
     args = parser.parse_args()
+    files.CHUNK_ROWS = args.chunk
     args.bulk = args.trades if args.bulk is None else args.bulk
     day = trade_date(Market.objects.get(mic="XNAS"))
     refdata = reference_data(args.instruments, args.accounts, day)
