@@ -117,3 +117,13 @@ def test_an_unknown_run_is_a_404(signed_in):
     accounting = Client()
     accounting.force_login(make_user("ledger", "accounting"))
     assert accounting.get("/eod/424242/rerun/").status_code == 403
+
+
+def test_the_jobs_page_links_an_eod_run_and_its_stages_jobs_to_its_page(signed_in, failed):
+    rows = {row[0]: row for row in table_rows(signed_in.get("/jobs/"), "jobs")}
+    assert str(failed.pk) in rows
+    netting = JobRun.objects.get(kind="clearing-netting")
+    assert f"{netting.pk} ⤴ {failed.pk}" in rows
+    page = signed_in.get("/jobs/").content.decode()
+    assert f'href="/eod/{failed.pk}/" title="Its stages"' in page
+    assert f'href="/eod/{failed.pk}/" title="A stage of end-of-day run {failed.pk}"' in page
