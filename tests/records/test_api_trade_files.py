@@ -51,7 +51,7 @@ def upload(client, content, *, name="trades.csv", content_type="text/csv", raw=F
 def book(response):
     """Run the file's job here (the test has no worker) and return the file as the API shows it then."""
     assert response.status_code == 202, response.content
-    job = job_run_execute(job_id=response.json()["job"]["id"])
+    job = job_run_execute(job_id=response.json()["id"])
     assert job.status == JobRun.Status.COMPLETED, job.error
     return job
 
@@ -65,12 +65,18 @@ def report(client, file_id, **params):
 
 # Upload and booking ------------------------------------------------------------------------------------
 
-def test_a_csv_file_is_staged_booked_and_reported_row_by_row(fo_client, refdata):
+def test_a_csv_file_is_staged_booked_and_reported_row_by_row(fo_client, admin_client_api, refdata):
+    def admin_job(job_id):
+        return admin_client_api.get(f"/api/v1/jobs/{job_id}/").json()
+
     rows = [row("F-1"), row("F-2", side="SELL", quantity="40"), row("F-3", account="NOPE"),
             row("F-1"), row("F-1", quantity="7")]
     response = upload(fo_client, csv_text(rows))
     assert response.status_code == 202, response.content
-    answer = response.json()
+    job_answer = response.json()
+    assert (job_answer["kind"], job_answer["status"], job_answer["parameters"]) == (
+        "trade-file", "QUEUED", {"file_id": job_answer["file"]["id"]})
+    answer = job_answer["file"]
     assert answer["row_count"] == 5 and answer["status"] == "QUEUED" and answer["format"] == "csv"
     assert answer["columns"] == HEADER and len(answer["sha256"]) == 64 and answer["uploaded_by"] == "fo"
     assert AuditRecord.objects.filter(record_type="records.tradefile", action="CREATE").count() == 1
@@ -78,7 +84,8 @@ def test_a_csv_file_is_staged_booked_and_reported_row_by_row(fo_client, refdata)
     summary = job.result[-1]
     assert {k: summary[k] for k in ("created", "duplicate", "rejected", "rows_total")} == {
         "created": 2, "duplicate": 1, "rejected": 2, "rows_total": 5}
-    assert summary["report"] == f"{URL}{answer['id']}/report/"
+    assert summary["report"] == f"{URL}{answer['id']}/report/" and summary["file_id"] == answer["id"]
+    assert admin_job(job_answer["id"])["result"] == [summary]
     detail = fo_client.get(f"{URL}{answer['id']}/").json()
     assert (detail["status"], detail["created"], detail["duplicate"], detail["rejected"], detail["rows_done"]) == (
         "COMPLETED", 2, 1, 2, 5)
@@ -113,7 +120,7 @@ def test_the_same_file_uploaded_twice_books_nothing_the_second_time(fo_client, r
     second = upload(fo_client, content)
     book(second)
     assert Trade.objects.count() == 20
-    assert {r["status"] for r in report(fo_client, second.json()["id"])} == {"duplicate"}
+    assert {r["status"] for r in report(fo_client, second.json()["file"]["id"])} == {"duplicate"}
     assert_positions_equal_sum_of_trades()
 
 
@@ -123,7 +130,7 @@ def test_an_ndjson_file_as_the_raw_body_with_lines_that_are_not_objects(fo_clien
              json.dumps(row("N-3", side="HOLD", settlement_date=None))]
     response = upload(fo_client, "\n".join(lines) + "\n", content_type="application/x-ndjson", raw=True)
     book(response)
-    out = report(fo_client, response.json()["id"])
+    out = report(fo_client, response.json()["file"]["id"])
     assert [(r["line"], r["external_ref"], r["status"]) for r in out] == [
         ("1", "N-1", "created"), ("2", "", "rejected"), ("3", "", "rejected"), ("4", "N-2", "rejected"),
         ("6", "N-3", "rejected")]
@@ -140,7 +147,7 @@ def test_a_truncated_last_line_and_ten_percent_bad_rows_leave_the_good_rows_book
     content = csv_text(rows) + "T-50,ACC-001,BRKR-A"  # cut short, no newline
     response = upload(fo_client, content)
     book(response)
-    out = report(fo_client, response.json()["id"])
+    out = report(fo_client, response.json()["file"]["id"])
     assert len(out) == 51
     assert [r["status"] for r in out].count("rejected") == 6 and Trade.objects.count() == 45
     assert json.loads(out[-1]["errors"]) == {"non_field_errors": [
@@ -206,7 +213,7 @@ def test_roles(anon_client, fo_client, ops_client, compliance_client, accounting
     assert upload(accounting_client, content).status_code == 403
     response = upload(ops_client, content)
     assert response.status_code == 202
-    file_id = response.json()["id"]
+    file_id = response.json()["file"]["id"]
     for path in (URL, f"{URL}{file_id}/", f"{URL}{file_id}/report/"):
         assert anon_client.get(path).status_code == 401
         assert compliance_client.get(path).status_code == 403
@@ -224,7 +231,7 @@ def test_a_chunk_failing_midway_then_continued_is_one_uninterrupted_run(fo_clien
     rows = [row(f"C-{n % 7}", quantity=str(n % 7 + 1)) if n % 5 else row(f"C-{n}", account="NOPE")
             for n in range(18)]
     response = upload(fo_client, csv_text(rows))
-    job_id = response.json()["job"]["id"]
+    job_id = response.json()["id"]
     real = services.trade_submit_raw
     calls = []
 
@@ -242,14 +249,14 @@ def test_a_chunk_failing_midway_then_continued_is_one_uninterrupted_run(fo_clien
     assert TradeFileRow.objects.filter(outcome__isnull=False).count() == 8
     job = job_run_execute(job_id=job_id)
     assert job.status == "COMPLETED"
-    interrupted = [(r["line"], r["status"], r["errors"]) for r in report(fo_client, response.json()["id"])]
+    interrupted = [(r["line"], r["status"], r["errors"]) for r in report(fo_client, response.json()["file"]["id"])]
     booked = sorted(Trade.objects.values_list("external_ref", "quantity"))
 
     # The same file, uninterrupted, by another submitter: the same outcomes and trades.
     other = client_for(make_user("fo2", "front_office"))
     again = upload(other, csv_text(rows))
     book(again)
-    assert [(r["line"], r["status"], r["errors"]) for r in report(other, again.json()["id"])] == interrupted
+    assert [(r["line"], r["status"], r["errors"]) for r in report(other, again.json()["file"]["id"])] == interrupted
     assert sorted(Trade.objects.filter(submitted_by__username="fo2").values_list("external_ref", "quantity")) \
         == booked
     assert_positions_equal_sum_of_trades()
@@ -268,11 +275,11 @@ def test_a_failed_run_rerun_books_only_the_rows_left(fo_client, front_office_use
         return real(**kwargs)
 
     monkeypatch.setattr(services, "trade_submit_raw", failing)
-    job = job_run_execute(job_id=response.json()["job"]["id"])
+    job = job_run_execute(job_id=response.json()["id"])
     assert job.status == "FAILED" and Trade.objects.count() == 3
-    assert fo_client.get(f"{URL}{response.json()['id']}/").json()["status"] == "FAILED"
+    assert fo_client.get(f"{URL}{response.json()['file']['id']}/").json()["status"] == "FAILED"
     rerun = job_rerun(job_id=job.pk, started_by=front_office_user)
     assert job_run_execute(job_id=rerun.pk).status == "COMPLETED"
-    detail = fo_client.get(f"{URL}{response.json()['id']}/").json()
+    detail = fo_client.get(f"{URL}{response.json()['file']['id']}/").json()
     assert (detail["status"], detail["created"], detail["job"]["id"]) == ("COMPLETED", 7, rerun.pk)
     assert Trade.objects.count() == 7

@@ -30,7 +30,7 @@ def test_two_workers_on_one_file_book_it_as_one_worker_would(instruments, accoun
         answer = client.post("/api/v1/trades/files/", {"file": SimpleUploadedFile("w.csv", content, "text/csv")},
                              format="multipart")
         assert answer.status_code == 202, answer.content
-        ids[name] = answer.json()["job"]["id"]
+        ids[name] = answer.json()["id"]
 
     assert job_run_execute(job_id=ids["one"]).status == JobRun.Status.COMPLETED
     real = services.trade_submit_raw

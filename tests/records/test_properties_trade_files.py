@@ -95,8 +95,8 @@ def test_a_file_books_every_row_as_the_bulk_endpoint_books_the_same_trades(refda
                                                                                   content_type="text/csv")},
                             format="multipart")
     assert uploaded.status_code == 202, uploaded.content
-    assert job_run_execute(job_id=uploaded.json()["job"]["id"]).status == "COMPLETED"
-    report = by_file.get(f"/api/v1/trades/files/{uploaded.json()['id']}/report/", {"format": "ndjson"})
+    assert job_run_execute(job_id=uploaded.json()["id"]).status == "COMPLETED"
+    report = by_file.get(f"/api/v1/trades/files/{uploaded.json()['file']['id']}/report/", {"format": "ndjson"})
     from_file = [json.loads(line) for line in b"".join(report.streaming_content).decode().splitlines()]
 
     items = [{name: value for name, value in r.items() if value != ""} for r in file_rows]

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.core.csv_export import csv_blocks, csv_lines
+from backoffice.core.jobs.api import JobOutput
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.permissions import HasRole
 from backoffice.core.roles import FRONT_OFFICE, OPERATIONS
@@ -69,6 +70,13 @@ class TradeFileOutput(serializers.Serializer):
         return reverse("api-trade-file-report", kwargs={"file_id": file.pk})
 
 
+class TradeFileUploadOutput(JobOutput):
+    file = TradeFileOutput()
+
+    class Meta(JobOutput.Meta):
+        fields = [*JobOutput.Meta.fields, "file"]
+
+
 class TradeFileUploadSchema(serializers.Serializer):
     file = serializers.FileField(help_text="A .csv or .ndjson file (or send the file as the raw body).")
 
@@ -88,7 +96,9 @@ class TradeFileListCreateApi(generics.ListAPIView):
     @extend_schema(
         request={"multipart/form-data": TradeFileUploadSchema, "text/csv": OpenApiTypes.BINARY,
                  "application/x-ndjson": OpenApiTypes.BINARY},
-        responses={202: OpenApiResponse(TradeFileOutput, description="Staged; the job booking it is queued."),
+        responses={202: OpenApiResponse(TradeFileUploadOutput, description=(
+                       "The job booking the file (as GET /api/v1/jobs/{id}/ shows it), the file under `file`. Once "
+                       "the job completes, its result links the per-row report.")),
                    400: OpenApiResponse(description="The file is refused as a whole (under `file`): empty, not "
                                                     "UTF-8, a wrong header or delimiter. Nothing is staged.")},
         description="Upload a CSV or NDJSON trade file (multipart field `file`, or the raw body with its content "
@@ -108,7 +118,9 @@ class TradeFileListCreateApi(generics.ListAPIView):
             stream, name = upload, upload.name
             file_format = services.file_format(name=upload.name, content_type=upload.content_type or "")
         file = services.trade_file_upload(uploaded_by=request.user, stream=stream, name=name, format=file_format)
-        return Response(TradeFileOutput(selectors.trade_file_get(file.pk)).data, status=status.HTTP_202_ACCEPTED)
+        file = selectors.trade_file_get(file.pk)
+        return Response({**JobOutput(file.job, context={"request": request}).data, "file": TradeFileOutput(file).data},
+                        status=status.HTTP_202_ACCEPTED)
 
 
 def _file_or_404(file_id: int) -> TradeFile:

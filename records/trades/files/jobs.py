@@ -13,7 +13,8 @@ def _parse(parameters: dict) -> dict:
     return {"file_id": file_id}
 
 
-def _book(job, index: int) -> dict:
+def _book(job, index: int) -> int:
+    # The rows it booked (no result of its own: the job's result is the report step's summary).
     return services.trade_file_book_chunk(file_id=job.parameters["file_id"], job_id=job.pk)
 
 

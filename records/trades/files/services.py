@@ -245,8 +245,8 @@ _WRITE_OUTCOMES = (
     "FROM records_tradefile_outcome u WHERE r.id = u.id")
 
 
-def trade_file_book_chunk(*, file_id: int, job_id: int | None = None) -> dict:
-    """Book the next CHUNK_ROWS staged rows of a file (in line order) and record their outcomes.
+def trade_file_book_chunk(*, file_id: int, job_id: int | None = None) -> int:
+    """Book the next CHUNK_ROWS staged rows of a file (in line order), record their outcomes; return the rows.
 
     Call inside the chunk's transaction. The file's row is locked first, so the chunks of a file
     run one after the other in line order whichever worker takes them (the first of two rows with
@@ -259,7 +259,7 @@ def trade_file_book_chunk(*, file_id: int, job_id: int | None = None) -> dict:
         cursor.execute(_SELECT_ROWS, [file_id, start, start + CHUNK_ROWS])
         staged = cursor.fetchall()
     if not staged:
-        return {"rows": 0}
+        return 0
     results = trade_submit_raw(submitted_by=file.uploaded_by, items=[_body(row[1:]) for row in staged])
     counts = dict.fromkeys(("created", "duplicate", "rejected"), 0)
     with connection.cursor() as cursor:
@@ -277,7 +277,7 @@ def trade_file_book_chunk(*, file_id: int, job_id: int | None = None) -> dict:
         rows_done=start + len(staged), created=file.created + counts["created"],
         duplicate=file.duplicate + counts["duplicate"], rejected=file.rejected + counts["rejected"],
         **({"job_id": job_id} if job_id else {}))
-    return {"rows": len(staged)}
+    return len(staged)
 
 
 def trade_file_finish(*, file_id: int) -> dict:
