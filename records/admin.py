@@ -13,6 +13,7 @@ from records.positions import admin as positions_admin
 from records.reference import admin as reference_admin
 from records.retention import admin as retention_admin
 from records.trades import admin as trades_admin
+from records.trades.files import admin as trade_files_admin
 
 __all__ = ["approvals_admin", "audit_admin", "cash_admin", "exports_admin", "positions_admin", "reference_admin",
-           "retention_admin", "trades_admin"]
+           "retention_admin", "trade_files_admin", "trades_admin"]

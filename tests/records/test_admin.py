@@ -43,6 +43,12 @@ def test_every_records_admin_page_opens_for_a_superuser_with_demo_data(web, demo
     from records.audit.services.audit_chain import audit_verification_run
 
     audit_verification_run(actor="job:test")
+    from io import BytesIO
+
+    from records.trades.files.services import trade_file_upload
+
+    trade_file_upload(uploaded_by=trade.submitted_by, name="admin.csv", format="csv", stream=BytesIO(
+        b"external_ref,account,counterparty,instrument,side,quantity,price,trade_date\nA-1,X,Y,Z,BUY,1,1,2026-11-20\n"))
     registered = [model for model in admin.site._registry if model._meta.app_label == "records"]
     assert set(READ_ONLY + EDITABLE) <= set(registered)
     from django.apps import apps

@@ -58,7 +58,8 @@ def test_url_names():
 
 def test_trading_section_comes_right_after_overview_and_the_detail_page_belongs_to_the_blotter(signed_in, blotter):
     links_ = nav_links(signed_in.get(f"/records/trades/{blotter.ids['OMS-0001']}/"))
-    assert links_[:4] == [("Home", "/", False), ("Blotter", "/records/trades/", True),
+    assert links_[:5] == [("Home", "/", False), ("Blotter", "/records/trades/", True),
+                          ("Trade files", "/records/trades/files/", False),
                           ("Inventory", "/records/inventory/", False),
                           ("Confirmations", "/clearing/confirmations/", False)]
 
