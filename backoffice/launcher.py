@@ -83,6 +83,7 @@ def serve(port: int) -> int:
             [python, "manage.py", "load_settlement_demo"],
             [python, "manage.py", "load_accounting_demo"],
             [python, "manage.py", "load_compliance_demo"],
+            [python, "manage.py", "load_eod_demo"],  # the End of day page's history of the past dates
             [python, "manage.py", "ensure_admin"],
         ]
         for step in steps:

@@ -242,7 +242,7 @@ def eod_stage_run(*, job: JobRun, stage: Stage) -> dict:
     elif child.status == JobRun.Status.FAILED:
         child = job_resume(job_id=child.pk, started_by=actor)
     # Idle workers join the child (each claims the chunks no other holds); this worker executes it too.
-    job_enqueue(child.pk, tasks=max(0, settings.JOB_TASKS_PER_RUN - 1))
+    job_enqueue(child.pk, tasks=max(0, settings.JOB_TASKS_PER_RUN - 1), helpers=True)
     child = job_run_execute(job_id=child.pk)
     if child.status != JobRun.Status.COMPLETED:
         raise EodStageFailed(f"{stage.title} failed (job {child.pk}, {child.kind}): {child.error or child.status}")

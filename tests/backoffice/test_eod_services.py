@@ -153,3 +153,24 @@ def test_a_second_start_while_a_run_of_the_date_is_queued_is_a_conflict():
         services.eod_run_create(settlement_date=SETTLES, started_by="test")
     assert JobRun.objects.count() == 1
     assert services.eod_run_create(settlement_date=date(2026, 11, 24), started_by="test").pk != first.pk
+
+
+def test_a_broker_that_refuses_the_helper_tasks_leaves_the_stages_to_this_worker(firm, monkeypatch, caplog,
+                                                                                django_capture_on_commit_callbacks):
+    from backoffice.core.jobs import tasks as job_tasks
+
+    book_a_day(firm)
+
+    def refuse(**kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(job_tasks.job_run_task, "delay", refuse)
+    job = services.eod_run_create(settlement_date=SETTLES, started_by="test")
+    with django_capture_on_commit_callbacks(execute=True) as asked:
+        job_run_execute(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == "COMPLETED", job.error
+    warnings = [r.getMessage() for r in caplog.records if "no other worker could be asked" in r.getMessage()]
+    assert len(asked) == len(warnings) == 7 and all(r.levelname == "WARNING" for r in caplog.records
+                                      if "no other worker" in r.getMessage())

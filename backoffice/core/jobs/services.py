@@ -55,11 +55,13 @@ def job_create(*, kind: str, params: dict | None = None, started_by=None, rerun_
                                  started_by=user, started_by_label=label, rerun_of=rerun_of, task_id=task_id)
 
 
-def job_enqueue(job_id: int, *, tasks: int | None = None) -> None:
+def job_enqueue(job_id: int, *, tasks: int | None = None, helpers: bool = False) -> None:
     """Queue a run to a worker once the caller's transaction commits (a worker never looks for a run
     that is not there yet). Call inside the transaction that created the run.
 
     tasks: how many tasks to queue (default settings.JOB_TASKS_PER_RUN, at least one); 0 queues none.
+    helpers: the tasks only ask other workers to join a run this process executes itself (a stage of
+    the end of day), so a broker that refuses them is a warning, not an error.
 
     The run is committed first, so a broker that refuses the message cannot lose it: the run stays
     QUEUED, the error is logged, and the request that started it still answers with it.
@@ -71,7 +73,11 @@ def job_enqueue(job_id: int, *, tasks: int | None = None) -> None:
         try:
             for _ in range(max(1, settings.JOB_TASKS_PER_RUN) if tasks is None else tasks):
                 job_run_task.delay(job_id=job_id)
-        except Exception:
+        except Exception as exc:
+            if helpers:
+                logger.warning("job %s: no other worker could be asked to join it (%s): this worker does it alone",
+                               job_id, exc)
+                return
             logger.exception("job %s could not be queued to the broker: it stays QUEUED until "
                              "`manage.py run_job --job %s` runs it", job_id, job_id)
 
