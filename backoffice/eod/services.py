@@ -213,7 +213,8 @@ def eod_run_rerun(*, job_id: int, started_by) -> JobRun:
 # --- executing a stage ---
 
 def _actor(job: JobRun):
-    return job.started_by if job.started_by_id else f"job:{EOD}"
+    """Who acts for a stage: the user who started the EOD run, else the run itself ("job:eod:31")."""
+    return job.started_by if job.started_by_id else f"job:{EOD}:{job.pk}"
 
 
 def _outcome(stage: Stage, child: JobRun) -> dict:
