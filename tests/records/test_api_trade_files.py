@@ -191,6 +191,9 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_byte_and_line(fo_client, 
     assert response.status_code == 400
     assert response.json() == {"file": ["The file is not UTF-8: byte 0xC9 at line 3, column 8. Save it as UTF-8."]}
     assert not TradeFileRow.objects.exists()
+    long_line = upload(fo_client, csv_text([row("U-1")]) + "x" * (3 << 20), content_type="text/csv", raw=True)
+    assert long_line.json() == {"file": [
+        "Line 3 is longer than 1,048,576 bytes: this is not a trade file (one trade a line)."]}
     nul = upload(fo_client, csv_text([row("U-1", account="A\x00B")]))
     assert nul.status_code == 400 and "NUL" in nul.json()["file"][0]
 

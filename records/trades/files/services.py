@@ -30,6 +30,7 @@ from records.trades.input import FIELDS
 TRADE_FILE = "trade-file"
 CHUNK_ROWS = 10_000
 BLOCK = 1 << 20
+MAX_LINE = 1 << 20  # bytes: a trade is a few hundred; a longer line is not a trade file
 REQUIRED_COLUMNS = ("external_ref", "account", "counterparty", "instrument", "side", "quantity", "price",
                     "trade_date")
 OPTIONAL_COLUMNS = tuple(name for name in FIELDS if name not in REQUIRED_COLUMNS)
@@ -75,7 +76,6 @@ class _Reader:
         self.line = 0
 
     def lines(self) -> Iterator[str]:
-        decoder = codecs.getincrementaldecoder("utf-8")("strict")
         pending = b""
         while True:
             block = self.stream.read(BLOCK)
@@ -86,11 +86,14 @@ class _Reader:
             parts = (pending + block).split(b"\n")
             pending = parts.pop()
             for part in parts:
-                yield self._text(part, decoder)
+                yield self._text(part)
+            if len(pending) > MAX_LINE:
+                raise TradeFileRefused(f"Line {self.line + 1} is longer than {MAX_LINE:,} bytes: this is not a "
+                                       "trade file (one trade a line).")
         if pending:
-            yield self._text(pending, decoder)
+            yield self._text(pending)
 
-    def _text(self, raw: bytes, decoder) -> str:
+    def _text(self, raw: bytes) -> str:
         self.line += 1
         if self.line == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
