@@ -174,6 +174,43 @@ class JournalLine(models.Model):
         return f"{self.gl_account_id} {self.amount} {self.currency}"
 
 
+class DayTotal(models.Model):
+    """What the lines of one INSERT (or COPY) statement add to a GL account in a currency on a day: append-only.
+
+    Written by PostgreSQL, never by the application (migration 0004: a statement-level trigger on the journal
+    lines reads the statement's transition table). One row per (GL account, currency, entry date) per statement
+    and no upsert, so postings running side by side never wait for each other here. Readers sum the rows: a GL
+    account's balance as of a date, the trial balance, the statements, the chart's figures and the periods'
+    debits read this table, thousands of times smaller than the lines, instead of the lines (docs/scaling.md).
+    The lines are append-only (migration 0002), so the sums stay exact.
+    """
+
+    gl_account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="+", db_index=False)
+    currency = models.CharField(max_length=3)
+    entry_date = models.DateField()
+    lines = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=38, decimal_places=4)  # Σ amount
+    base_amount = models.DecimalField(max_digits=38, decimal_places=4)  # Σ base_amount
+    base_debits = models.DecimalField(max_digits=38, decimal_places=4)  # Σ base_amount of the debit lines (> 0)
+
+    class Meta:
+        indexes = [models.Index(fields=["entry_date", "gl_account"], name="daytotal_date_gl_idx")]
+
+    def __str__(self):
+        return f"{self.gl_account_id} {self.currency} {self.entry_date}: {self.amount}"
+
+
+class DayEntries(models.Model):
+    """How many journal entries one INSERT statement added on a day: append-only, written by a trigger like
+    DayTotal (migration 0004); the periods page sums it per month."""
+
+    entry_date = models.DateField(db_index=True)
+    entries = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.entry_date}: {self.entries}"
+
+
 class PostingState(models.Model):
     """Where the ledger stands on one lot event (a trade or a stock movement): its active entry.
 

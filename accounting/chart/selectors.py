@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
-from accounting.models import GLAccount, JournalLine
+from accounting.models import DayTotal, GLAccount, JournalLine
 from accounting.posting.rules import RULES
 
 # A leg whose account is not a role (FX revaluation posts to each monetary account in turn).
@@ -67,12 +67,12 @@ def gl_accounts_with_children(accounts) -> set[int]:
 
 def gl_account_figures(account_ids=None) -> dict[int, tuple[int, Decimal]]:
     """{GL account id: (number of lines, base balance debit positive)}, of the given accounts or of all."""
-    lines = JournalLine.objects.all()
+    totals = DayTotal.objects.all()  # the lines' day totals: the same sums, a small table
     if account_ids is not None:
-        lines = lines.filter(gl_account_id__in=list(account_ids))
-    return {row["gl_account_id"]: (row["lines"], row["balance"] or Decimal(0))
-            for row in lines.values("gl_account_id").order_by().annotate(lines=Count("id"),
-                                                                          balance=Sum("base_amount"))}
+        totals = totals.filter(gl_account_id__in=list(account_ids))
+    return {row["gl_account_id"]: (row["n"], row["balance"] or Decimal(0))
+            for row in totals.values("gl_account_id").order_by().annotate(n=Sum("lines"),
+                                                                           balance=Sum("base_amount"))}
 
 
 @dataclass

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
-from accounting.models import JournalEntry, JournalLine, Period
+from accounting.models import DayEntries, DayTotal, Period
 from backoffice.core.exceptions import BusinessRuleError
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -74,12 +74,14 @@ def period_months(*, today: date, count: int = 24) -> list[PeriodRow]:
     first = add_months(today, -(count - 1))
     last = month_end(today)
     stored = {row.start: row for row in period_list().filter(start__gte=first, start__lte=last)}
-    entries = dict(JournalEntry.objects.filter(entry_date__gte=first, entry_date__lte=last)
+    # From the day totals the triggers keep (accounting.models.DayEntries, DayTotal): the entries' and lines'
+    # own sums, read from tables of a few rows per day.
+    entries = dict(DayEntries.objects.filter(entry_date__gte=first, entry_date__lte=last)
                    .annotate(month=TruncMonth("entry_date")).values("month").order_by()
-                   .annotate(n=Count("id")).values_list("month", "n"))
-    debits = dict(JournalLine.objects.filter(entry_date__gte=first, entry_date__lte=last, base_amount__gt=0)
+                   .annotate(n=Sum("entries")).values_list("month", "n"))
+    debits = dict(DayTotal.objects.filter(entry_date__gte=first, entry_date__lte=last)
                   .annotate(month=TruncMonth("entry_date")).values("month").order_by()
-                  .annotate(total=Sum("base_amount")).values_list("month", "total"))
+                  .annotate(total=Sum("base_debits")).values_list("month", "total"))
     rows = []
     for offset in range(count):
         start = add_months(today, -offset)

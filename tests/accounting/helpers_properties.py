@@ -137,9 +137,17 @@ class OrderModel:
                        if events[(p.kind, p.id)][1] is None or events[(p.kind, p.id)][1].version != p.version]
             new = [key for key in wanted_by_position[position] if key not in held]
             if changed or new:
-                restated.add(position)
-                new += [(p.kind, p.id) for p in sequence if events[(p.kind, p.id)][1] is not None]
-                sequence.clear()
+                # The engine restates from the earliest event that changed or arrived, in lot order: what comes
+                # before it keeps its entries as posted (a stock movement its value, however the price was
+                # corrected since); from it on, everything is reposted as it stands now.
+                earliest = min([sequence[n].order for n in changed] + [events[key][1].order for key in new]
+                               + [events[(sequence[n].kind, sequence[n].id)][1].order for n in changed
+                                  if events[(sequence[n].kind, sequence[n].id)][1] is not None])
+                redone = [p for p in sequence if p.order >= earliest]
+                if redone:
+                    restated.add(position)
+                new += [(p.kind, p.id) for p in redone if events[(p.kind, p.id)][1] is not None]
+                sequence[:] = [p for p in sequence if p.order < earliest]
             sequence.extend(sorted((events[key][1] for key in new), key=lambda p: p.order))
             if [p.order for p in sequence] != sorted(p.order for p in sequence):
                 self.out_of_order = True

@@ -32,13 +32,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import note as report
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from accounting.models import CostLot, JournalEntry, JournalLine, LotMovement, ReconciliationRun
+from accounting.models import CostLot, DayEntries, DayTotal, JournalEntry, JournalLine, LotMovement, ReconciliationRun
 from accounting.posting import services as posting
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from compliance.rules.models import ComplianceRule
@@ -223,8 +223,27 @@ class Scenario:
 
 # --- the checks ---
 
+def check_day_totals() -> None:
+    """The day totals the triggers keep (DayTotal, DayEntries: what the firm-wide reports read) sum to exactly what
+    the lines and entries hold, per GL account, currency and day."""
+    by = ("gl_account_id", "currency", "entry_date")
+    from_lines = {tuple(row[k] for k in by): (row["n"], row["amount"], row["base"], row["debits"]) for row in
+                  JournalLine.objects.values(*by).order_by().annotate(
+                      n=Count("id"), amount=Sum("amount"), base=Sum("base_amount"),
+                      debits=Sum("base_amount", filter=Q(base_amount__gt=0), default=D(0)))}
+    from_totals = {tuple(row[k] for k in by): (row["n"], row["amount"], row["base"], row["debits"]) for row in
+                   DayTotal.objects.values(*by).order_by().annotate(
+                       n=Sum("lines"), amount=Sum("amount"), base=Sum("base_amount"), debits=Sum("base_debits"))}
+    assert from_totals == from_lines
+    entries = dict(JournalEntry.objects.values("entry_date").order_by().annotate(n=Count("id"))
+                   .values_list("entry_date", "n"))
+    assert dict(DayEntries.objects.values("entry_date").order_by().annotate(n=Sum("entries"))
+                .values_list("entry_date", "n")) == entries
+
+
 def check_balanced() -> None:
     assert_balanced()
+    check_day_totals()
     per_currency = ledger_by("currency")
     assert not [k for k, (amount, _base, _q) in per_currency.items() if amount], per_currency
     total_base = JournalLine.objects.aggregate(base=Sum("base_amount", default=D(0)))["base"]
