@@ -90,7 +90,8 @@ def test_a_rerun_resumes_the_failed_stage_without_redoing_its_committed_chunks(f
     monkeypatch.setattr(fail_jobs, "_run_accrue", lambda job, index: 1 / 0)
     failed = run_eod()
     settlement = JobRun.objects.get(kind="settlement-run")
-    settled = list(JobChunk.objects.filter(job=settlement).values_list("step", "index", "rows", "done_at"))
+    settled = list(JobChunk.objects.filter(job=settlement).order_by("id").values_list("step", "index", "rows",
+                                                                                        "done_at"))
     assert [row[0] for row in settled] == ["settle", "fail-regsho"]
     movements = SettlementMovement.objects.count()
     monkeypatch.setattr(fail_jobs, "_run_accrue", real)
@@ -104,7 +105,7 @@ def test_a_rerun_resumes_the_failed_stage_without_redoing_its_committed_chunks(f
     # The same settlement run, resumed: its committed chunks untouched, only the failed one done.
     settlement.refresh_from_db()
     assert (settlement.status, settlement.attempts) == ("COMPLETED", 2)
-    assert list(JobChunk.objects.filter(job=settlement, step__in=["settle", "fail-regsho"])
+    assert list(JobChunk.objects.filter(job=settlement, step__in=["settle", "fail-regsho"]).order_by("id")
                 .values_list("step", "index", "rows", "done_at")) == settled
     assert JobChunk.objects.filter(job=settlement).count() == 3
     assert SettlementMovement.objects.count() == movements
