@@ -166,7 +166,8 @@ class JournalLine(models.Model):
         ordering = ["entry_id", "id"]
         indexes = [
             models.Index(fields=["entry", "id"], name="line_entry_idx"),
-            models.Index(fields=["gl_account", "entry_date"], name="line_gl_date_idx"),
+            # A GL account's ledger in its order (date, entry, line): a page is read from the index, not sorted.
+            models.Index(fields=["gl_account", "entry_date", "entry", "id"], name="line_gl_order_idx"),
             models.Index(fields=["account", "instrument", "gl_account"], name="line_subledger_idx"),
         ]
 

@@ -296,7 +296,7 @@ class LedgerApi(ReportListApi):
                         "currency": query.get("currency")}
         self.date_from, self.date_to = query.get("date_from"), query.get("date_to")
         self.opening = selectors.ledger_opening(**self.filters, date_from=self.date_from)
-        return selectors.ledger_lines(**self.filters, date_from=self.date_from, date_to=self.date_to)
+        return selectors.LedgerLines(**self.filters, date_from=self.date_from, date_to=self.date_to)
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)

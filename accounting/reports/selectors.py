@@ -13,7 +13,7 @@ sub-ledger dimension).
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -174,6 +174,64 @@ def ledger_lines(*, gl_account: GLAccount, account=None, currency: str | None = 
             .order_by("entry_date", "entry_id", "id"))
 
 
+class LedgerLines:
+    """A GL account's lines in a range, oldest first (entry date, entry, line), as the pagers take them, each
+    line of a slice with `running` and `running_base` as ledger_lines' window sums give them, whatever the size
+    of the ledger.
+
+    count(): the day totals' line counts (one trading account: its lines, by the sub-ledger index). A slice:
+    one query for its lines (by the index on GL account, date, entry and line), then the sums of the range's
+    lines before its first line (the day totals of the days before it, and that day's earlier lines), and the
+    running sums through the slice added up here. No window over the whole ledger, no count of its lines.
+    """
+
+    def __init__(self, *, gl_account: GLAccount, account=None, currency: str | None = None,
+                 date_from: date | None = None, date_to: date | None = None):
+        self.scope = {"gl_account": gl_account, "account": account, "currency": currency}
+        self.date_from, self.date_to = date_from, date_to
+
+    def _lines(self) -> QuerySet[JournalLine]:
+        return _lines(**self.scope, date_from=self.date_from, date_to=self.date_to)
+
+    def count(self) -> int:
+        if self.scope["account"] is not None:
+            return self._lines().count()
+        totals = _day_totals(date_from=self.date_from, date_to=self.date_to, currency=self.scope["currency"])
+        return totals.filter(gl_account=self.scope["gl_account"]).aggregate(n=Sum("lines", default=0))["n"]
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def _before(self, first: JournalLine) -> tuple[dict[str, Decimal], Decimal]:
+        """Σ amount per currency and Σ base amount of the range's lines before `first`."""
+        earlier_days = (self._lines().filter(entry_date__lt=first.entry_date) if self.scope["account"] is not None
+                        else _day_totals(date_from=self.date_from, date_to=first.entry_date - timedelta(days=1),
+                                         currency=self.scope["currency"]).filter(gl_account=self.scope["gl_account"]))
+        same_day = self._lines().filter(Q(entry_id__lt=first.entry_id) | Q(entry_id=first.entry_id, id__lt=first.id),
+                                        entry_date=first.entry_date)
+        by_currency: dict[str, Decimal] = defaultdict(Decimal)
+        base = ZERO
+        for rows in (earlier_days, same_day):
+            for row in rows.order_by().values("currency").annotate(amount=Sum("amount"), base=Sum("base_amount")):
+                by_currency[row["currency"]] += row["amount"]
+                base += row["base"]
+        return by_currency, base
+
+    def __getitem__(self, key):
+        if not isinstance(key, slice):
+            raise TypeError("LedgerLines takes slices (pages) only.")
+        lines = list(self._lines().select_related("entry", "account", "instrument")
+                     .order_by("entry_date", "entry_id", "id")[key])
+        if not lines:
+            return lines
+        running, running_base = self._before(lines[0])
+        for line in lines:
+            running[line.currency] += line.amount
+            running_base += line.base_amount
+            line.running, line.running_base = running[line.currency], running_base
+        return lines
+
+
 LEDGER_VALUES = ("entry_date", "entry_id", "entry__rule", "entry__source_type", "entry__source_id",
                  "entry__description", "account__code", "instrument__isin", "instrument__symbol", "currency",
                  "quantity", "amount", "base_amount", "running", "running_base")
@@ -196,7 +254,7 @@ def ledger_export(*, gl_account: GLAccount, opening: list[LedgerBalance], accoun
         yield line
 
 
-def _balances(lines: QuerySet[JournalLine]) -> list[LedgerBalance]:
+def _balances(lines: QuerySet) -> list[LedgerBalance]:
     return [LedgerBalance(row["currency"], row["balance"], row["base_balance"]) for row in
             lines.order_by().values("currency").annotate(balance=Sum("amount"), base_balance=Sum("base_amount"))
             .order_by("currency")]
@@ -207,6 +265,9 @@ def ledger_opening(*, gl_account: GLAccount, account=None, currency: str | None 
     """Return the GL account's balance per currency before date_from (none without date_from)."""
     if date_from is None:
         return []
+    if account is None:  # the whole firm: the day totals
+        return _balances(_day_totals(date_to=date_from - timedelta(days=1), currency=currency)
+                         .filter(gl_account=gl_account))
     return _balances(_lines(gl_account=gl_account, account=account, currency=currency)
                      .filter(entry_date__lt=date_from))
 
@@ -214,6 +275,8 @@ def ledger_opening(*, gl_account: GLAccount, account=None, currency: str | None 
 def ledger_closing(*, gl_account: GLAccount, account=None, currency: str | None = None,
                    date_to: date | None = None) -> list[LedgerBalance]:
     """Return the GL account's balance per currency at the end of date_to (of every line without it)."""
+    if account is None:  # the whole firm: the day totals
+        return _balances(_day_totals(date_to=date_to, currency=currency).filter(gl_account=gl_account))
     return _balances(_lines(gl_account=gl_account, account=account, currency=currency, date_to=date_to))
 
 

@@ -205,8 +205,8 @@ def ledger(request):
                "chart": selectors.gl_account_list() if gl_account is None else None}
     if scope is not None:
         opening = selectors.ledger_opening(**scope, date_from=context["date_from"])
-        page = page_of(request, selectors.ledger_lines(**scope, date_from=context["date_from"],
-                                                       date_to=context["date_to"]))
+        page = page_of(request, selectors.LedgerLines(**scope, date_from=context["date_from"],
+                                                      date_to=context["date_to"]))
         page.object_list = selectors.ledger_page_balances(list(page.object_list), opening)
         for line in page.object_list:
             line.entry_url = _entry_url(line.entry_id)
