@@ -212,6 +212,35 @@ class DayEntries(models.Model):
         return f"{self.entry_date}: {self.entries}"
 
 
+class PositionTotal(models.Model):
+    """The P&L figures of one trading account's position in an instrument and currency: every journal line on the
+    investments, realized P&L and commission expense accounts, summed as lines are inserted (a statement-level
+    trigger, migration 0006: one upsert per statement, rows in key order).
+
+    Posting chunks own disjoint accounts (per-account locks), so they never wait for each other here. A GL
+    account's role no longer changes once it has lines (accounting/chart/validators.py), so a line counts under
+    the role it had when inserted, as the P&L over the lines reads it. The P&L reads this table when no line of
+    those accounts is dated after its as-of date (the day totals say), the lines otherwise.
+    """
+
+    account = models.ForeignKey(Account, null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    instrument = models.ForeignKey(Instrument, null=True, on_delete=models.PROTECT, related_name="+",
+                                   db_index=False)
+    currency = models.CharField(max_length=3)
+    realized_sum = models.DecimalField(max_digits=38, decimal_places=4)  # Σ amount on REALIZED_PNL (gains < 0)
+    commission_sum = models.DecimalField(max_digits=38, decimal_places=4)  # Σ amount on COMMISSION_EXPENSE
+    quantity_sum = models.DecimalField(max_digits=38, decimal_places=6)  # Σ quantity on INVESTMENTS
+    cost_sum = models.DecimalField(max_digits=38, decimal_places=4)  # Σ amount on INVESTMENTS
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "instrument", "currency"], nulls_distinct=False,
+                                               name="positiontotal_unique")]
+        indexes = [models.Index(fields=["instrument"], name="positiontotal_instrument_idx")]
+
+    def __str__(self):
+        return f"{self.account_id}/{self.instrument_id} {self.currency}"
+
+
 class PostingState(models.Model):
     """Where the ledger stands on one lot event (a trade or a stock movement): its active entry.
 

@@ -22,7 +22,7 @@ from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, QueryS
 from django.db.models.functions import Coalesce, Greatest, Round
 from django.db.models.lookups import Exact
 
-from accounting.models import DayTotal, GLAccount, JournalLine
+from accounting.models import DayTotal, GLAccount, JournalLine, PositionTotal
 from records.reference.selectors import with_latest_price
 
 ZERO = Decimal(0)
@@ -301,6 +301,9 @@ def _role_sum(column: str, role: str, *, negate: bool = False):
     return -total if negate else total
 
 
+PNL_ROLES = (INVESTMENTS, REALIZED_PNL, COMMISSION_EXPENSE)
+
+
 def pnl_list(*, as_of: date, account=None, instrument=None) -> QuerySet:
     """Return the P&L of each trading account and instrument up to as_of, by account code and ISIN.
 
@@ -312,41 +315,99 @@ def pnl_list(*, as_of: date, account=None, instrument=None) -> QuerySet:
     places, half away from zero; 0 when nothing is held, priced or not; None when unpriced),
     unrealized (market_value - cost; None when unpriced) and net (realized + unrealized - commissions,
     unrealized counted 0 when unpriced).
+
+    The sums come from the position totals (PositionTotal, kept by a trigger) when no line of those accounts is
+    dated after as_of, as for today's P&L; from the lines otherwise. Both give the same rows.
     """
-    lines = (_lines(date_to=as_of, account=account, instrument=instrument)
-             .filter(gl_account__role__in=(INVESTMENTS, REALIZED_PNL, COMMISSION_EXPENSE)))
-    pairs = (lines.values("account_id", "instrument_id", "currency")
-             .annotate(account_code=F("account__code"), isin=F("instrument__isin"), symbol=F("instrument__symbol"),
-                       realized=_role_sum("amount", REALIZED_PNL, negate=True),
-                       commissions=_role_sum("amount", COMMISSION_EXPENSE),
-                       quantity=_role_sum("quantity", INVESTMENTS),
-                       cost=_role_sum("amount", INVESTMENTS)))
+    return _pnl_rows(as_of=as_of, account=account, instrument=instrument, from_totals=_totals_cover(as_of))
+
+
+def _totals_cover(as_of: date) -> bool:
+    """Whether the position totals are the P&L as of as_of: no line on the P&L's accounts is dated after it."""
+    return not DayTotal.objects.filter(gl_account__role__in=PNL_ROLES, entry_date__gt=as_of).exists()
+
+
+def _pnl_rows(*, as_of: date, account, instrument, from_totals: bool) -> QuerySet:
+    names = {"account_code": F("account__code"), "isin": F("instrument__isin"), "symbol": F("instrument__symbol")}
+    if from_totals:
+        totals = PositionTotal.objects.all()
+        if account is not None:
+            totals = totals.filter(account=account)
+        if instrument is not None:
+            totals = totals.filter(instrument=instrument)
+        pairs = (totals.values("account_id", "instrument_id", "currency")
+                 .annotate(**names, realized=ExpressionWrapper(-F("realized_sum"), output_field=_AMOUNT),
+                           commissions=ExpressionWrapper(F("commission_sum"), output_field=_AMOUNT),
+                           quantity=ExpressionWrapper(F("quantity_sum"), output_field=_QUANTITY),
+                           cost=ExpressionWrapper(F("cost_sum"), output_field=_AMOUNT)))
+    else:
+        lines = _lines(date_to=as_of, account=account, instrument=instrument).filter(gl_account__role__in=PNL_ROLES)
+        pairs = (lines.values("account_id", "instrument_id", "currency")
+                 .annotate(**names, realized=_role_sum("amount", REALIZED_PNL, negate=True),
+                           commissions=_role_sum("amount", COMMISSION_EXPENSE),
+                           quantity=_role_sum("quantity", INVESTMENTS),
+                           cost=_role_sum("amount", INVESTMENTS)))
     pairs = with_latest_price(pairs, as_of=as_of, instrument_ref="instrument_id")
     market_value = Case(
         When(Exact(F("quantity"), Value(ZERO, output_field=_QUANTITY)), then=_zero()),
         default=Round(ExpressionWrapper(F("quantity") * F("latest_price"), output_field=_VALUE), 4),
         output_field=_AMOUNT)
     unrealized = ExpressionWrapper(F("market_value") - F("cost"), output_field=_AMOUNT)
-    return (pairs.annotate(market_value=market_value)
+    rows = (pairs.annotate(market_value=market_value)
             .annotate(unrealized=unrealized, price=F("latest_price"), price_date=F("latest_price_date"))
             .annotate(net=ExpressionWrapper(F("realized") + Coalesce(F("unrealized"), _zero()) - F("commissions"),
                                             output_field=_AMOUNT))
             .order_by("account_code", "isin", "currency"))
+    if from_totals:
+        rows.pnl_scope = {"as_of": as_of, "account": account, "instrument": instrument}
+    return rows
 
 
 PNL_FIGURES = ("realized", "unrealized", "commissions", "net", "cost", "market_value")
+
+# pnl_totals and pnl_by_instrument over the position totals: each row's market value at its instrument's latest
+# price (joined once per instrument, not looked up per row), rounded per row as pnl_list rounds it, then summed.
+_PNL_SUMS = """
+WITH px AS (
+    SELECT DISTINCT ON (instrument_id) instrument_id, price FROM records_price WHERE price_date <= %(as_of)s
+    ORDER BY instrument_id, price_date DESC, updated_at DESC, id DESC),
+r AS (
+    SELECT t.currency, i.isin, i.symbol, -t.realized_sum AS realized, t.commission_sum AS commissions,
+           t.cost_sum AS cost,
+           CASE WHEN t.quantity_sum = 0 THEN 0 ELSE ROUND(t.quantity_sum * px.price, 4) END AS market_value
+    FROM accounting_positiontotal t
+    LEFT JOIN records_instrument i ON i.id = t.instrument_id
+    LEFT JOIN px ON px.instrument_id = t.instrument_id
+    WHERE (%(account)s::bigint IS NULL OR t.account_id = %(account)s)
+      AND (%(instrument)s::bigint IS NULL OR t.instrument_id = %(instrument)s))
+SELECT {keys}, SUM(realized) AS realized, SUM(market_value - cost) AS unrealized, SUM(commissions) AS commissions,
+       SUM(realized + COALESCE(market_value - cost, 0) - commissions) AS net, SUM(cost) AS cost,
+       SUM(market_value) AS market_value, COUNT(*) FILTER (WHERE market_value IS NULL) AS unpriced
+FROM r GROUP BY {keys} ORDER BY {keys}"""
+
+
+def _pnl_sums(rows: QuerySet, by: tuple[str, ...]) -> list[dict]:
+    scope = getattr(rows, "pnl_scope", None)
+    if scope is None:
+        return _sums_by(rows, by=by, columns=PNL_FIGURES, counts={"unpriced": 't."market_value" IS NULL'})
+    keys = ", ".join(by)  # the callers' constants
+    params = {"as_of": scope["as_of"], "account": scope["account"] and scope["account"].pk,
+              "instrument": scope["instrument"] and scope["instrument"].pk}
+    with connection.cursor() as cursor:
+        cursor.execute(_PNL_SUMS.format(keys=keys), params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def pnl_totals(rows: QuerySet) -> list[dict]:
     """Return pnl_list's rows summed per currency (every row, not a page): the figures of PNL_FIGURES,
     unrealized and market value over the priced rows, and how many rows are unpriced."""
-    return _sums_by(rows, by=("currency",), columns=PNL_FIGURES, counts={"unpriced": 't."market_value" IS NULL'})
+    return _pnl_sums(rows, ("currency",))
 
 
 def pnl_by_instrument(rows: QuerySet) -> list[dict]:
     """Return pnl_list's rows summed per instrument and currency: isin, symbol, currency and PNL_FIGURES."""
-    return _sums_by(rows, by=("isin", "symbol", "currency"), columns=PNL_FIGURES,
-                    counts={"unpriced": 't."market_value" IS NULL'})
+    return _pnl_sums(rows, ("isin", "symbol", "currency"))
 
 
 def pnl_by_day(*, as_of: date, account=None, instrument=None) -> list[dict]:

@@ -38,7 +38,16 @@ from hypothesis import note as report
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from accounting.models import CostLot, DayEntries, DayTotal, JournalEntry, JournalLine, LotMovement, ReconciliationRun
+from accounting.models import (
+    CostLot,
+    DayEntries,
+    DayTotal,
+    JournalEntry,
+    JournalLine,
+    LotMovement,
+    PositionTotal,
+    ReconciliationRun,
+)
 from accounting.posting import services as posting
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
 from compliance.rules.models import ComplianceRule
@@ -239,6 +248,19 @@ def check_day_totals() -> None:
                    .values_list("entry_date", "n"))
     assert dict(DayEntries.objects.values("entry_date").order_by().annotate(n=Sum("entries"))
                 .values_list("entry_date", "n")) == entries
+    # And the position totals (today's P&L) are the lines on the P&L's accounts, per account, instrument and currency.
+    key = ("account_id", "instrument_id", "currency")
+    zero = D(0)
+    from_lines = {tuple(row[k] for k in key): (row["realized"], row["commissions"], row["quantity"], row["cost"])
+                  for row in JournalLine.objects.filter(
+                      gl_account__role__in=("REALIZED_PNL", "COMMISSION_EXPENSE", "INVESTMENTS"))
+                  .values(*key).order_by().annotate(
+                      realized=Sum("amount", filter=Q(gl_account__role="REALIZED_PNL"), default=zero),
+                      commissions=Sum("amount", filter=Q(gl_account__role="COMMISSION_EXPENSE"), default=zero),
+                      quantity=Sum("quantity", filter=Q(gl_account__role="INVESTMENTS"), default=zero),
+                      cost=Sum("amount", filter=Q(gl_account__role="INVESTMENTS"), default=zero))}
+    assert {tuple(getattr(t, k) for k in key): (t.realized_sum, t.commission_sum, t.quantity_sum, t.cost_sum)
+            for t in PositionTotal.objects.all()} == from_lines
 
 
 def check_balanced() -> None:

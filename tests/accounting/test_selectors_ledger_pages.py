@@ -56,3 +56,22 @@ def test_every_page_of_every_filter_equals_the_window_over_the_whole_ledger(acco
                                      **({} if date_to is None else {"entry_date__lte": date_to}))
         checked += bool(expected)
     assert checked > 20
+
+
+def test_the_pnl_from_the_position_totals_equals_the_pnl_from_the_lines(accounts, instruments):
+    """Rows, totals and sums per instrument: for every filter, the position totals (today's P&L) and the lines give
+    the same figures; an as-of date before the latest line reads the lines."""
+    ledger = build_ledger(accounts, instruments)
+    latest = JournalLine.objects.order_by("-entry_date").values_list("entry_date", flat=True).first()
+    assert selectors._totals_cover(latest) and not selectors._totals_cover(DAY2)
+    assert not hasattr(selectors.pnl_list(as_of=DAY2), "pnl_scope")
+    compared = 0
+    for account, instrument in itertools.product((None, *ledger.accounts.values()),
+                                                 (None, *ledger.instruments.values())):
+        both = [selectors._pnl_rows(as_of=latest, account=account, instrument=instrument, from_totals=from_totals)
+                for from_totals in (True, False)]
+        assert list(both[0]) == list(both[1])
+        assert selectors.pnl_totals(both[0]) == selectors.pnl_totals(both[1])
+        assert selectors.pnl_by_instrument(both[0]) == selectors.pnl_by_instrument(both[1])
+        compared += len(list(both[0]))
+    assert compared >= 8
