@@ -176,7 +176,8 @@ class JournalLine(models.Model):
 
 
 class DayTotal(models.Model):
-    """What the lines of one INSERT (or COPY) statement add to a GL account in a currency on a day: append-only.
+    """What the lines of one INSERT (or COPY) statement add to a GL account in a currency on a day, per posting rule
+    of their entries: append-only.
 
     Written by PostgreSQL, never by the application (migration 0004: a statement-level trigger on the journal
     lines reads the statement's transition table). One row per (GL account, currency, entry date) per statement
@@ -189,6 +190,7 @@ class DayTotal(models.Model):
     gl_account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="+", db_index=False)
     currency = models.CharField(max_length=3)
     entry_date = models.DateField()
+    rule = models.CharField(max_length=40, default="", help_text="The posting rule of the lines' entries.")
     lines = models.BigIntegerField()
     amount = models.DecimalField(max_digits=38, decimal_places=4)  # Σ amount
     base_amount = models.DecimalField(max_digits=38, decimal_places=4)  # Σ base_amount

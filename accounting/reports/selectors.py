@@ -417,10 +417,17 @@ def pnl_by_day(*, as_of: date, account=None, instrument=None) -> list[dict]:
     realized: the date's realized P&L (None when no realized line is dated that day); cumulative: realized to the
     end of the date; unrealized: minus the date's MTM entries' lines on the unrealized P&L account (the valuation
     as of that date; its MTM_REVERSAL the next day is not counted), None without a mark to market that day;
-    total: cumulative + unrealized, None without a mark to market. One statement, grouped by date by PostgreSQL.
+    total: cumulative + unrealized, None without a mark to market. One statement, grouped by date by PostgreSQL,
+    from the day totals for the whole firm, from the lines for one account or instrument.
     """
-    realized, marked = Q(gl_account__role=REALIZED_PNL), Q(gl_account__role=UNREALIZED_PNL, entry__rule=MARK_TO_MARKET)
-    days = (_lines(date_to=as_of, account=account, instrument=instrument)
+    if account is None and instrument is None:  # the whole firm: the day totals (per GL account, day and rule)
+        realized, marked = Q(gl_account__role=REALIZED_PNL), Q(gl_account__role=UNREALIZED_PNL, rule=MARK_TO_MARKET)
+        rows = _day_totals(date_to=as_of)
+    else:
+        realized = Q(gl_account__role=REALIZED_PNL)
+        marked = Q(gl_account__role=UNREALIZED_PNL, entry__rule=MARK_TO_MARKET)
+        rows = _lines(date_to=as_of, account=account, instrument=instrument)
+    days = (rows
             .filter(realized | marked)
             .values("entry_date")
             .annotate(realized=-Sum("base_amount", filter=realized), unrealized=-Sum("base_amount", filter=marked))

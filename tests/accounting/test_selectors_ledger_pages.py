@@ -5,11 +5,11 @@ and the openings and closings read from the day totals equal the lines' own sums
 import itertools
 
 import pytest
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from accounting.models import GLAccount, JournalLine
 from accounting.reports import selectors
-from tests.accounting.test_selectors_reports import DAY2, build_ledger
+from tests.accounting.test_selectors_reports import DAY2, build_ledger, mark_to_market
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +75,19 @@ def test_the_pnl_from_the_position_totals_equals_the_pnl_from_the_lines(accounts
         assert selectors.pnl_by_instrument(both[0]) == selectors.pnl_by_instrument(both[1])
         compared += len(list(both[0]))
     assert compared >= 8
+
+
+def test_the_pnl_over_time_of_the_firm_from_the_day_totals_equals_the_lines(accounts, instruments, monkeypatch):
+    """pnl_by_day reads the day totals for the whole firm; the same over the lines (as for one account) agrees."""
+    mark_to_market(build_ledger(accounts, instruments))
+    latest = JournalLine.objects.order_by("-entry_date").values_list("entry_date", flat=True).first()
+    for as_of in (DAY2, latest):
+        from_totals = selectors.pnl_by_day(as_of=as_of)
+        # The lines' path, for the whole firm: _day_totals answering with the lines is what the filter path does.
+        monkeypatch.setattr(selectors, "_day_totals", lambda date_to=None, **kw: JournalLine.objects.filter(
+            entry_date__lte=date_to).annotate(rule=F("entry__rule")))
+        from_lines = selectors.pnl_by_day(as_of=as_of)
+        monkeypatch.undo()
+        assert from_totals == from_lines
+        assert from_totals
+
