@@ -55,7 +55,7 @@ LEFT JOIN LATERAL (
     SELECT p.price, p.currency, p.price_date FROM {_t(Price)} p
     WHERE p.instrument_id = {{instrument}} AND p.price_date = (
         SELECT MAX(q.price_date) FROM {_t(Price)} q WHERE q.instrument_id = {{instrument}} AND q.price_date <= {{day}})
-    ORDER BY p.source LIMIT 1
+    ORDER BY p.updated_at DESC, p.id DESC LIMIT 1
 ) px ON true"""  # noqa: S608 - names from meta
 
 
@@ -182,7 +182,7 @@ class LastPrice:
 
 def last_prices_load(keys: Iterable[tuple[int, date]]) -> Load:
     """The latest records Price of each (instrument id, day) on or before the day (several sources on that
-    day: the first by name). Missing: no price."""
+    day: the one updated last, as records' latest price: the price the pages show). Missing: no price."""
     keys = sorted(set(keys))
     sql = f"""
 SELECT k.instrument_id, k.day, px.price, px.currency, px.price_date

@@ -103,18 +103,22 @@ def test_price_deviation_passes_without_a_last_price(fo_client, instruments, acc
     booked(submit(fo_client, price="500"))
 
 
-def test_the_last_price_is_the_latest_date_first_source_by_name(fo_client, instruments, accounts, counterparties):
-    """Several sources on the latest date before the trade: the first by name counts; an earlier date's does not."""
+def test_the_last_price_is_the_latest_date_updated_last(fo_client, instruments, accounts, counterparties):
+    """Several sources on the latest date before the trade: the one updated last counts (the price the pages show,
+    records' latest price); an earlier date's does not."""
     from records.reference.models import Price
+    from records.reference.selectors import with_latest_price
 
     rule("fat-finger-price", "PRICE_DEVIATION", "10")
     apple = instruments["AAPL"]
     Price.objects.create(instrument=apple, price_date=date(2026, 11, 18), price=Decimal("300"), currency="USD",
                          source="A-vendor")
-    Price.objects.create(instrument=apple, price_date=DAY_BEFORE, price=Decimal("100"), currency="USD",
-                         source="B-vendor")
     Price.objects.create(instrument=apple, price_date=DAY_BEFORE, price=Decimal("200"), currency="USD",
+                         source="A-vendor")
+    Price.objects.create(instrument=apple, price_date=DAY_BEFORE, price=Decimal("100"), currency="USD",
                          source="Z-vendor")
+    shown = with_latest_price(type(apple).objects.filter(pk=apple.pk), as_of=DAY_BEFORE, instrument_ref="pk")
+    assert shown.get().latest_price == Decimal("100")
     booked(submit(fo_client, external_ref="NEAR-B", price="109"))
     response = submit(fo_client, external_ref="FAR-B", price="180")
     assert response.status_code == 400
