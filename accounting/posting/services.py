@@ -30,7 +30,7 @@ from accounting.posting.books import PeriodBook, gl_roles
 from accounting.posting.kinds import EOD, KINDS, MARK_TO_MARKET, POSTING  # noqa: F401 - KINDS: for importers
 from accounting.posting.writer import entries_write
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
-from backoffice.core.fields import InputError, parse_date
+from backoffice.core.fields import date_param
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_create, job_enqueue
 from records.audit.services.audit import audit_log, snapshot
@@ -48,12 +48,7 @@ _LOCK_ACCOUNTS = "SELECT pg_advisory_xact_lock(%s, id::int) FROM records_account
 def _as_of(value) -> date:
     if value in (None, ""):
         return timezone.localdate()
-    if isinstance(value, date):
-        return value
-    try:
-        return parse_date(value)
-    except InputError as exc:
-        raise BusinessRuleError(exc.message, field="as_of") from None
+    return date_param(value, field="as_of")
 
 
 def _account_bounds(chunks: int) -> list[int]:

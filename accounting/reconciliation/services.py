@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounting.models import GLAccount, JournalLine, ReconciliationBreak, ReconciliationRun
 from accounting.reconciliation.selectors import RECONCILIATION
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
-from backoffice.core.fields import InputError, format_decimal, parse_date
+from backoffice.core.fields import date_param, format_decimal
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_create, job_start
 from records.audit.services.audit import AuditEntry, audit_log, audit_log_bulk, snapshot
@@ -52,13 +52,7 @@ def reconciliation_as_of_parse(value) -> date:
     today = timezone.localdate()
     if value is None or value == "":
         return today
-    if isinstance(value, date):
-        day = value
-    else:
-        try:
-            day = parse_date(value)
-        except InputError as exc:
-            raise BusinessRuleError(exc.message, field="as_of") from None
+    day = date_param(value, field="as_of")
     if day > today:
         raise BusinessRuleError(f"{day.isoformat()} is still to come: the books reconcile as of today or an "
                                 "earlier day.", field="as_of")

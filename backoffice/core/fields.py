@@ -166,6 +166,19 @@ def parse_date(value) -> date:
         raise InputError(DATE_FORMAT) from None
 
 
+def date_param(value, *, field: str) -> date:
+    """A service's date parameter, given as a date or as YYYY-MM-DD text (parse_date's rules): raises
+    BusinessRuleError on `field`, the message parse_date gives."""
+    from backoffice.core.exceptions import BusinessRuleError
+
+    if isinstance(value, date):
+        return value
+    try:
+        return parse_date(value)
+    except InputError as exc:
+        raise BusinessRuleError(exc.message, field=field) from None
+
+
 # Serializer fields ---------------------------------------------------------------------------------
 
 DECIMAL_SCHEMA = {

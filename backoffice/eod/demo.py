@@ -18,7 +18,7 @@ from backoffice.core.context import correlation
 from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_run_execute
-from backoffice.eod.services import eod_date_parse, eod_run_create
+from backoffice.eod.services import eod_alone, eod_date_parse, eod_run_create
 from backoffice.eod.stages import EOD
 from records.trades.models import Trade
 
@@ -46,7 +46,7 @@ def load_eod_demo(*, today: dt.date | None = None) -> list[tuple[dt.date, JobRun
     for day in _settlement_days(first, today - dt.timedelta(days=1)):
         if day.isoformat() in done:
             continue
-        with correlation(f"demo:eod:{day.isoformat()}"):
+        with correlation(f"demo:eod:{day.isoformat()}"), eod_alone():
             job = eod_run_create(settlement_date=day, started_by=DEMO_ACTOR)
             ran.append((day, job_run_execute(job_id=job.pk)))
     return ran

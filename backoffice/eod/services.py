@@ -10,6 +10,8 @@ or eod_run_rerun) skips the stages whose child completed and resumes the failed 
 its committed chunks are kept, not redone). What "for D" means per stage: docs/eod.md.
 """
 
+import contextlib
+import contextvars
 from datetime import date
 
 from django.conf import settings
@@ -19,7 +21,7 @@ from django.utils import timezone
 from accounting.posting.services import MARK_TO_MARKET, POSTING
 from accounting.reconciliation.selectors import RECONCILIATION
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
-from backoffice.core.fields import InputError, parse_date
+from backoffice.core.fields import date_param
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_create, job_enqueue, job_rerun, job_resume, job_run_execute
 from backoffice.eod.selectors import eod_stage_child
@@ -110,13 +112,7 @@ def eod_date_parse(value) -> date:
     """
     if value in (None, ""):
         raise BusinessRuleError("Give the settlement date (YYYY-MM-DD).", field="settlement_date")
-    if isinstance(value, date):
-        day = value
-    else:
-        try:
-            day = parse_date(value)
-        except InputError as exc:
-            raise BusinessRuleError(exc.message, field="settlement_date") from None
+    day = date_param(value, field="settlement_date")
     if day > timezone.localdate():
         raise BusinessRuleError(f"{day.isoformat()} is in the future: its end of day cannot run yet.",
                                 field="settlement_date")
@@ -222,6 +218,22 @@ def _outcome(stage: Stage, child: JobRun) -> dict:
             "status": child.status}
 
 
+# Whether a stage asks idle workers to join its child run: not when one process runs the end of day alone on
+# purpose (the demo of `make run`, before any worker is there), which would only leave tasks finding their job
+# done behind it.
+_HELPERS: contextvars.ContextVar[bool] = contextvars.ContextVar("eod_helpers", default=True)
+
+
+@contextlib.contextmanager
+def eod_alone():
+    """Within: the stages run in this process only, asking no other worker to join."""
+    token = _HELPERS.set(False)
+    try:
+        yield
+    finally:
+        _HELPERS.reset(token)
+
+
 def eod_stage_run(*, job: JobRun, stage: Stage) -> dict:
     """Do one stage of an EOD run: find or create its child run, execute it here with the help of idle
     workers, and return its outcome; raise EodStageFailed with its reason if it failed.
@@ -243,7 +255,8 @@ def eod_stage_run(*, job: JobRun, stage: Stage) -> dict:
     elif child.status == JobRun.Status.FAILED:
         child = job_resume(job_id=child.pk, started_by=actor)
     # Idle workers join the child (each claims the chunks no other holds); this worker executes it too.
-    job_enqueue(child.pk, tasks=max(0, settings.JOB_TASKS_PER_RUN - 1), helpers=True)
+    if _HELPERS.get():
+        job_enqueue(child.pk, tasks=max(0, settings.JOB_TASKS_PER_RUN - 1), helpers=True)
     child = job_run_execute(job_id=child.pk)
     if child.status != JobRun.Status.COMPLETED:
         raise EodStageFailed(f"{stage.title} failed (job {child.pk}, {child.kind}): {child.error or child.status}")

@@ -34,7 +34,7 @@ from django.db.models.functions import Abs
 from django.utils import timezone
 
 from backoffice.core.exceptions import BusinessRuleError
-from backoffice.core.fields import InputError, format_decimal, parse_date
+from backoffice.core.fields import date_param, format_decimal
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_enqueue
 from clearing.models import ClearingRun, Obligation
@@ -96,13 +96,7 @@ def netting_date_parse(value) -> date:
     A date (or YYYY-MM-DD text) on which no market's settlement system settles is refused: nothing
     can settle then, so there is nothing to net.
     """
-    if isinstance(value, date):
-        day = value
-    else:
-        try:
-            day = parse_date(value)
-        except InputError as exc:
-            raise BusinessRuleError(exc.message, field="settlement_date") from None
+    day = date_param(value, field="settlement_date")
     if not settlement_day_markets(day):
         raise BusinessRuleError(f"{day.isoformat()} is not a settlement day of any market.", field="settlement_date")
     return day

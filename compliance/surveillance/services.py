@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
-from backoffice.core.fields import InputError, parse_date
+from backoffice.core.fields import date_param
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_create, job_enqueue, job_run_execute
 from compliance.alerts.services import alerts_raise
@@ -48,13 +48,7 @@ STEP_NAMES = tuple(name for name, _kind, _function in SCENARIOS)
 
 def trade_date_parse(value) -> date:
     """The trade date of a run: YYYY-MM-DD, not in the future, a trading day of at least one market."""
-    if isinstance(value, date):
-        day = value
-    else:
-        try:
-            day = parse_date(value)
-        except InputError as exc:
-            raise BusinessRuleError(exc.message, field="trade_date") from None
+    day = date_param(value, field="trade_date")
     if day > timezone.localdate():
         raise BusinessRuleError(f"{day.isoformat()} is in the future: there is nothing to survey yet.",
                                 field="trade_date")

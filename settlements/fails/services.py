@@ -29,7 +29,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
-from backoffice.core.fields import InputError, format_decimal, parse_date, parse_text
+from backoffice.core.fields import InputError, date_param, format_decimal, parse_text
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.services import job_create, job_start
 from clearing.models import NettedTrade
@@ -83,13 +83,7 @@ def penalty_date_parse(value) -> date:
     may still settle today (a depository's status message closes it with today's date), and a day
     settled is a day without penalty, so a day's penalties are known once it is over.
     """
-    if isinstance(value, date):
-        day = value
-    else:
-        try:
-            day = parse_date(value)
-        except InputError as exc:
-            raise BusinessRuleError(exc.message, field="date") from None
+    day = date_param(value, field="date")
     if day >= timezone.localdate():
         raise BusinessRuleError(f"{day.isoformat()} is not over yet: a day's penalties accrue once it has ended "
                                 "(a fail may still settle that day).", field="date")

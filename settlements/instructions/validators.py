@@ -11,7 +11,7 @@ from stdnum import bic as stdnum_bic
 from stdnum.exceptions import ValidationError as StdnumError
 
 from backoffice.core.exceptions import BusinessRuleError
-from backoffice.core.fields import InputError, parse_date, parse_text
+from backoffice.core.fields import InputError, date_param, parse_text
 
 BIC_FIELDS = ("depository_bic", "place_of_settlement_bic", "agent_bic")
 # What a change to an existing SSI may set: its counterparty and market are what it is for.
@@ -47,12 +47,7 @@ def parse_ssi_date(value, *, field: str, required: bool) -> date | None:
         if required:
             raise BusinessRuleError("This field is required.", field=field)
         return None
-    if isinstance(value, date):
-        return value
-    try:
-        return parse_date(value)
-    except InputError as exc:
-        raise BusinessRuleError(exc.message, field=field) from None
+    return date_param(value, field=field)
 
 
 def check_effective_range(effective_from: date, effective_to: date | None) -> None:

@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from backoffice.core.bulk import allocate_ids, batch_value, insert_rows
 from backoffice.core.exceptions import BusinessRuleError, ConflictError
-from backoffice.core.fields import InputError, parse_date
+from backoffice.core.fields import InputError, date_param, parse_date
 from backoffice.core.jobs.models import JobChunk, JobRun
 from backoffice.core.jobs.services import job_create, job_enqueue, job_run_execute
 from clearing.netting.settlement import ObligationSettlement, obligations_settle
@@ -98,13 +98,7 @@ def settlement_date_parse(value) -> date:
 
     A date (or YYYY-MM-DD text) on which no market's settlement system settles is refused.
     """
-    if isinstance(value, date):
-        day = value
-    else:
-        try:
-            day = parse_date(value)
-        except InputError as exc:
-            raise BusinessRuleError(exc.message, field="settlement_date") from None
+    day = date_param(value, field="settlement_date")
     if not settlement_markets(day):
         raise BusinessRuleError(f"{day.isoformat()} is not a settlement day of any market.", field="settlement_date")
     return day

@@ -40,3 +40,18 @@ def test_the_command_prints_a_line_per_date(firm):
 
 def test_without_trades_the_demo_does_nothing(db):
     assert demo.load_eod_demo() == []
+
+
+def test_the_demo_asks_no_worker_to_join_while_a_run_from_the_api_does(firm, monkeypatch):
+    """The demo runs alone before any worker is up: it leaves no task behind (a worker would drain them for
+    minutes, each finding its job done, before a clerk's first job); a run started otherwise asks them."""
+    from backoffice.eod import services
+
+    asked = []
+    monkeypatch.setattr(services, "job_enqueue", lambda job_id, **kwargs: asked.append((job_id, kwargs)))
+    book_a_day(firm)
+    assert demo.load_eod_demo(today=date(2026, 11, 25))
+    assert asked == []
+    job = services.eod_run_create(settlement_date=date(2026, 11, 25), started_by="test")
+    services.job_run_execute(job_id=job.pk)
+    assert asked and all(kwargs["helpers"] for _job, kwargs in asked)
