@@ -33,6 +33,7 @@ from backoffice.core.fields import (
 )
 from backoffice.core.pagination import PageNumberPagination
 from backoffice.core.permissions import HasRole
+from backoffice.core.replica import ReplicaReadsMixin
 from backoffice.core.roles import ACCOUNTING, COMPLIANCE, OPERATIONS
 from records.reference import selectors as reference_selectors
 from records.reference.validators import parse_currency
@@ -170,7 +171,7 @@ def _pagination(name: str, extra_schema: dict) -> type[ReportPagination]:
     return type(name, (ReportPagination,), {"extra_schema": extra_schema})
 
 
-class ReportListApi(generics.ListAPIView):
+class ReportListApi(ReplicaReadsMixin, generics.ListAPIView):
     permission_classes = [ReportRole]
     filter_backends = []
 
@@ -432,7 +433,7 @@ class BalanceSheetOutput(serializers.Serializer):
                                                                           "for the whole ledger.")
 
 
-class IncomeStatementApi(generics.GenericAPIView):
+class IncomeStatementApi(ReplicaReadsMixin, generics.GenericAPIView):
     permission_classes = [ReportRole]
     serializer_class = IncomeStatementOutput
 
@@ -450,7 +451,7 @@ class IncomeStatementApi(generics.GenericAPIView):
         return Response(IncomeStatementOutput(statement).data)
 
 
-class BalanceSheetApi(generics.GenericAPIView):
+class BalanceSheetApi(ReplicaReadsMixin, generics.GenericAPIView):
     permission_classes = [ReportRole]
     serializer_class = BalanceSheetOutput
 

@@ -17,12 +17,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import Coalesce, Greatest, Round
 from django.db.models.lookups import Exact
 
 from accounting.models import DayTotal, GLAccount, JournalLine, PositionTotal
+from backoffice.core.replica import read_connection
 from records.reference.selectors import with_latest_price
 
 ZERO = Decimal(0)
@@ -93,7 +93,7 @@ def _sums_by(queryset: QuerySet, *, by: tuple[str, ...], columns: tuple[str, ...
     statement = f"SELECT {select} FROM ({sql}) AS t"  # noqa: S608
     if by:
         statement += f" GROUP BY {keys} ORDER BY {keys}"
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(statement, params)
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -393,7 +393,7 @@ def _pnl_sums(rows: QuerySet, by: tuple[str, ...]) -> list[dict]:
     keys = ", ".join(by)  # the callers' constants
     params = {"as_of": scope["as_of"], "account": scope["account"] and scope["account"].pk,
               "instrument": scope["instrument"] and scope["instrument"].pk}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(_PNL_SUMS.format(keys=keys), params)
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -437,7 +437,7 @@ def pnl_by_day(*, as_of: date, account=None, instrument=None) -> list[dict]:
     # The inner statement is the ORM's (values travel as parameters); the rest is constant.
     statement = (f'SELECT t."entry_date", t."realized", {cumulative} AS "cumulative", t."unrealized", '  # noqa: S608
                  f'{cumulative} + t."unrealized" AS "total" FROM ({sql}) AS t ORDER BY t."entry_date"')
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(statement, params)
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -31,6 +31,7 @@ from backoffice.core import roles
 from backoffice.core.csv_export import csv_blocks, csv_lines
 from backoffice.core.fields import InputError, format_decimal
 from backoffice.core.forms import DateInput, DateRangeMixin, ReferenceFilterForm, page_of
+from backoffice.core.replica import on_replica
 from records.reference import selectors as reference_selectors
 from records.reference.validators import parse_currency
 
@@ -157,6 +158,7 @@ def _trial_balance(request) -> tuple[TrialBalanceForm, date, object, dict | None
 
 
 @login_required
+@on_replica
 def trial_balance(request):
     roles.require_role(request, READERS)
     form, as_of, queryset, filters = _trial_balance(request)
@@ -172,6 +174,7 @@ def trial_balance(request):
 
 
 @login_required
+@on_replica
 def trial_balance_csv(request):
     """The trial balance of the page's filters as CSV (core.csv_export's format)."""
     roles.require_role(request, READERS)
@@ -197,6 +200,7 @@ def _ledger(request) -> tuple[LedgerForm, object, dict | None]:
 
 
 @login_required
+@on_replica
 def ledger(request):
     roles.require_role(request, READERS)
     form, gl_account, scope = _ledger(request)
@@ -236,6 +240,7 @@ def _ledger_rows(scope: dict, *, date_from: date | None, date_to: date | None, b
 
 
 @login_required
+@on_replica
 def ledger_csv(request):
     """Every line of the ledger page's GL account and filters (not a page) as CSV, with running balances, its
     opening and closing balances as rows of their own; streamed. The header alone without a GL account."""
@@ -271,6 +276,7 @@ def _pnl(request) -> tuple[PnlForm, date, dict | None]:
 
 
 @login_required
+@on_replica
 def pnl(request):
     roles.require_role(request, READERS)
     form, as_of, filters = _pnl(request)
@@ -288,6 +294,7 @@ def pnl(request):
 
 
 @login_required
+@on_replica
 def pnl_csv(request):
     """Every row of the P&L page's report (not a page) as CSV, streamed; the header alone when a filter names
     nothing."""
@@ -315,6 +322,7 @@ def _statements(request) -> tuple[StatementsForm, date, date, dict | None]:
 
 
 @login_required
+@on_replica
 def statements(request):
     roles.require_role(request, READERS)
     form, date_from, date_to, filters = _statements(request)
@@ -350,6 +358,7 @@ def _statements_rows(income, sheet, base: str):
 
 
 @login_required
+@on_replica
 def statements_csv(request):
     """The statements page's income statement and balance sheet as one CSV (a statement column tells them apart),
     every line with its section totals and the statements' totals; the header alone when a filter names nothing."""

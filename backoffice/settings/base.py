@@ -108,6 +108,14 @@ if env.bool("DB_SERVER_SIDE_BINDING", default=True):
     # behind a connection pooler that cannot keep prepared statements (PgBouncer before 1.21 in
     # transaction mode).
     DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+# A read replica for the reports (backoffice/core/replica.py): REPORTS_DATABASE_URL names a streaming replica of
+# the primary; the reports' reads go there, everything else to the primary. Without it, the primary serves all.
+if env.str("REPORTS_DATABASE_URL", default=""):
+    DATABASES["reports"] = {**env.db("REPORTS_DATABASE_URL"),
+                            "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"], "CONN_HEALTH_CHECKS": True,
+                            "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {}))}
+REPORTS_REPLICA = "reports" in DATABASES
+DATABASE_ROUTERS = ["backoffice.core.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: API throttling counts live here. Set CACHE_URL=redis://... so all processes share them.
