@@ -103,16 +103,29 @@ def test_home_shows_todays_figures_from_the_books(signed_in, book):
     ]
 
 
-def test_home_counts_todays_trades_held_trades_and_pending_approvals(signed_in, book, instruments):
+def test_home_counts_todays_trades_held_trades_and_pending_approvals(signed_in, book, instruments, monkeypatch):
     from decimal import Decimal
+    from types import SimpleNamespace
 
+    from backoffice.dashboard import views as dashboard_views
     from records.approvals import services as approvals
+    from records.reference.services.calendar import is_trading_session
     from records.trades import services as trades
     from records.trades.services import TradeInput
     from tests.conftest import VODAFONE, make_user
 
     oms = make_user("oms", "front_office", "operations")
-    today = timezone.localdate()  # London's date is never behind UTC's: today is never in its future
+    # "Today" is London's latest session (London's date is never behind UTC's: never in its future): on a
+    # weekend or holiday the home page is asked as of that session, the day trades could be dated.
+    london = instruments["VOD"].market
+
+    def session_before(day):
+        while not is_trading_session(market=london, day=day):
+            day -= timedelta(days=1)
+        return day
+
+    today = session_before(timezone.localdate())
+    monkeypatch.setattr(dashboard_views, "timezone", SimpleNamespace(localdate=lambda: today))
 
     def book_trade(ref, quantity, trade_date=today, price="0.72"):
         item = TradeInput(external_ref=ref, account="ACC-001", counterparty="BRKR-A", instrument=VODAFONE,
@@ -123,7 +136,7 @@ def test_home_counts_todays_trades_held_trades_and_pending_approvals(signed_in, 
 
     book_trade("T-1", "1000")
     cancelled = book_trade("T-2", "2000")
-    book_trade("T-OLD", "500", trade_date=today - timedelta(days=3))
+    book_trade("T-OLD", "500", trade_date=session_before(today - timedelta(days=3)))
     book_trade("T-HELD", "1000000", price="60")  # 60m notional: held by the pre-trade notional check
     with transaction.atomic():
         trades.trade_cancel(actor=oms, trade_id=cancelled, reason="duplicate of T-1")
