@@ -286,3 +286,15 @@ def test_a_failed_run_rerun_books_only_the_rows_left(fo_client, front_office_use
     detail = fo_client.get(f"{URL}{response.json()['file']['id']}/").json()
     assert (detail["status"], detail["created"], detail["job"]["id"]) == ("COMPLETED", 7, rerun.pk)
     assert Trade.objects.count() == 7
+
+
+def test_a_multipart_body_whose_parts_cannot_be_read_is_a_json_415_and_stages_nothing(fo_client):
+    """What schemathesis sent once: a multipart body with a boundary but no readable part headers."""
+    from records.trades.files.models import TradeFile
+
+    body = "--32aaed4b\r\ns\u00b12P\u00ef--32aaed4b--\r\n".encode()
+    response = fo_client.generic("POST", "/api/v1/trades/files/", body,
+                                 content_type="multipart/form-data; boundary=32aaed4b")
+    assert response.status_code in (400, 415)
+    assert "detail" in response.json() or "file" in response.json()
+    assert not TradeFile.objects.exists()

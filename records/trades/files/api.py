@@ -100,7 +100,10 @@ class TradeFileListCreateApi(generics.ListAPIView):
                        "The job booking the file (as GET /api/v1/jobs/{id}/ shows it), the file under `file`. Once "
                        "the job completes, its result links the per-row report.")),
                    400: OpenApiResponse(description="The file is refused as a whole (under `file`): empty, not "
-                                                    "UTF-8, a wrong header or delimiter. Nothing is staged.")},
+                                                    "UTF-8, a wrong header or delimiter. Nothing is staged."),
+                   415: OpenApiResponse(description="The body is none of multipart/form-data, text/csv and "
+                                                    "application/x-ndjson (or its multipart headers cannot be "
+                                                    "read). Nothing is staged.")},
         description="Upload a CSV or NDJSON trade file (multipart field `file`, or the raw body with its content "
                     "type). Every row gets the answer POST /api/v1/trades/bulk/ would give it.")
     def post(self, request):
