@@ -47,11 +47,18 @@ class _Rollback(Exception):
     pass
 
 
-def _environment() -> dict:
+def _database_environment() -> dict:
+    """DATABASE_URL (and libpq's PGUSER, PGPORT) for the test database: a server by host and port, or the
+    embedded one of `make test` by its socket directory (a host that is a path)."""
     database = connection.settings_dict
-    return {**os.environ, "DJANGO_SETTINGS_MODULE": "backoffice.settings.base",
-            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-                            f"{database['PORT'] or 5432}/{database['NAME']}",
+    host, port, user = database["HOST"] or "127.0.0.1", str(database["PORT"] or 5432), database["USER"] or ""
+    if host.startswith("/"):
+        return {"DATABASE_URL": f"postgres:///{host}/{database['NAME']}", "PGUSER": user, "PGPORT": port}
+    return {"DATABASE_URL": f"postgres://{user}@{host}:{port}/{database['NAME']}"}
+
+
+def _environment() -> dict:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "backoffice.settings.base", **_database_environment(),
             "CELERY_BROKER_URL": BROKER, "CELERY_TASK_ALWAYS_EAGER": "false", "JOB_TASKS_PER_RUN": "2",
             "EOD_STAGE_PARAMETERS": json.dumps(FINE_CHUNKS), "CONN_MAX_AGE": "0", "DEBUG": "false"}
 
