@@ -82,6 +82,11 @@ class AuditRecord(AppendOnlyModel):
             models.Index(fields=["record_type", "record_id"], name="audit_record_idx"),
             models.Index(fields=["actor_label", "id"], name="audit_actor_idx"),
             models.Index(fields=["correlation_id", "id"], name="audit_correlation_idx"),
+            # The trail filtered by record type alone, newest first: a page is a walk down this index, not a
+            # backward scan of every record for the few of a rare type.
+            models.Index(fields=["record_type", "id"], name="audit_type_idx"),
+            # Purge tombstones (records.retention.rules.PURGE_ACTION), newest first: a handful among millions.
+            models.Index(fields=["id"], condition=models.Q(action="PURGE"), name="audit_purge_idx"),
         ]
 
     def __str__(self):

@@ -175,3 +175,21 @@ def test_the_blocks_up_to_the_anchor_are_not_recomputed_the_full_verification_do
 
     assert verify().ok
     assert audit_verify().first_broken["record_id"] == victim.pk
+
+
+def test_the_tail_is_read_after_the_anchor_blocks_last_record_and_the_full_verification_reads_the_rest():
+    write(3)
+    anchor_block = audit_seal()[0]
+    verify()
+    write(2)  # with the verification's audit record: three unsealed records after the anchor block
+    # A sealed record below the anchor made to look unsealed: no longer in its block's membership.
+    victim = AuditRecord.objects.filter(seal__block=anchor_block).order_by("id").first()
+    with behind_the_apps_back() as cursor:
+        cursor.execute("DELETE FROM records_auditseal WHERE record_id = %s", [victim.pk])
+
+    result = verify()
+
+    assert (result.scope, result.blocks_checked, result.unsealed, result.records_checked, result.ok) == (
+        "INCREMENTAL", 0, 3, 3, True)
+    full = audit_verify()
+    assert not full.ok and full.unsealed == 4

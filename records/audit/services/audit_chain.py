@@ -216,11 +216,18 @@ def audit_verify_blocks(*, first_block: int | None = None, last_block: int | Non
     return result
 
 
-def audit_verify_tail() -> VerifyResult:
-    """Verify the records not sealed yet: their content hashes, and none dated well before the last seal."""
+def audit_verify_tail(*, after_record: int | None = None) -> VerifyResult:
+    """Verify the records not sealed yet: their content hashes, and none dated well before the last seal.
+
+    after_record: only the unsealed records with a greater id (a range of the primary key instead of an
+    anti-join over the whole trail).
+    """
     result = VerifyResult()
     last_seal = AuditBlock.objects.order_by("-id").values_list("sealed_at", flat=True).first()
-    for record in AuditRecord.objects.filter(seal__isnull=True).order_by("id").only(*_FIELDS).iterator(chunk_size=5000):
+    unsealed = AuditRecord.objects.filter(seal__isnull=True)
+    if after_record is not None:
+        unsealed = unsealed.filter(id__gt=after_record)
+    for record in unsealed.order_by("id").only(*_FIELDS).iterator(chunk_size=5000):
         result.unsealed += 1
         _check_record(result, record)
         if last_seal is not None and record.at < last_seal - LATE_COMMIT_GRACE:
@@ -269,6 +276,11 @@ def audit_verify_incremental(*, actor: Actor) -> VerifyResult:
     are not recomputed: the nightly full verification does that. Without an anchor this is a full
     verification. Kept as an AuditVerification (audited) when it checked at least one block, so
     the anchor moves on; with nothing new sealed it writes nothing.
+
+    The unsealed tail read is the one after the anchor block's last record (an index range, not an
+    anti-join over the whole trail): an unsealed record below it is either a late commit, which the
+    next seal puts in a block checked here next time, or one written behind the chain, which the
+    full verification finds.
     """
     started_at = timezone.now()
     anchor = AuditVerification.objects.filter(through_block_id__isnull=False).order_by("-id").first()
@@ -282,7 +294,8 @@ def audit_verify_incremental(*, actor: Actor) -> VerifyResult:
             result.problems = list(anchor.problems or [])[:MAX_PROBLEMS]
         _anchor_check(result, anchor)
         result.extend(audit_verify_blocks(first_block=anchor.through_block_id + 1, prev_hash=anchor.through_hash))
-        result.extend(audit_verify_tail())
+        anchor_end = AuditBlock.objects.filter(pk=anchor.through_block_id).values_list("last_record_id", flat=True)
+        result.extend(audit_verify_tail(after_record=anchor_end.first()))
     if result.blocks_checked:
         audit_verification_record(result=result, actor=actor, started_at=started_at)
     return result
