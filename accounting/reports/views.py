@@ -286,8 +286,8 @@ def pnl(request):
         rows = selectors.pnl_list(as_of=as_of, account=filters["account"], instrument=filters["instrument"])
         page = page_of(request, rows)
         if page.paginator.count:
-            context.update(totals=selectors.pnl_totals(rows),
-                           bar_charts=_bar_rows(selectors.pnl_by_instrument(rows)))
+            by_instrument = selectors.pnl_by_instrument(rows)
+            context.update(totals=selectors.pnl_totals_of(by_instrument), bar_charts=_bar_rows(by_instrument))
         days = selectors.pnl_by_day(as_of=as_of, account=filters["account"], instrument=filters["instrument"])
         context.update(page=page, line_chart=charts.pnl_chart(days, currency=selectors.base_currency()))
     return render(request, "accounting/reports/pnl.html", context)
