@@ -70,6 +70,20 @@ def with_db(command: list[str]) -> int:
         database_down(started)
 
 
+def demo_commands(trades: str) -> list[list[str]]:
+    """The demo firm's management commands, in order (make run; tests load the same chain)."""
+    return [
+        ["load_demo", "--trades", trades],
+        ["load_shorts_demo"],  # short sales with their borrows and locates, held trades
+        ["load_clearing_demo"],  # confirmations, and the past dates netted (the treasury funds what netting reserves)
+        # Set up only: the end of day of each past date (load_eod_demo) settles, posts, marks and surveys.
+        ["load_settlement_demo", "--no-runs"],
+        ["load_accounting_demo", "--no-runs"],
+        ["load_compliance_demo", "--no-runs"],
+        ["load_eod_demo"],  # then the month-end closes and the alert queue worked
+    ]
+
+
 def serve(port: int) -> int:
     """Set up (migrations, demo data, admin login), then run the Procfile until Ctrl-C."""
     started = database_up()
@@ -77,13 +91,7 @@ def serve(port: int) -> int:
         python = sys.executable
         steps = [
             [python, "manage.py", "migrate", "--noinput"],
-            [python, "manage.py", "load_demo", "--trades", os.environ.get("DEMO_TRADES", "2000")],
-            [python, "manage.py", "load_shorts_demo"],  # short sales with their borrows and locates, held trades
-            [python, "manage.py", "load_clearing_demo"],
-            [python, "manage.py", "load_settlement_demo"],
-            [python, "manage.py", "load_accounting_demo"],
-            [python, "manage.py", "load_compliance_demo"],
-            [python, "manage.py", "load_eod_demo"],  # the End of day page's history of the past dates
+            *([python, "manage.py", *command] for command in demo_commands(os.environ.get("DEMO_TRADES", "2000"))),
             [python, "manage.py", "ensure_admin"],
         ]
         for step in steps:

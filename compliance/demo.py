@@ -65,11 +65,14 @@ class ComplianceDemoSummary:
     days: list = field(default_factory=list)  # (trade date, raised, already, status)
 
     worked: tuple[int, int] = (0, 0)  # (closed, assigned)
+    deferred: bool = False  # the surveillance left to the end of day (runs=False)
 
     def lines(self) -> list[str]:
         lines = [f"planted          {item}" for item in self.planted]
         if any(self.worked):
             lines.append(f"alert queue      {self.worked[0]} closed, {self.worked[1]} assigned to {DEMO_OFFICER}")
+        if self.deferred:
+            return [*lines, "surveillance     left to the end of day (load_eod_demo)"]
         if not self.days:
             return [*lines, "surveillance     every past business day already surveyed"]
         return lines + [f"surveillance {day}  {raised} new alerts, {existing} already raised ({status})"
@@ -137,10 +140,14 @@ def _plant_wash(summary: ComplianceDemoSummary, day: dt.date) -> None:
                            f"({booked} of 2 booked)")
 
 
-def load_compliance_demo(*, today: dt.date | None = None) -> ComplianceDemoSummary:
-    """Plant the patterns, then survey every past business day without a completed run, oldest first."""
+def load_compliance_demo(*, today: dt.date | None = None, runs: bool = True) -> ComplianceDemoSummary:
+    """Plant the patterns, then survey every past business day without a completed run, oldest first.
+
+    With runs=False it only plants them (and works the queue it finds): the end of day (load_eod_demo) surveys
+    the dates, then works the queue (work_the_queue).
+    """
     today = today or timezone.localdate()
-    summary = ComplianceDemoSummary()
+    summary = ComplianceDemoSummary(deferred=not runs)
     first = Trade.objects.aggregate(first=Min("trade_date"))["first"]
     if first is None or first > today:
         return summary
@@ -152,7 +159,7 @@ def load_compliance_demo(*, today: dt.date | None = None) -> ComplianceDemoSumma
             _plant_wash(summary, past[-1])
         done = set(JobRun.objects.filter(kind=SURVEILLANCE, status=JobRun.Status.COMPLETED)
                    .values_list("parameters__trade_date", flat=True))
-        for day in days:
+        for day in days if runs else ():
             if day.isoformat() in done:
                 continue
             try:
@@ -162,11 +169,11 @@ def load_compliance_demo(*, today: dt.date | None = None) -> ComplianceDemoSumma
                 continue
             totals = surveillance_selectors.surveillance_run_totals(job)
             summary.days.append((day.isoformat(), totals["raised"], totals["existing"], job.status))
-        summary.worked = _work_the_queue(today)
+        summary.worked = work_the_queue(today)
     return summary
 
 
-def _work_the_queue(today: dt.date) -> tuple[int, int]:
+def work_the_queue(today: dt.date) -> tuple[int, int]:
     """Close the unowned open alerts about days more than WORKED_AFTER_DAYS back; assign the older half of the
     rest to the demo officer. Through the case services (events and audit records)."""
     officer, created = get_user_model().objects.get_or_create(

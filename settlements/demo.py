@@ -84,6 +84,7 @@ class SettlementDemoSummary:
     counterparty_fails: int = 0
     cash_funded: int = 0
     runs: list = field(default_factory=list)
+    deferred: bool = False  # the settlement runs left to the end of day (runs=False)
 
     def lines(self) -> list[str]:
         lines = [f"SSIs             {self.ssis_created} created, {self.ssis_found} already there",
@@ -92,7 +93,9 @@ class SettlementDemoSummary:
                  f"cash             {self.cash_funded} account currenc{'ies' if self.cash_funded != 1 else 'y'} funded"]
         for day, settled, partial, failed in self.runs:
             lines.append(f"settlement {day}  {settled} settled, {partial} partially settled, {failed} failed")
-        if not self.runs:
+        if self.deferred:
+            lines.append("settlement       left to the end of day (load_eod_demo)")
+        elif not self.runs:
             lines.append("settlement       every past settlement date already settled")
         return lines
 
@@ -181,16 +184,20 @@ def _record_counterparty_fails(summary: SettlementDemoSummary, today: dt.date, s
         summary.counterparty_fails += 1
 
 
-def load_settlement_demo(*, seed: int = DEFAULT_SEED, today: dt.date | None = None) -> SettlementDemoSummary:
-    """Create the demo SSIs, record a few counterparty failures and settle every past date not settled yet."""
-    summary = SettlementDemoSummary()
+def load_settlement_demo(*, seed: int = DEFAULT_SEED, today: dt.date | None = None,
+                         runs: bool = True) -> SettlementDemoSummary:
+    """Create the demo SSIs, record a few counterparty failures and settle every past date not settled yet.
+
+    With runs=False it stops before the settlement runs: the end of day (load_eod_demo) settles the dates.
+    """
+    summary = SettlementDemoSummary(deferred=not runs)
     today = today or timezone.localdate()
     with correlation(f"{DEMO_ACTOR}:{uuid.uuid4().hex[:12]}"):
         with transaction.atomic():
             _load_ssis(summary)
         _record_counterparty_fails(summary, today, seed)
         _cover_cash(summary, seed)
-        for day in _past_dates(today):
+        for day in _past_dates(today) if runs else ():
             with transaction.atomic():
                 run = settlement_run_create(settlement_date=day, started_by=DEMO_ACTOR)
             job_run_execute(job_id=run.job_id)

@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from accounting.models import JournalLine
 from backoffice import navigation
 from backoffice.core import forms, keyset
+from backoffice.launcher import demo_commands
 from records.approvals import views as approval_views
 from tests.conftest import make_user
 
@@ -31,8 +32,7 @@ SMALL, LARGE = 5, 60
 @pytest.fixture
 def demo_firm():
     """The demo chain of `make run` (backoffice/launcher.py), on 300 trades: every page has rows to show."""
-    for command in (["load_demo", "--trades", "300"], ["load_shorts_demo"], ["load_clearing_demo"],
-                    ["load_settlement_demo"], ["load_accounting_demo"], ["load_compliance_demo"]):
+    for command in demo_commands("300"):
         call_command(*command, stdout=open("/dev/null", "w"))  # noqa: SIM115 - closed with the process
 
 

@@ -15,10 +15,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, metavar="S",
                             help=f"the seed load_demo booked the trades with (default {demo.DEFAULT_SEED})")
+        parser.add_argument("--no-runs", action="store_true",
+                            help="set up only, without the batch runs: the end of day (load_eod_demo) runs them")
 
-    def handle(self, *args, seed: int, **options):
+    def handle(self, *args, seed: int, no_runs: bool, **options):
         started = time.monotonic()
-        summary = demo.load_settlement_demo(seed=seed)
+        summary = demo.load_settlement_demo(seed=seed, runs=not no_runs)
         for line in summary.lines():
             self.stdout.write(line)
         self.stdout.write(self.style.SUCCESS(f"Settlement demo ready ({time.monotonic() - started:.1f} s)."))
