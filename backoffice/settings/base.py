@@ -283,6 +283,10 @@ CELERY_BEAT_SCHEDULE["clearing-match"] = {
 # no other holds; backoffice/core/jobs/services.py). 1 runs a job on one worker; more help only
 # where there are workers (or worker processes, --concurrency) idle to take them.
 JOB_TASKS_PER_RUN = env.int("JOB_TASKS_PER_RUN", default=2)
+# The Celery queue of each kind of batch job, e.g. JOB_QUEUES="clearing-netting=netting,settlement-run=settlement":
+# workers started with `-Q celery,settlement` take the settlement runs (and the default queue's tasks); a kind not
+# named goes to the default queue, "celery". Empty: every job on the default queue (docs/scaling.md).
+JOB_QUEUES = env.dict("JOB_QUEUES", default={})
 
 # Steps appended to a kind of batch job (backoffice.core.jobs.registry.job_plan): how the project
 # composes an upper app's work after a lower app's job without the lower app importing it.

@@ -7,6 +7,7 @@ from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.registry import JobKind, Step
 from backoffice.core.jobs.services import job_create, job_run_execute
 from records.audit.models import AuditRecord, AuditVerification
+from tests.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -79,13 +80,24 @@ def test_an_unknown_job_is_a_404(ops_client, runs):
     assert ops_client.get("/api/v1/jobs/999999/").status_code == 404
 
 
-def test_operations_compliance_and_accounting_read_jobs_others_are_refused(
-        anon_client, fo_client, ops_client, compliance_client, accounting_client, runs):
+def test_operations_compliance_and_accounting_read_every_job_front_office_its_own_others_are_refused(
+        anon_client, fo_client, ops_client, compliance_client, accounting_client, front_office_user, runs):
     job = runs["done"].pk
     assert anon_client.get("/api/v1/jobs/").status_code == 401
     assert anon_client.get(f"/api/v1/jobs/{job}/").status_code == 401
-    assert fo_client.get("/api/v1/jobs/").status_code == 403
-    assert fo_client.get(f"/api/v1/jobs/{job}/").status_code == 403
+    # A front-office system polls the jobs it started (a trade file's booking), and sees no other.
+    assert fo_client.get("/api/v1/jobs/").json()["count"] == 0
+    assert fo_client.get(f"/api/v1/jobs/{job}/").status_code == 404
+    own = job_create(kind="test-rows", params={"chunks": 1}, started_by=front_office_user)
+    listed = fo_client.get("/api/v1/jobs/").json()
+    assert [row["id"] for row in listed["results"]] == [own.pk]
+    body = fo_client.get(f"/api/v1/jobs/{own.pk}/").json()
+    assert (body["id"], body["status"], body["started_by"]) == (own.pk, "QUEUED", "fo")
+    assert fo_client.get("/api/v1/jobs/?kind=test-rows").json()["count"] == 1
+    assert fo_client.post("/api/v1/jobs/", {}).status_code == 405
+    nobody = client_for(make_user("norole"))
+    assert nobody.get("/api/v1/jobs/").status_code == 403
+    assert nobody.get(f"/api/v1/jobs/{own.pk}/").status_code == 403
     for client in (ops_client, compliance_client, accounting_client):
         assert client.get("/api/v1/jobs/").status_code == 200
         assert client.get(f"/api/v1/jobs/{job}/").status_code == 200

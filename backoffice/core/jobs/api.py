@@ -1,5 +1,7 @@
 """Job runs over the API (docs: API.md, "Jobs and end of day"): list and detail, read-only.
 
+Operations, compliance and accounting read every job. A front-office system reads the jobs it started
+(a trade file it uploaded, say), so that it can poll the job the 202 gave it; another's job is a 404 to it.
 The output serializer is shared by the APIs that start a job and answer 202 with it.
 """
 
@@ -10,9 +12,18 @@ from rest_framework import generics, serializers
 from backoffice.core.jobs import selectors
 from backoffice.core.jobs.models import JobRun
 from backoffice.core.permissions import HasRole
-from backoffice.core.roles import ACCOUNTING, COMPLIANCE, OPERATIONS
+from backoffice.core.roles import ACCOUNTING, COMPLIANCE, FRONT_OFFICE, OPERATIONS, user_has_role
 
-JobReaders = HasRole(OPERATIONS, COMPLIANCE, ACCOUNTING)
+ALL_JOBS = (OPERATIONS, COMPLIANCE, ACCOUNTING)
+JobReaders = HasRole(*ALL_JOBS, FRONT_OFFICE)
+
+
+def _visible_jobs(request):
+    """Every job for the back-office roles; a front-office user's own jobs only."""
+    jobs = selectors.job_list()
+    if user_has_role(request.user, *ALL_JOBS):
+        return jobs
+    return jobs.filter(started_by=request.user)
 
 
 class JobFilter(django_filters.FilterSet):
@@ -60,9 +71,9 @@ class JobListApi(generics.ListAPIView):
     filterset_class = JobFilter
 
     def get_queryset(self):
-        return selectors.job_list()
+        return _visible_jobs(self.request)
 
-    @extend_schema(description="Batch job runs, newest first.")
+    @extend_schema(description="Batch job runs, newest first (for a front-office user, the jobs it started).")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -72,8 +83,9 @@ class JobDetailApi(generics.RetrieveAPIView):
     serializer_class = JobOutput
 
     def get_queryset(self):
-        return selectors.job_list()
+        return _visible_jobs(self.request)
 
-    @extend_schema(description="One batch job run: status, progress, steps, timestamps, counts and error.")
+    @extend_schema(description="One batch job run: status, progress, steps, timestamps, counts and error "
+                               "(a front-office user sees only the jobs it started: 404 for others).")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

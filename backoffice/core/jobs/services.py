@@ -71,8 +71,12 @@ def job_enqueue(job_id: int, *, tasks: int | None = None, helpers: bool = False)
         from backoffice.core.jobs.tasks import job_run_task
 
         try:
+            queue = job_queue(job_id)
             for _ in range(max(1, settings.JOB_TASKS_PER_RUN) if tasks is None else tasks):
-                job_run_task.delay(job_id=job_id)
+                if queue:
+                    job_run_task.apply_async(kwargs={"job_id": job_id}, queue=queue)
+                else:
+                    job_run_task.delay(job_id=job_id)
         except Exception as exc:
             if helpers:
                 logger.warning("job %s: no other worker could be asked to join it (%s): this worker does it alone",
@@ -82,6 +86,15 @@ def job_enqueue(job_id: int, *, tasks: int | None = None, helpers: bool = False)
                              "`manage.py run_job --job %s` runs it", job_id, job_id)
 
     transaction.on_commit(send)
+
+
+def job_queue(job_id: int) -> str | None:
+    """The Celery queue of a run's tasks: settings.JOB_QUEUES maps a kind of job to a queue (workers started with
+    ``-Q`` take only theirs, docs/scaling.md); a kind not named there goes to the default queue (None)."""
+    if not settings.JOB_QUEUES:
+        return None
+    kind = JobRun.objects.filter(pk=job_id).values_list("kind", flat=True).first()
+    return settings.JOB_QUEUES.get(kind)
 
 
 def _enqueue(job: JobRun) -> None:
