@@ -108,6 +108,23 @@ def trades(count: int, run: str, accounts, priced, counterparty: str, day: date,
                str(rng.randint(1, 50) * 10), str(price), day.isoformat(), "USD", "1.50"]
 
 
+def cpu_seconds() -> tuple[float, float | None]:
+    """CPU seconds (user + system) used so far by this process and by its PostgreSQL backend (read from /proc
+    when the server runs on this machine, else None): what a phase costs whatever the machine's load."""
+    from django.db import connection
+
+    times = os.times()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        backend = None
+    return times.user + times.system, backend
+
+
 def bench_file(args, who, run, refdata, day) -> None:
     import csv
 
@@ -125,8 +142,10 @@ def bench_file(args, who, run, refdata, day) -> None:
             file = files.trade_file_upload(uploaded_by=who, stream=stream, name=Path(path).name, format="csv")
         staged = time.perf_counter()
         rss_upload = peak_rss_mib()
+        cpu_before = cpu_seconds()
         job = jobs.job_run_execute(job_id=file.job_id)
         done = time.perf_counter()
+        cpu_after = cpu_seconds()
     finally:
         os.unlink(path)
     file.refresh_from_db()
@@ -136,6 +155,11 @@ def bench_file(args, who, run, refdata, day) -> None:
           f"{args.trades / (staged - started):10,.0f} rows/s   peak RSS {rss_upload:,.0f} MiB")
     print(f"  booking job ({job.chunks_total - 1} chunks of {files.CHUNK_ROWS:,}): {done - staged:7.2f} s  "
           f"{args.trades / (done - staged):10,.0f} trades/s  peak RSS {peak_rss_mib():,.0f} MiB")
+    python_cpu = cpu_after[0] - cpu_before[0]
+    backend_cpu = None if cpu_before[1] is None or cpu_after[1] is None else cpu_after[1] - cpu_before[1]
+    print(f"  booking CPU: this process {python_cpu:7.2f} s ({python_cpu / args.trades * 1e6:,.0f} us a trade), "
+          + ("its PostgreSQL backend not on this machine" if backend_cpu is None else
+             f"its PostgreSQL backend {backend_cpu:7.2f} s ({backend_cpu / args.trades * 1e6:,.0f} us a trade)"))
     print(f"  end to end: {total:7.2f} s  {args.trades / total:10,.0f} trades/s   "
           f"created {file.created:,}, duplicate {file.duplicate:,}, rejected {file.rejected:,}")
     if file.rejected:

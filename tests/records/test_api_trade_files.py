@@ -235,7 +235,7 @@ def test_a_chunk_failing_midway_then_continued_is_one_uninterrupted_run(fo_clien
             for n in range(18)]
     response = upload(fo_client, csv_text(rows))
     job_id = response.json()["id"]
-    real = services.trade_submit_raw
+    real = services.booking_sql.book_chunk
     calls = []
 
     def flaky(**kwargs):
@@ -245,7 +245,7 @@ def test_a_chunk_failing_midway_then_continued_is_one_uninterrupted_run(fo_clien
             raise OperationalError("worker lost")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "trade_submit_raw", flaky)
+    monkeypatch.setattr(services.booking_sql, "book_chunk", flaky)
     with pytest.raises(OperationalError):
         job_run_execute(job_id=job_id)
     assert TradeFile.objects.get().rows_done == 8
@@ -268,7 +268,7 @@ def test_a_chunk_failing_midway_then_continued_is_one_uninterrupted_run(fo_clien
 def test_a_failed_run_rerun_books_only_the_rows_left(fo_client, front_office_user, refdata, monkeypatch):
     monkeypatch.setattr(services, "CHUNK_ROWS", 3)
     response = upload(fo_client, csv_text([row(f"X-{n}") for n in range(7)]))
-    real = services.trade_submit_raw
+    real = services.booking_sql.book_chunk
     calls = []
 
     def failing(**kwargs):
@@ -277,7 +277,7 @@ def test_a_failed_run_rerun_books_only_the_rows_left(fo_client, front_office_use
             raise RuntimeError("bad luck")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "trade_submit_raw", failing)
+    monkeypatch.setattr(services.booking_sql, "book_chunk", failing)
     job = job_run_execute(job_id=response.json()["id"])
     assert job.status == "FAILED" and Trade.objects.count() == 3
     assert fo_client.get(f"{URL}{response.json()['file']['id']}/").json()["status"] == "FAILED"

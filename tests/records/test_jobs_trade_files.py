@@ -33,13 +33,13 @@ def test_two_workers_on_one_file_book_it_as_one_worker_would(instruments, accoun
         ids[name] = answer.json()["id"]
 
     assert job_run_execute(job_id=ids["one"]).status == JobRun.Status.COMPLETED
-    real = services.trade_submit_raw
+    real = services.booking_sql.book_chunk
 
     def slow(**kwargs):  # a chunk long enough for the other worker to reach the next one meanwhile
         time.sleep(0.2)
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "trade_submit_raw", slow)
+    monkeypatch.setattr(services.booking_sql, "book_chunk", slow)
     outcome: dict = {}
     threads = [in_thread(lambda: job_run_execute(job_id=ids["two"]), outcome, f"worker-{n}") for n in range(2)]
     for thread in threads:

@@ -4,8 +4,9 @@ Upload reads the file a block at a time, never whole: it checks the shape (heade
 UTF-8), hashes it, and COPYs its rows into records_tradefilerow, each field as the text the file
 gives (an empty CSV cell is an absent field). A file refused as a whole (400) stages nothing: the
 upload is one transaction. Then the trade-file job books the staged rows in line order, CHUNK_ROWS
-at a time, each chunk through the bulk endpoint's own parsing and booking (records.trades.bulk),
-and writes every row's outcome back in the chunk's transaction.
+at a time, each chunk set-based in SQL from the staging rows (records.trades.booking_sql: the bulk
+endpoint's outcome for every row, in its words), and writes every row's outcome back in the chunk's
+transaction.
 """
 
 import codecs
@@ -23,7 +24,8 @@ from django.utils import timezone
 from backoffice.core.exceptions import BusinessRuleError
 from backoffice.core.jobs import services as jobs
 from records.audit.services.audit import audit_log, snapshot
-from records.trades.bulk import BodyError, trade_submit_raw
+from records.trades import booking_sql
+from records.trades.bulk import BodyError
 from records.trades.files.models import TradeFile, TradeFileRow
 from records.trades.input import FIELDS
 
@@ -233,10 +235,6 @@ def _body(row: tuple):
         return BodyError({"non_field_errors": [f"JSON parse error - {exc}"]})
 
 
-_SELECT_ROWS = (
-    "SELECT id, external_ref, account, counterparty, instrument, side, quantity, price, trade_date, currency, "
-    "settlement_date, commission, payload, problem FROM records_tradefilerow "
-    "WHERE file_id = %s AND seq >= %s AND seq < %s ORDER BY seq")
 # The outcomes of a chunk go to a temporary table by COPY, then onto the staging rows in one UPDATE: binding
 # four arrays of 10,000 values as parameters costs more in Python than the whole COPY.
 _OUTCOMES_TABLE = (
@@ -254,33 +252,30 @@ def trade_file_book_chunk(*, file_id: int, job_id: int | None = None) -> int:
     Call inside the chunk's transaction. The file's row is locked first, so the chunks of a file
     run one after the other in line order whichever worker takes them (the first of two rows with
     the same external_ref is the one booked, as in a bulk request); `rows_done` is where the next
-    chunk starts. A rerun after a failure continues there.
+    chunk starts. A rerun after a failure continues there. The booking is set-based in SQL from the
+    staging rows (records.trades.booking_sql), with the bulk endpoint's outcome for every row.
     """
     file = TradeFile.objects.select_for_update().select_related("uploaded_by").get(pk=file_id)
     start = file.rows_done
-    with connection.cursor() as cursor:
-        cursor.execute(_SELECT_ROWS, [file_id, start, start + CHUNK_ROWS])
-        staged = cursor.fetchall()
-    if not staged:
+    results = booking_sql.book_chunk(file_id=file_id, start=start, stop=start + CHUNK_ROWS,
+                                     submitted_by=file.uploaded_by, body=_body)
+    if not results:
         return 0
-    results = trade_submit_raw(submitted_by=file.uploaded_by, items=[_body(row[1:]) for row in staged])
     counts = dict.fromkeys(("created", "duplicate", "rejected"), 0)
     with connection.cursor() as cursor:
         cursor.execute(_OUTCOMES_TABLE)
         with cursor.cursor.copy(_COPY_OUTCOMES) as copy:
             write = copy.write_row
-            for row, result in zip(staged, results, strict=True):
-                status = result["status"]
+            for row_id, status, trade_id, errors in results:
                 counts[status] += 1
-                errors = result.get("errors")
-                write((row[0], status, result.get("id"), None if errors is None else json.dumps(errors)))
+                write((row_id, status, trade_id, None if errors is None else json.dumps(errors)))
         cursor.execute(_WRITE_OUTCOMES)
         cursor.execute("TRUNCATE records_tradefile_outcome")
     TradeFile.objects.filter(pk=file_id).update(
-        rows_done=start + len(staged), created=file.created + counts["created"],
+        rows_done=start + len(results), created=file.created + counts["created"],
         duplicate=file.duplicate + counts["duplicate"], rejected=file.rejected + counts["rejected"],
         **({"job_id": job_id} if job_id else {}))
-    return len(staged)
+    return len(results)
 
 
 def trade_file_finish(*, file_id: int) -> dict:
