@@ -14,6 +14,7 @@ from records.positions.models import Position
 from records.reference.models import Account, Counterparty, Instrument, Price
 from records.reference.selectors import price_latest_date
 from records.trades.models import Trade
+from records.trades.selectors import trades_in_status
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,6 @@ def _trade_figures(*, today: date) -> dict:
     return {
         "trades_today": today_counts["total"],
         "trades_today_cancelled": today_counts["cancelled"],
-        "trades_held": Trade.objects.filter(status=Trade.Status.HELD).count(),
+        "trades_held": trades_in_status(Trade.objects.all(), Trade.Status.HELD).count(),
         "approvals_pending": ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).count(),
     }

@@ -31,7 +31,7 @@ class TradeFilter(django_filters.FilterSet):
     account = django_filters.CharFilter(field_name="account__code")
     instrument = django_filters.CharFilter(field_name="instrument__isin", help_text="ISIN")
     counterparty = django_filters.CharFilter(field_name="counterparty__code")
-    status = django_filters.ChoiceFilter(choices=Trade.Status.choices)
+    status = django_filters.ChoiceFilter(choices=Trade.Status.choices, method="filter_status")
     side = django_filters.ChoiceFilter(choices=Trade.Side.choices)
     trade_date = StrictDateFilter()
     settlement_date = StrictDateFilter()
@@ -43,6 +43,9 @@ class TradeFilter(django_filters.FilterSet):
         model = Trade
         fields = ["account", "instrument", "counterparty", "status", "side", "trade_date", "settlement_date",
                   "external_ref", "trade_date_from", "trade_date_to"]
+
+    def filter_status(self, queryset, name, value):
+        return selectors.trades_in_status(queryset, value)
 
 
 class TradeListCreateApi(generics.ListAPIView):
