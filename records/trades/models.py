@@ -91,7 +91,7 @@ class Trade(models.Model):
                                    name="trade_settled_quantity_within_quantity"),
         ]
         # No index holds a column that netting or settlement change (status, match_status,
-        # settled_quantity, updated_at), and the table keeps free room in each page (fillfactor,
+        # settled_quantity, updated_at), and the table keeps half of each page free (fillfactor 50,
         # set by migration records 0017): a trade's status changes are then HOT updates, a new row
         # version in the same page and no index entry, instead of a new entry in each of eight
         # indexes. An index whose key, expression or predicate names status would undo that for

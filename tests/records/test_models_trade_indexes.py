@@ -82,4 +82,4 @@ def test_the_blotter_keeps_room_in_each_page_for_a_trades_new_versions():
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE oid = 'records_trade'::regclass")
         (options,) = cursor.fetchone()
-    assert "fillfactor=70" in (options or [])
+    assert "fillfactor=50" in (options or [])
