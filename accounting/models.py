@@ -112,18 +112,18 @@ class JournalEntry(models.Model):
     rule = models.CharField(max_length=40)
     generation = models.PositiveIntegerField(default=0)
     reversal_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
-                                       related_name="reversed_by")
+                                       related_name="reversed_by", db_constraint=False)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                db_index=False)
+                                db_index=False, db_constraint=False)
     instrument = models.ForeignKey(Instrument, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                   db_index=False)
+                                   db_index=False, db_constraint=False)
     currency = models.CharField(max_length=3)
     description = models.CharField(max_length=200)
     job = models.ForeignKey(JobRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                            db_index=False)
+                            db_index=False, db_constraint=False)
     posted_at = models.DateTimeField()
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+", db_index=False)
+                                  related_name="+", db_index=False, db_constraint=False)
 
     class Meta:
         ordering = ["-entry_date", "-id"]
@@ -149,12 +149,14 @@ class JournalLine(models.Model):
     entry's so a balance as of a date reads the lines alone.
     """
 
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines", db_index=False)
-    gl_account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="lines", db_index=False)
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines",
+                              db_index=False, db_constraint=False)
+    gl_account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="lines",
+                                   db_index=False, db_constraint=False)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                db_index=False)
+                                db_index=False, db_constraint=False)
     instrument = models.ForeignKey(Instrument, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                   db_index=False)
+                                   db_index=False, db_constraint=False)
     currency = models.CharField(max_length=3)
     amount = AmountField()
     base_amount = AmountField()
@@ -254,11 +256,14 @@ class PostingState(models.Model):
 
     source_type = models.CharField(max_length=10)
     source_id = models.BigIntegerField()
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+",
+                                db_index=False, db_constraint=False)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+",
+                                   db_index=False, db_constraint=False)
     version = models.PositiveIntegerField()
     generation = models.PositiveIntegerField(default=0)
-    entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+", db_constraint=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source_type", "source_id"], name="postingstate_unique")]
@@ -276,11 +281,14 @@ class CostLot(models.Model):
     Under average cost an account holds one pooled lot per instrument.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+",
+                                db_index=False, db_constraint=False)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+",
+                                   db_index=False, db_constraint=False)
     currency = models.CharField(max_length=3)
     opened_on = models.DateField()
-    opened_by = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+", db_index=False)
+    opened_by = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+",
+                                  db_index=False, db_constraint=False)
     quantity = QuantityField()
     cost = AmountField()
 
@@ -295,8 +303,10 @@ class CostLot(models.Model):
 class LotMovement(models.Model):
     """What one entry did to one lot (opened, relieved, restored). Never edited."""
 
-    lot = models.ForeignKey(CostLot, on_delete=models.PROTECT, related_name="movements", db_index=False)
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+", db_index=False)
+    lot = models.ForeignKey(CostLot, on_delete=models.PROTECT, related_name="movements",
+                            db_index=False, db_constraint=False)
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+",
+                              db_index=False, db_constraint=False)
     quantity = QuantityField()
     cost = AmountField()
 

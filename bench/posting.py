@@ -214,9 +214,24 @@ def load(count: int, days: list[date], accounts, counterparties, instruments, *,
 # --- the hand-written posting ---------------------------------------------------------------------
 
 def baseline_tables() -> None:
-    """bench_posting_entry/_line: LIKE the product's INCLUDING ALL, plus their foreign keys and guard triggers."""
+    """bench_posting_entry/_line: LIKE the product's INCLUDING ALL, plus their foreign keys and guard triggers.
+
+    The product's set-based foreign keys (backoffice/core/setfk.py, accounting migration 0009) are made again for
+    the bench tables, the key to the entry pointing at bench_posting_entry: the same checks, the same cost."""
+    from accounting.models import JournalEntry, JournalLine
+    from backoffice.core.setfk import create_sql, drop_sql
+
     replace = {"accounting_journalentry": ENTRY, "accounting_journalline": LINE}
+    set_keys = [(replace[model._meta.db_table], field.column, replace.get(field.related_model._meta.db_table,
+                                                                          field.related_model._meta.db_table),
+                 field.target_field.column)
+                for model in (JournalEntry, JournalLine) for field in model._meta.concrete_fields
+                if field.is_relation and not field.db_constraint]
     with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [LINE])
+        if cursor.fetchone()[0]:
+            for child, column, parent, _ in set_keys:
+                cursor.execute(drop_sql(child_table=child, column=column, parent_table=parent))
         cursor.execute(f"DROP TABLE IF EXISTS {LINE}, {ENTRY}")
         for product, bench in replace.items():
             cursor.execute(f"CREATE TABLE {bench} (LIKE {product} INCLUDING ALL)")
@@ -227,11 +242,14 @@ def baseline_tables() -> None:
                 definition = definition.replace("REFERENCES accounting_journalentry(", f"REFERENCES {ENTRY}(")
                 cursor.execute(f"ALTER TABLE {bench} ADD CONSTRAINT bench_{name[:50]} {definition}")
             cursor.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass "
-                           "AND NOT tgisinternal", [product])
+                           "AND NOT tgisinternal AND tgname NOT LIKE 'setfk%%'", [product])
             for (definition,) in cursor.fetchall():
                 definition = definition.replace(f" ON public.{product} ", f" ON public.{bench} ")
                 cursor.execute(definition.replace(f" ON {product} ", f" ON {bench} ")
                                .replace("TRIGGER accounting_", "TRIGGER bench_"))
+        for child, column, parent, key in set_keys:
+            cursor.cursor.execute(create_sql(child_table=child, column=column, child_pk="id", parent_table=parent,
+                                             parent_key=key, lock_parent=parent != ENTRY))
 
 
 # Trade date: buy Dr investments / Cr payable; sell Dr receivable / Cr investments at cost, realized P&L the
