@@ -19,6 +19,8 @@ from backoffice.core.jobs.models import JobRun
 from backoffice.core.jobs.registry import JOB_KINDS
 from backoffice.core.jobs.services import job_rerun
 from backoffice.core.templatetags.dashboard import status_tone
+from backoffice.eod.services import eod_run_rerun
+from backoffice.eod.stages import EOD
 
 READERS = (roles.OPERATIONS, roles.COMPLIANCE, roles.ACCOUNTING)
 RUNNERS = (roles.OPERATIONS,)
@@ -133,8 +135,12 @@ def job_progress(request):
 @require_POST
 def job_rerun_view(request, job_id: int):
     roles.require_role(request, RUNNERS)
+    # An end-of-day run is rerun as its own page does it: refused while another run of its date is under
+    # way or once it has been rerun, and resuming its failed stage.
+    kind = JobRun.objects.filter(pk=job_id).values_list("kind", flat=True).first()
+    rerun = eod_run_rerun if kind == EOD else job_rerun
     try:
-        job = job_rerun(job_id=job_id, started_by=request.user)
+        job = rerun(job_id=job_id, started_by=request.user)
     except JobRun.DoesNotExist:
         messages.error(request, f"There is no job run {job_id}.")
     except BusinessRuleError as exc:

@@ -127,3 +127,22 @@ def test_the_jobs_page_links_an_eod_run_and_its_stages_jobs_to_its_page(signed_i
     page = signed_in.get("/jobs/").content.decode()
     assert f'href="/eod/{failed.pk}/" title="Its stages"' in page
     assert f'href="/eod/{failed.pk}/" title="A stage of end-of-day run {failed.pk}"' in page
+
+
+def test_the_jobs_page_reruns_an_eod_run_as_the_eod_page_does(signed_in, failed, django_capture_on_commit_callbacks):
+    """Rerun on /jobs/ of a failed EOD run: refused while another run of its date is under way, else a rerun that
+    resumes the failed stage (not a fresh run of every stage), and refused once it has been rerun."""
+    busy = services.eod_run_create(settlement_date=SETTLES, started_by="test")  # continues the failed run's stage
+    refused = signed_in.post(f"/jobs/{failed.pk}/rerun/", follow=True).content.decode()
+    assert "running" in refused.lower() or "queued" in refused.lower()
+    assert not JobRun.objects.filter(rerun_of=failed).exclude(pk=busy.pk).exists()
+    JobRun.objects.filter(pk=busy.pk).delete()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in.post(f"/jobs/{failed.pk}/rerun/")
+    rerun = JobRun.objects.get(rerun_of=failed)
+    rerun.refresh_from_db()
+    assert rerun.status == "COMPLETED", rerun.error
+    assert JobRun.objects.filter(kind="settlement-run").count() == 1  # the failed stage's job resumed, not a new one
+    again = signed_in.post(f"/jobs/{failed.pk}/rerun/", follow=True).content.decode()
+    assert f"Run {failed.pk} was already rerun as run {rerun.pk}" in again
