@@ -114,9 +114,8 @@ def cpu_seconds() -> tuple[float, float | None]:
     from django.db import connection
 
     times = os.times()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid  # no query: callable in the middle of a transaction
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -169,6 +168,97 @@ def bench_file(args, who, run, refdata, day) -> None:
         print(f"  rejected, for example: {list(sample)}")
 
 
+# The floor: what PostgreSQL alone costs for the rows a booked trade requires, by bare INSERT ... SELECT from the
+# staging rows, a chunk a transaction: the trade (every index, the booked-buys trigger, deferred foreign keys
+# checked at commit), its event, its audit record (a text `after` and a SHA-256, as the product's), and the
+# positions by one upsert from an aggregate (no position audit records). No validation, no pre-trade checks,
+# no outcomes written back: nothing the product could skip.
+FLOOR_TABLE = ("CREATE TEMPORARY TABLE IF NOT EXISTS floor_trades (id bigint, external_ref text, account_id bigint, "
+               "instrument_id bigint, quantity numeric) ON COMMIT DELETE ROWS")
+FLOOR_STEPS = (
+    ("trade", """
+WITH s AS (
+  SELECT s.external_ref, s.side, s.quantity::numeric AS quantity, s.price::numeric AS price, s.trade_date::date AS day,
+         coalesce(s.commission, '0')::numeric AS commission, a.id AS account_id, c.id AS counterparty_id,
+         i.id AS instrument_id, nextval(pg_get_serial_sequence('records_trade', 'id')) AS id
+  FROM records_tradefilerow s JOIN records_account a ON a.code = s.account
+  JOIN records_counterparty c ON c.code = s.counterparty JOIN records_instrument i ON i.isin = s.instrument
+  WHERE s.file_id = %(file)s AND s.seq >= %(start)s AND s.seq < %(stop)s),
+t AS (
+  INSERT INTO records_trade (id, external_ref, submitted_by_id, account_id, counterparty_id, instrument_id, side,
+    quantity, price, currency, trade_date, settlement_date, commission, status, match_status, version,
+    settled_quantity, request_hash, hold_reasons, created_at, updated_at)
+  SELECT id, external_ref, %(user)s, account_id, counterparty_id, instrument_id, side, quantity, price, 'USD', day,
+    day + 1, commission, 'BOOKED', 'UNMATCHED', 1, 0, md5(external_ref), '[]', now(), now() FROM s
+  RETURNING id, external_ref, account_id, instrument_id, quantity)
+INSERT INTO floor_trades SELECT * FROM t"""),
+    ("event", """
+INSERT INTO records_tradeevent (trade_id, at, actor_id, actor_label, action, from_status, to_status, reason)
+SELECT id, now(), %(user)s, 'floor', 'BOOK', 'NEW', 'BOOKED', '' FROM floor_trades"""),
+    ("audit record", """
+INSERT INTO records_auditrecord (at, actor_id, actor_label, action, record_type, record_id, before, after, reason,
+  correlation_id, content_hash)
+SELECT now(), %(user)s, 'floor', 'CREATE', 'records.trade', id::text, NULL, x.after::jsonb, '', '',
+  encode(sha256(convert_to(x.after, 'UTF8')), 'hex')
+FROM floor_trades, LATERAL (SELECT '{"external_ref":"' || external_ref || '","id":' || id || ',"quantity":"'
+                            || quantity || '"}' AS after) x"""),
+    ("position", """
+INSERT INTO records_position AS p (account_id, instrument_id, traded_quantity, settled_quantity, pending_receipt,
+  pending_delivery, updated_at)
+SELECT account_id, instrument_id, sum(quantity), 0, sum(quantity), 0, now() FROM floor_trades
+GROUP BY account_id, instrument_id
+ON CONFLICT (account_id, instrument_id) DO UPDATE SET traded_quantity = p.traded_quantity + excluded.traded_quantity,
+  pending_receipt = p.pending_receipt + excluded.pending_receipt, updated_at = excluded.updated_at"""),
+)
+
+
+def bench_floor(args, who, run, refdata, day) -> None:
+    import csv
+
+    from django.db import connection
+
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", delete=False) as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(HEADER)
+        writer.writerows(trades(args.floor, f"{run}-FL", *refdata, day, args.seed))
+        path = out.name
+    jobs.job_enqueue = lambda job_id, **kwargs: None  # the job is not run: the floor books the staged rows
+    try:
+        with open(path, "rb") as stream:
+            file = files.trade_file_upload(uploaded_by=who, stream=stream, name=Path(path).name, format="csv")
+    finally:
+        os.unlink(path)
+    steps = {name: [0.0, 0.0] for name, _ in FLOOR_STEPS} | {"commit (deferred foreign keys)": [0.0, 0.0]}
+
+    def timed(name, run):
+        wall, cpu = time.perf_counter(), cpu_seconds()[1] or 0.0
+        run()
+        steps[name][0] += time.perf_counter() - wall
+        steps[name][1] += (cpu_seconds()[1] or 0.0) - cpu
+
+    started, cpu_before = time.perf_counter(), cpu_seconds()
+    for start in range(0, args.floor, files.CHUNK_ROWS):
+        params = {"file": file.pk, "start": start, "stop": start + files.CHUNK_ROWS, "user": who.pk}
+        with connection.cursor() as cursor:
+            transaction.set_autocommit(False)
+            try:
+                cursor.execute(FLOOR_TABLE)
+                for name, sql in FLOOR_STEPS:
+                    timed(name, lambda sql=sql, params=params: cursor.execute(sql, params))
+                timed("commit (deferred foreign keys)", transaction.commit)
+            finally:
+                transaction.set_autocommit(True)
+    seconds, cpu_after = time.perf_counter(), cpu_seconds()
+    seconds -= started
+    backend = None if cpu_before[1] is None else cpu_after[1] - cpu_before[1]
+    print(f"floor, bare INSERT ... SELECT from staging of {args.floor:,} trades (trade, event, audit record, position; "
+          f"chunks of {files.CHUNK_ROWS:,}): {seconds:7.2f} s  {args.floor / seconds:10,.0f} trades/s"
+          + ("" if backend is None else f"   backend CPU {backend:.2f} s ({backend / args.floor * 1e6:,.0f} us a "
+                                         "trade)"))
+    for name, (wall, cpu) in steps.items():
+        print(f"  {name:32} {wall / args.floor * 1e6:7,.0f} us a trade   backend CPU {cpu / args.floor * 1e6:7,.0f} us")
+
+
 def bench_bulk(args, who, run, refdata, day) -> None:
     from rest_framework.test import APIClient
 
@@ -200,6 +290,9 @@ def main():
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--chunk", type=int, default=files.CHUNK_ROWS, help="rows a booking chunk takes")
+    parser.add_argument("--floor", type=int, default=0,
+                        help="also stage this many trades and book them by bare INSERT ... SELECT (PostgreSQL's floor)")
+    parser.add_argument("--no-file", action="store_true", help="skip the file path (e.g. only --floor)")
     args = parser.parse_args()
     files.CHUNK_ROWS = args.chunk
     args.bulk = args.trades if args.bulk is None else args.bulk
@@ -208,7 +301,10 @@ def main():
     run = f"{PREFIX}{int(time.time())}"
     print(f"trade date {day}, {args.instruments} instruments, {args.accounts} accounts, run {run}, "
           f"{os.cpu_count()} cores")
-    bench_file(args, user("bench-file"), run, refdata, day)
+    if not args.no_file:
+        bench_file(args, user("bench-file"), run, refdata, day)
+    if args.floor:
+        bench_floor(args, user("bench-floor"), run, refdata, day)
     if args.bulk:
         bench_bulk(args, user("bench-bulk"), run, refdata, day)
     print(f"peak RSS of this process: {peak_rss_mib():,.0f} MiB")
