@@ -149,13 +149,17 @@ class Obligation(models.Model):
         FAILED = "FAILED", "Failed"
         CANCELLED = "CANCELLED", "Cancelled"
 
-    run = models.ForeignKey(ClearingRun, on_delete=models.PROTECT, related_name="obligations", db_index=False)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="obligations", db_index=False)
+    # The foreign keys of the obligations and their links are set-based (backoffice.core.setfk, migration
+    # clearing 0004): a netting chunk inserts tens of thousands of each, checked once per statement.
+    run = models.ForeignKey(ClearingRun, on_delete=models.PROTECT, related_name="obligations", db_index=False,
+                            db_constraint=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="obligations", db_index=False,
+                                db_constraint=False)
     # The settlement counterparty: the CCP for novated trades.
     counterparty = models.ForeignKey(Counterparty, on_delete=models.PROTECT, related_name="obligations",
-                                     db_index=False)
+                                     db_index=False, db_constraint=False)
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="obligations",
-                                   db_index=False)
+                                   db_index=False, db_constraint=False)
     settlement_date = models.DateField()
     currency = models.CharField(max_length=3)
     net_quantity = QuantityField()
@@ -190,8 +194,10 @@ class Obligation(models.Model):
 class NettedTrade(models.Model):
     """A trade's place in its obligation. The trade is the primary key: no trade is netted twice."""
 
-    trade = models.OneToOneField(Trade, on_delete=models.PROTECT, primary_key=True, related_name="netting")
-    obligation = models.ForeignKey(Obligation, on_delete=models.PROTECT, related_name="netted_trades")
+    trade = models.OneToOneField(Trade, on_delete=models.PROTECT, primary_key=True, related_name="netting",
+                                 db_constraint=False)
+    obligation = models.ForeignKey(Obligation, on_delete=models.PROTECT, related_name="netted_trades",
+                                   db_constraint=False)
 
     class Meta:
         ordering = ["obligation_id", "trade_id"]

@@ -74,17 +74,20 @@ class SettlementInstruction(models.Model):
     # Still to settle: taken by every settlement run on or after the settlement date.
     OPEN_STATUSES = ("PENDING", "PARTIAL", "FAILED")
 
+    # The foreign keys of instructions and movements are set-based (backoffice.core.setfk, migration
+    # settlements 0003): a clearing run inserts an instruction per obligation, a settlement chunk a movement
+    # per instruction, checked once per statement.
     obligation = models.OneToOneField(Obligation, null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="instruction")
+                                      related_name="instruction", db_constraint=False)
     trade = models.OneToOneField(Trade, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="settlement_instruction")
+                                 related_name="settlement_instruction", db_constraint=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="settlement_instructions",
-                                db_index=False)
+                                db_index=False, db_constraint=False)
     # The settlement counterparty (the CCP for novated trades).
     counterparty = models.ForeignKey(Counterparty, on_delete=models.PROTECT, related_name="settlement_instructions",
-                                     db_index=False)
+                                     db_index=False, db_constraint=False)
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="settlement_instructions",
-                                   db_index=False)
+                                   db_index=False, db_constraint=False)
     settlement_date = models.DateField()
     direction = models.CharField(max_length=7, choices=Direction.choices)
     payment = models.CharField(max_length=4, choices=Payment.choices)
@@ -95,7 +98,7 @@ class SettlementInstruction(models.Model):
     settled_cash = AmountField(default=0)
     allow_partial = models.BooleanField()
     ssi = models.ForeignKey(StandingSettlementInstruction, null=True, blank=True, on_delete=models.PROTECT,
-                            related_name="instructions")
+                            related_name="instructions", db_constraint=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     hold_reason = models.CharField(max_length=200, blank=True)
     counterparty_failed_at = models.DateTimeField(null=True, blank=True)
@@ -150,10 +153,14 @@ class SettlementMovement(models.Model):
     One per instruction and run: a rerun or a redelivered chunk never settles twice.
     """
 
-    instruction = models.ForeignKey(SettlementInstruction, on_delete=models.PROTECT, related_name="movements")
-    run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="movements", db_index=False)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+", db_index=False)
+    instruction = models.ForeignKey(SettlementInstruction, on_delete=models.PROTECT, related_name="movements",
+                                    db_constraint=False)
+    run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="movements", db_index=False,
+                            db_constraint=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                db_constraint=False)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                   db_constraint=False)
     currency = models.CharField(max_length=3)
     quantity = QuantityField()
     cash = AmountField()
