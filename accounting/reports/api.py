@@ -178,9 +178,13 @@ class ReportListApi(ReplicaReadsMixin, generics.ListAPIView):
     def report_figures(self, rows) -> dict:
         return {}
 
+    def pages_of(self, rows):
+        """What the paginator pages (the rows themselves unless a report pages them faster)."""
+        return rows
+
     def list(self, request, *args, **kwargs):
         rows = self.get_queryset()
-        page = self.paginate_queryset(rows)
+        page = self.paginate_queryset(self.pages_of(rows))
         self.paginator.figures = self.report_figures(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -369,6 +373,9 @@ class PnlApi(ReportListApi):
         self.as_of = query.get("as_of") or timezone.localdate()
         return selectors.pnl_list(as_of=self.as_of, account=_account(query.get("account")),
                                   instrument=_instrument(query.get("instrument")))
+
+    def pages_of(self, rows):
+        return selectors.pnl_pages(rows)
 
     def report_figures(self, rows) -> dict:
         return {"as_of": self.as_of.isoformat(), "totals": [

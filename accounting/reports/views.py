@@ -284,7 +284,7 @@ def pnl(request):
                "page": None, "totals": [], "bar_charts": {}, "line_chart": None}
     if filters is not None:
         rows = selectors.pnl_list(as_of=as_of, account=filters["account"], instrument=filters["instrument"])
-        page = page_of(request, rows)
+        page = page_of(request, selectors.pnl_pages(rows))
         if page.paginator.count:
             by_instrument = selectors.pnl_by_instrument(rows)
             context.update(totals=selectors.pnl_totals_of(by_instrument), bar_charts=_bar_rows(by_instrument))

@@ -6,6 +6,7 @@ import pytest
 
 from accounting.models import JournalLine
 from accounting.reports import selectors
+from tests.accounting.factories import post_entry
 from tests.accounting.test_selectors_reports import DAY2, build_ledger
 
 pytestmark = pytest.mark.django_db
@@ -26,3 +27,32 @@ def test_the_totals_summed_from_the_sums_per_instrument_equal_the_totals_over_ev
     assert compared >= 8
     unpriced = [total for total in selectors.pnl_totals(selectors.pnl_list(as_of=DAY2)) if total["unpriced"]]
     assert unpriced and unpriced[0]["unrealized"] is None
+
+
+def test_every_page_of_every_filter_is_the_querysets_slice(accounts, instruments):
+    """PnlPages finds a page's rows by their keys: every slice of every filter holds the same rows in the same order
+    as slicing the QuerySet, rows without a trading account or an instrument (after every account's) included."""
+    ledger = build_ledger(accounts, instruments)
+    acc, house, aapl = ledger.accounts["ACC-001"], ledger.accounts["HOUSE"], ledger.instruments["AAPL"]
+    latest = JournalLine.objects.order_by("-entry_date").values_list("entry_date", flat=True).first()
+    for account, instrument, commission in ((None, None, "3"), (None, aapl, "4"), (house, None, "6"),
+                                            (acc, aapl, "7"), (None, None, "8")):
+        post_entry(lines=[("COMMISSION_EXPENSE", commission), ("COMMISSIONS_PAYABLE", f"-{commission}")],
+                   entry_date=latest, account=account, instrument=instrument, currency="EUR" if commission == "8"
+                   else "USD", rule="FEE", source_type="MANUAL")
+    compared = 0
+    for account, instrument in itertools.product((None, *ledger.accounts.values()),
+                                                 (None, *ledger.instruments.values())):
+        rows = selectors.pnl_list(as_of=latest, account=account, instrument=instrument)
+        pages = selectors.pnl_pages(rows)
+        assert isinstance(pages, selectors.PnlPages)
+        expected = list(rows)
+        assert pages.count() == len(expected)
+        for size in (1, 2, 3, 50):
+            got = [row for start in range(0, len(expected) + size, size) for row in pages[start:start + size]]
+            assert got == expected, (account, instrument, size)
+        compared += len(expected)
+    assert compared >= 10
+    everything = selectors.pnl_list(as_of=latest)
+    assert [row["account_code"] for row in everything][-2:] == [None, None]  # no trading account: last
+    assert selectors.pnl_pages(selectors.pnl_list(as_of=DAY2)).__class__ is not selectors.PnlPages  # the lines
