@@ -435,31 +435,38 @@ def pnl_pages(rows: QuerySet):
 PNL_FIGURES = ("realized", "unrealized", "commissions", "net", "cost", "market_value")
 
 # pnl_totals and pnl_by_instrument over the position totals: each row's market value at its instrument's latest
-# price (joined once per instrument, not looked up per row), rounded per row as pnl_list rounds it, then summed.
+# price (joined once per instrument, not looked up per row), rounded per row as pnl_list rounds it, summed per
+# instrument and currency first (a hash aggregate of a few hundred groups on the totals' own keys, no sort of every
+# row by text), then per the caller's keys. Sums of sums are the sums: NULL only where every row's is (SUM).
 _PNL_SUMS = """
 WITH px AS (
     SELECT DISTINCT ON (instrument_id) instrument_id, price FROM records_price WHERE price_date <= %(as_of)s
     ORDER BY instrument_id, price_date DESC, updated_at DESC, id DESC),
 r AS (
-    SELECT t.currency, i.isin, i.symbol, -t.realized_sum AS realized, t.commission_sum AS commissions,
+    SELECT t.instrument_id, t.currency, -t.realized_sum AS realized, t.commission_sum AS commissions,
            t.cost_sum AS cost,
            CASE WHEN t.quantity_sum = 0 THEN 0 ELSE ROUND(t.quantity_sum * px.price, 4) END AS market_value
     FROM accounting_positiontotal t
-    LEFT JOIN records_instrument i ON i.id = t.instrument_id
     LEFT JOIN px ON px.instrument_id = t.instrument_id
     WHERE (%(account)s::bigint IS NULL OR t.account_id = %(account)s)
-      AND (%(instrument)s::bigint IS NULL OR t.instrument_id = %(instrument)s))
-SELECT {keys}, SUM(realized) AS realized, SUM(market_value - cost) AS unrealized, SUM(commissions) AS commissions,
-       SUM(realized + COALESCE(market_value - cost, 0) - commissions) AS net, SUM(cost) AS cost,
-       SUM(market_value) AS market_value, COUNT(*) FILTER (WHERE market_value IS NULL) AS unpriced
-FROM r GROUP BY {keys} ORDER BY {keys}"""
+      AND (%(instrument)s::bigint IS NULL OR t.instrument_id = %(instrument)s)),
+per_instrument AS (
+    SELECT instrument_id, currency, SUM(realized) AS realized, SUM(market_value - cost) AS unrealized,
+           SUM(commissions) AS commissions, SUM(realized + COALESCE(market_value - cost, 0) - commissions) AS net,
+           SUM(cost) AS cost, SUM(market_value) AS market_value,
+           COUNT(*) FILTER (WHERE market_value IS NULL) AS unpriced
+    FROM r GROUP BY instrument_id, currency)
+SELECT {keys}, SUM(realized) AS realized, SUM(unrealized) AS unrealized, SUM(commissions) AS commissions,
+       SUM(net) AS net, SUM(cost) AS cost, SUM(market_value) AS market_value, SUM(unpriced)::bigint AS unpriced
+FROM per_instrument AS s LEFT JOIN records_instrument i ON i.id = s.instrument_id
+GROUP BY {keys} ORDER BY {keys}"""
 
 
-def _pnl_sums(rows: QuerySet, by: tuple[str, ...]) -> list[dict]:
+def _pnl_sums(rows: QuerySet, by: tuple[str, ...], *, sql_keys: str) -> list[dict]:
     scope = getattr(rows, "pnl_scope", None)
     if scope is None:
         return _sums_by(rows, by=by, columns=PNL_FIGURES, counts={"unpriced": 't."market_value" IS NULL'})
-    keys = ", ".join(by)  # the callers' constants
+    keys = sql_keys  # the callers' constants: by, qualified
     params = {"as_of": scope["as_of"], "account": scope["account"] and scope["account"].pk,
               "instrument": scope["instrument"] and scope["instrument"].pk}
     with read_connection().cursor() as cursor:
@@ -471,12 +478,12 @@ def _pnl_sums(rows: QuerySet, by: tuple[str, ...]) -> list[dict]:
 def pnl_totals(rows: QuerySet) -> list[dict]:
     """Return pnl_list's rows summed per currency (every row, not a page): the figures of PNL_FIGURES,
     unrealized and market value over the priced rows, and how many rows are unpriced."""
-    return _pnl_sums(rows, ("currency",))
+    return _pnl_sums(rows, ("currency",), sql_keys="s.currency")
 
 
 def pnl_by_instrument(rows: QuerySet) -> list[dict]:
     """Return pnl_list's rows summed per instrument and currency: isin, symbol, currency and PNL_FIGURES."""
-    return _pnl_sums(rows, ("isin", "symbol", "currency"))
+    return _pnl_sums(rows, ("isin", "symbol", "currency"), sql_keys="i.isin, i.symbol, s.currency")
 
 
 def pnl_totals_of(by_instrument: list[dict]) -> list[dict]:
