@@ -284,39 +284,64 @@ def tables_pair():
     return {"real": ("setfk_rparent", "setfk_rchild"), "set": ("setfk_sparent", "setfk_schild")}
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_parent_deleted_while_a_child_insert_is_in_flight_waits_for_it_and_is_refused():
-    """The lock a real key takes: the child's check locks its parents FOR KEY SHARE, so a concurrent DELETE of
-    the parent waits for the child's transaction, then sees the child and is refused (no orphan either way)."""
+def _connection_params():
+    settings_dict = connection.settings_dict
+    return {"dbname": settings_dict["NAME"], "user": settings_dict["USER"], "host": settings_dict["HOST"] or None,
+            "port": settings_dict["PORT"] or None, "password": settings_dict["PASSWORD"] or None}
+
+
+def _in_thread(conn, sql):
+    """Run sql on conn in a thread and commit; the outcome says whether it passed or was refused."""
+    outcome = {}
+
+    def run():
+        try:
+            conn.execute(sql)
+            conn.commit()
+            outcome["passed"] = True
+        except psycopg.errors.ForeignKeyViolation:
+            conn.rollback()
+            outcome["passed"] = False
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.fixture
+def committed_tables(transactional_db):
     with connection.cursor() as cursor:
         _make_tables(cursor)
         cursor.execute("INSERT INTO setfk_parent (id) VALUES (1)")
-    settings_dict = connection.settings_dict
-    params = {"dbname": settings_dict["NAME"], "user": settings_dict["USER"], "host": settings_dict["HOST"] or None,
-              "port": settings_dict["PORT"] or None, "password": settings_dict["PASSWORD"] or None}
-    try:
-        with psycopg.connect(**params) as inserter, psycopg.connect(**params) as deleter:
-            inserter.execute("INSERT INTO setfk_child (parent_id) VALUES (1)")  # in a transaction, not committed
-            outcome = {}
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE setfk_child, setfk_parent")
+        cursor.execute("DROP FUNCTION setfk_setfk_child_parent_id_child(), setfk_setfk_child_parent_id_parent(), "
+                       "setfk_setfk_child_parent_id_truncate()")
 
-            def delete():
-                try:
-                    deleter.execute("DELETE FROM setfk_parent WHERE id = 1")
-                    deleter.commit()
-                    outcome["deleted"] = True
-                except psycopg.errors.ForeignKeyViolation:
-                    deleter.rollback()
-                    outcome["deleted"] = False
 
-            thread = threading.Thread(target=delete)
-            thread.start()
-            thread.join(1.0)
-            assert thread.is_alive(), "the DELETE should wait for the child's transaction"
-            inserter.commit()
-            thread.join(10)
-            assert outcome == {"deleted": False}
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE setfk_child, setfk_parent")
-            cursor.execute("DROP FUNCTION setfk_setfk_child_parent_id_child(), setfk_setfk_child_parent_id_parent(), "
-                           "setfk_setfk_child_parent_id_truncate()")
+def test_a_parent_deleted_while_a_child_insert_is_in_flight_waits_for_it_and_is_refused(committed_tables):
+    """The lock a real key takes: the child's check locks its parents FOR KEY SHARE, so a concurrent DELETE of
+    the parent waits for the child's transaction, then sees the child and is refused (no orphan)."""
+    with psycopg.connect(**_connection_params()) as inserter, psycopg.connect(**_connection_params()) as deleter:
+        inserter.execute("INSERT INTO setfk_child (parent_id) VALUES (1)")  # in a transaction, not committed
+        thread, outcome = _in_thread(deleter, "DELETE FROM setfk_parent WHERE id = 1")
+        thread.join(1.0)
+        assert thread.is_alive(), "the DELETE should wait for the child's transaction"
+        inserter.commit()
+        thread.join(10)
+        assert outcome == {"passed": False}
+    assert _parents() == [1] and _children() == [1]
+
+
+def test_a_child_inserted_while_its_parent_is_being_deleted_waits_for_it_and_is_refused(committed_tables):
+    """The other order: the child's check waits on the deleting transaction's row lock, then finds no parent."""
+    with psycopg.connect(**_connection_params()) as deleter, psycopg.connect(**_connection_params()) as inserter:
+        deleter.execute("DELETE FROM setfk_parent WHERE id = 1")  # not committed
+        thread, outcome = _in_thread(inserter, "INSERT INTO setfk_child (parent_id) VALUES (1)")
+        thread.join(1.0)
+        assert thread.is_alive(), "the child's check should wait for the deleting transaction"
+        deleter.commit()
+        thread.join(10)
+        assert outcome == {"passed": False}
+    assert _parents() == [] and _children() == []
