@@ -302,6 +302,7 @@ def _book_chunk_once(file_id, start, stop, submitted_by, body) -> list[tuple]:
         parse_in_sql(cursor, window)
         cursor.execute(_OTHER_SQL, window)
         others = cursor.fetchall()
+        decimals: dict[int, tuple] = {}  # row id -> parse_trade's decimals, for the rows it parsed
         if others:
             parsed = []
             for row_id, seq, *staged in others:
@@ -314,6 +315,7 @@ def _book_chunk_once(file_id, start, stop, submitted_by, body) -> list[tuple]:
                     outcomes[seq] = (row_id, REJECTED, None, errors)
                     continue
                 quantity, price, commission = item.canonical_decimals
+                decimals[row_id] = (item.quantity, item.price, item.commission)
                 parsed.append((row_id, seq, item.external_ref, item.account, item.counterparty, item.instrument,
                                item.side, quantity, price, item.trade_date, item.currency, item.settlement_date,
                                commission, item.request_hash()))
@@ -323,7 +325,7 @@ def _book_chunk_once(file_id, start, stop, submitted_by, body) -> list[tuple]:
                         copy.write_row(values)
         submitter = getattr(submitted_by, "pk", None)
         cursor.execute(_READ_SQL, {"submitter": submitter})
-        rows = [_row(r) for r in cursor.fetchall()]
+        rows = [_row(r, decimals) for r in cursor.fetchall()]
     if rows:
         for seq, outcome in _decide_and_book(rows, submitted_by).items():
             outcomes[seq] = outcome
@@ -338,15 +340,21 @@ def parse_in_sql(cursor, window: dict) -> None:
     cursor.execute(_CLEAN_SQL, {**window, "sides": list(Trade.Side.values), "currencies": sorted(iso4217_codes())})
 
 
-def _row(r: tuple) -> Row:
+def _row(r: tuple, decimals: dict) -> Row:
     (row_id, seq, ref, account, counterparty, instrument, side, quantity, price, trade_date, currency,
      settlement_date, commission, request_hash, account_id, counterparty_id, instrument_id, earlier_id,
      earlier_hash) = r
-    # The decimals as parse_trade makes them: Decimal of the text sent (a clean row's) or of its canonical text
-    # (a row parsed in Python: the same number); an absent commission is TradeInput's default.
-    return Row(row_id, seq, ref, account, counterparty, instrument, side, Decimal(quantity), Decimal(price),
-               trade_date, currency, settlement_date, Decimal(commission) if commission is not None else Decimal(0),
-               request_hash, account_id, counterparty_id, instrument_id, earlier_id, earlier_hash)
+    # The decimals as parse_trade makes them: its own for a row it parsed, else Decimal of the text sent (what
+    # its fast path returns); an absent commission is TradeInput's default.
+    parsed = decimals.get(row_id)
+    if parsed is not None:
+        quantity, price, commission = parsed
+    else:
+        quantity, price = Decimal(quantity), Decimal(price)
+        commission = Decimal(commission) if commission is not None else Decimal(0)
+    return Row(row_id, seq, ref, account, counterparty, instrument, side, quantity, price, trade_date, currency,
+               settlement_date, commission, request_hash, account_id, counterparty_id, instrument_id, earlier_id,
+               earlier_hash)
 
 
 def _conflict(row: Row) -> dict:
