@@ -1,7 +1,8 @@
 """Bulk submission of raw trade bodies: the per-item answer of POST /api/v1/trades/bulk/.
 
-One function for the bulk endpoint and the trade-file job, so a row of a file and an item of a
-bulk request get the same verdict in the same words.
+The bulk endpoint's function. The trade-file job books its chunks set-based in SQL instead
+(records.trades.booking_sql), taking the same decisions in the same words (BodyError is shared), and
+tests/records/test_properties_trade_files.py holds a row of a file to an item of a bulk request.
 """
 
 from collections.abc import Sequence
