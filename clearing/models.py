@@ -149,17 +149,16 @@ class Obligation(models.Model):
         FAILED = "FAILED", "Failed"
         CANCELLED = "CANCELLED", "Cancelled"
 
-    # The foreign keys of the obligations and their links are set-based (backoffice.core.setfk, migration
-    # clearing 0004): a netting chunk inserts tens of thousands of each, checked once per statement.
-    run = models.ForeignKey(ClearingRun, on_delete=models.PROTECT, related_name="obligations", db_index=False,
-                            db_constraint=False)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="obligations", db_index=False,
-                                db_constraint=False)
+    # Ordinary foreign keys, not set-based ones (migration clearing 0005): a set-based key's triggers join the
+    # statement's old and new rows on every UPDATE, and a settlement chunk updates obligations with hash and
+    # merge joins off (settlement_run_settle): a nested loop over both, quadratic in the chunk's rows.
+    run = models.ForeignKey(ClearingRun, on_delete=models.PROTECT, related_name="obligations", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="obligations", db_index=False)
     # The settlement counterparty: the CCP for novated trades.
     counterparty = models.ForeignKey(Counterparty, on_delete=models.PROTECT, related_name="obligations",
-                                     db_index=False, db_constraint=False)
+                                     db_index=False)
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="obligations",
-                                   db_index=False, db_constraint=False)
+                                   db_index=False)
     settlement_date = models.DateField()
     currency = models.CharField(max_length=3)
     net_quantity = QuantityField()
@@ -194,6 +193,8 @@ class Obligation(models.Model):
 class NettedTrade(models.Model):
     """A trade's place in its obligation. The trade is the primary key: no trade is netted twice."""
 
+    # Set-based foreign keys (backoffice.core.setfk, migration clearing 0004): a netting chunk inserts tens of
+    # thousands of links, checked once per statement; links are never updated.
     trade = models.OneToOneField(Trade, on_delete=models.PROTECT, primary_key=True, related_name="netting",
                                  db_constraint=False)
     obligation = models.ForeignKey(Obligation, on_delete=models.PROTECT, related_name="netted_trades",

@@ -74,20 +74,20 @@ class SettlementInstruction(models.Model):
     # Still to settle: taken by every settlement run on or after the settlement date.
     OPEN_STATUSES = ("PENDING", "PARTIAL", "FAILED")
 
-    # The foreign keys of instructions and movements are set-based (backoffice.core.setfk, migration
-    # settlements 0003): a clearing run inserts an instruction per obligation, a settlement chunk a movement
-    # per instruction, checked once per statement.
+    # Ordinary foreign keys, not set-based ones (migration settlements 0004): a set-based key's triggers join
+    # the statement's old and new rows on every UPDATE, and a settlement chunk updates its instructions with
+    # hash and merge joins off (settlement_run_settle): a nested loop over both, quadratic in the chunk's rows.
     obligation = models.OneToOneField(Obligation, null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="instruction", db_constraint=False)
+                                      related_name="instruction")
     trade = models.OneToOneField(Trade, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="settlement_instruction", db_constraint=False)
+                                 related_name="settlement_instruction")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="settlement_instructions",
-                                db_index=False, db_constraint=False)
+                                db_index=False)
     # The settlement counterparty (the CCP for novated trades).
     counterparty = models.ForeignKey(Counterparty, on_delete=models.PROTECT, related_name="settlement_instructions",
-                                     db_index=False, db_constraint=False)
+                                     db_index=False)
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="settlement_instructions",
-                                   db_index=False, db_constraint=False)
+                                   db_index=False)
     settlement_date = models.DateField()
     direction = models.CharField(max_length=7, choices=Direction.choices)
     payment = models.CharField(max_length=4, choices=Payment.choices)
@@ -98,7 +98,7 @@ class SettlementInstruction(models.Model):
     settled_cash = AmountField(default=0)
     allow_partial = models.BooleanField()
     ssi = models.ForeignKey(StandingSettlementInstruction, null=True, blank=True, on_delete=models.PROTECT,
-                            related_name="instructions", db_constraint=False)
+                            related_name="instructions")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     hold_reason = models.CharField(max_length=200, blank=True)
     counterparty_failed_at = models.DateTimeField(null=True, blank=True)
@@ -153,6 +153,8 @@ class SettlementMovement(models.Model):
     One per instruction and run: a rerun or a redelivered chunk never settles twice.
     """
 
+    # Set-based foreign keys (backoffice.core.setfk, migration settlements 0003): a settlement chunk inserts a
+    # movement per instruction it moves, checked once per statement; movements are never updated.
     instruction = models.ForeignKey(SettlementInstruction, on_delete=models.PROTECT, related_name="movements",
                                     db_constraint=False)
     run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="movements", db_index=False,
