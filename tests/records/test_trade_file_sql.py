@@ -149,3 +149,43 @@ def test_the_audit_records_events_and_positions_of_a_file_are_the_bulk_paths(ref
                                                                           "reason")) for t in (file_trade, bulk_trade)]
         assert events[0] == events[1] == [("BOOK", "NEW", "BOOKED", "")]
     assert_positions_equal_sum_of_trades()
+
+
+def test_held_and_refused_rows_of_a_file_are_the_bulk_paths(refdata):
+    from decimal import Decimal
+
+    from django.apps import apps
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    rules = apps.get_model("compliance", "ComplianceRule").objects
+    rules.filter(code="notional-hold").update(threshold=Decimal("10000"))
+    rules.filter(code="quantity-reject").update(threshold=Decimal("500"))
+    rows = [["H-1", "ACC-001", "BRKR-A", APPLE, "BUY", "10", "189.25", "2026-11-20", ""],  # booked
+            ["H-2", "ACC-001", "BRKR-A", APPLE, "BUY", "100", "189.25", "2026-11-20", ""],  # held: notional
+            ["H-3", "ACC-001", "BRKR-A", APPLE, "SELL", "600", "189.25", "2026-11-20", ""],  # refused: quantity
+            ["H-2", "ACC-001", "BRKR-A", APPLE, "BUY", "100", "189.25", "2026-11-20", ""],  # the held trade again
+            ["H-3", "ACC-001", "BRKR-A", APPLE, "SELL", "600", "189.25", "2026-11-20", ""]]  # refused again
+    by_file, by_bulk = make_user("hold-file", "front_office"), make_user("hold-bulk", "front_office")
+    uploaded = client_for(by_file).post("/api/v1/trades/files/", {"file": SimpleUploadedFile(
+        "h.csv", _csv(rows), content_type="text/csv")}, format="multipart")
+    assert job_run_execute(job_id=uploaded.json()["id"]).status == "COMPLETED"
+    report = client_for(by_file).get(f"/api/v1/trades/files/{uploaded.json()['file']['id']}/report/",
+                                     {"format": "ndjson"})
+    import json
+
+    from_file = [json.loads(line) for line in b"".join(report.streaming_content).decode().splitlines()]
+    items = [{k: v for k, v in zip(["external_ref", "account", "counterparty", "instrument", "side", "quantity",
+                                    "price", "trade_date", "commission"], r, strict=True) if v} for r in rows]
+    from_bulk = client_for(by_bulk).post("/api/v1/trades/bulk/", {"trades": items}, format="json").json()["results"]
+    assert [(r["status"], r["errors"]) for r in from_file] == [(r["status"], r.get("errors")) for r in from_bulk]
+    assert [r["status"] for r in from_file] == ["created", "created", "rejected", "duplicate", "rejected"]
+    assert from_file[3]["trade_id"] == from_file[1]["trade_id"]
+    for user in (by_file, by_bulk):
+        held = Trade.objects.get(submitted_by=user, external_ref="H-2")
+        assert held.status == "HELD" and held.hold_reasons and held.hold_reasons[0].startswith("[notional-hold]")
+        event = TradeEvent.objects.get(trade=held)
+        assert (event.action, event.to_status, event.reason) == ("HOLD", "HELD", "; ".join(held.hold_reasons))
+        record = AuditRecord.objects.get(record_type="records.trade", record_id=str(held.pk))
+        assert content_hash(record) == record.content_hash
+        assert canonical_json(record.after) == canonical_json(snapshot(held))
+    assert_positions_equal_sum_of_trades()
