@@ -23,8 +23,11 @@ statement of the same transaction inserts fails, where a DEFERRABLE INITIALLY DE
 pass: write parents first); it has no ON DELETE action in the database (Django's collector deletes
 or protects in Python, children first, as it does with any ForeignKey); renaming or removing the
 column or the child table needs the triggers gone first (RestoreForeignKey, then the change),
-since the parent's function names the child in its text; a partitioned child takes the triggers
-on the partitioned table (transition tables are not allowed on a partition). COPY FROM fires the
+since the parent's function names the child in its text; parents are deleted or re-keyed in READ
+COMMITTED transactions only (under a transaction snapshot the parent's check could miss a child
+committed meanwhile, so it refuses, SQLSTATE 0A000; inserting children works at any level); a
+partitioned child takes the triggers on the partitioned table (transition tables are not allowed on
+a partition). COPY FROM fires the
 statement triggers with their transition tables like INSERT (PostgreSQL 10+).
 
 Use it in a migration, one line per foreign key (the model field says ``db_constraint=False``)::
@@ -112,6 +115,7 @@ def create_sql(*, child_table: str, column: str, child_pk: str, parent_table: st
     deleted = f"SELECT o.{key}::text FROM setfk_old AS o WHERE {gone}"  # noqa: S608
     rekeyed = (f"SELECT o.{key}::text FROM (SELECT {key} FROM setfk_old EXCEPT SELECT {key} FROM setfk_new) AS o "  # noqa: S608
                f"WHERE {gone}")
+    rekeyed_any = f"SELECT EXISTS (SELECT {key} FROM setfk_old EXCEPT SELECT {key} FROM setfk_new)"  # noqa: S608
     violation = (f"'insert or update on table \"{child_table}\" violates set foreign key \"{names['child']}\": "  # noqa: S608
                  f"key ({column})=(%) is not present in table \"{parent_table}\"'")
     referenced = (f"'update or delete on table \"{parent_table}\" violates set foreign key \"{names['child']}\" on "  # noqa: S608
@@ -150,6 +154,7 @@ CREATE TRIGGER {names['child']}_upd AFTER UPDATE ON {child} REFERENCING OLD TABL
 CREATE OR REPLACE FUNCTION {names['parent']}() RETURNS trigger AS $$
 DECLARE
     bad text;
+    gone boolean;
 BEGIN
     IF TG_OP = 'DELETE' THEN
         EXECUTE {_lit(deleted)} INTO bad;
@@ -159,6 +164,19 @@ BEGIN
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION {referenced}, bad USING ERRCODE = 'foreign_key_violation', TABLE = {_lit(child_table)},
             COLUMN = {_lit(column)};
+    END IF;
+    -- Under a transaction snapshot the check cannot see children committed since it was taken (PostgreSQL's own
+    -- keys use a fresh crosscheck snapshot there): parents go away in READ COMMITTED only.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        IF TG_OP = 'DELETE' THEN
+            EXECUTE 'SELECT EXISTS (SELECT 1 FROM setfk_old)' INTO gone;
+        ELSE
+            EXECUTE {_lit(rekeyed_any)} INTO gone;
+        END IF;
+        IF gone THEN
+            RAISE EXCEPTION 'rows of "{parent_table}" (referenced by set foreign key "{names['child']}") can be '
+                'deleted or re-keyed in READ COMMITTED transactions only' USING ERRCODE = 'feature_not_supported';
+        END IF;
     END IF;
     RETURN NULL;
 END;

@@ -345,3 +345,17 @@ def test_a_child_inserted_while_its_parent_is_being_deleted_waits_for_it_and_is_
         thread.join(10)
         assert outcome == {"passed": False}
     assert _parents() == [] and _children() == []
+
+
+def test_parents_go_away_in_read_committed_only(committed_tables):
+    """Under a transaction snapshot a child committed meanwhile would be invisible to the parent's check."""
+    with psycopg.connect(**_connection_params()) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        for statement in ("DELETE FROM setfk_parent WHERE id = 1", "UPDATE setfk_parent SET id = 30 WHERE id = 1"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="READ COMMITTED transactions only"):
+                conn.execute(statement)
+            conn.rollback()
+        conn.execute("UPDATE setfk_parent SET name = 'renamed'")  # keys kept
+        conn.execute("DELETE FROM setfk_parent WHERE id = 99")  # nothing deleted
+        conn.commit()
+    assert _parents() == [1]
