@@ -18,6 +18,7 @@ from compliance.alerts.models import Alert, AlertEvent, AlertState
 from compliance.rules.models import ComplianceRule, RuleKind, Severity
 from compliance.shorts.models import PenaltyBoxEntry
 from records.trades.models import Trade
+from records.trades.selectors import trades_in_status
 from settlements.fails.selectors import open_on
 from settlements.models import SettlementFail
 
@@ -245,7 +246,8 @@ def daily_summary(*, day: date, now: datetime | None = None) -> DailySummary:
                    "escalated": Count("id", filter=Q(state=AlertState.ESCALATED))}
     open_now = Alert.objects.aggregate(**aggregates)
 
-    held = (Trade.objects.filter(status=Trade.Status.HELD).select_related("account", "instrument")
+    # Through the events of trades held (no index of the blotter names status: records.trades.selectors).
+    held = (trades_in_status(Trade.objects.all(), Trade.Status.HELD).select_related("account", "instrument")
             .order_by("trade_date", "id"))
     fails = (SettlementFail.objects.filter(open_on(day), close_out_deadline__lt=day)
              .select_related("instruction__account", "instruction__instrument").order_by("close_out_deadline", "id"))

@@ -8,6 +8,19 @@ from records.trades import selectors
 from records.trades.models import Trade, TradeEvent, TradeVersion
 
 
+class TradeStatusFilter(admin.SimpleListFilter):
+    """Status, as the blotter filters it (selectors.trades_in_status: a rare status through its events)."""
+
+    title = "status"
+    parameter_name = "status__exact"  # the URL of the field's own filter, kept
+
+    def lookups(self, request, model_admin):
+        return Trade.Status.choices
+
+    def queryset(self, request, queryset):
+        return selectors.trades_in_status(queryset, self.value()) if self.value() else queryset
+
+
 class TradeVersionInline(ReadOnlyInline):
     model = TradeVersion
     verbose_name_plural = "superseded versions"
@@ -36,7 +49,7 @@ class TradeAdmin(ReadOnlyAdmin):
                     "side", decimal_column("quantity"), decimal_column("price"), "currency",
                     decimal_column("commission"), "status", "match_status", "version")
     list_display_links = ("id", "external_ref")
-    list_filter = ("status", "side", "match_status", "trade_date")
+    list_filter = (TradeStatusFilter, "side", "match_status", "trade_date")
     # Searched by selectors.trade_search (indexed lookups), not by these fields' default lookups.
     search_fields = ("external_ref", "account__code", "instrument__isin")
     search_help_text = "An external ref (end with * for a prefix), an account code or an ISIN."

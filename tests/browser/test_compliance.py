@@ -20,7 +20,7 @@ from compliance.alerts.models import Alert
 from compliance.alerts.services import AlertDraft, alerts_raise
 from compliance.rules.models import ComplianceRule
 from records.trades import services as trades
-from records.trades.models import Trade
+from records.trades.models import Trade, TradeEvent
 from tests.conftest import make_user
 from tests.data import trading_days_before
 
@@ -45,6 +45,9 @@ def alert_book(demo_book):
         trades.trade_submit_batch(submitted_by=oms, items=items)
     booked = list(Trade.objects.filter(external_ref__startswith="CMP-").order_by("external_ref"))
     Trade.objects.filter(pk=booked[3].pk).update(status="HELD", hold_reasons=["Price 12% away from the last price"])
+    # As the services do, the change of status has its lifecycle event (what finds held trades: trades_in_status).
+    TradeEvent.objects.create(trade=booked[3], at=timezone.now(), actor_label="test", action="HOLD",
+                              from_status="BOOKED", to_status="HELD")
     account, instrument = booked[0].account, booked[0].instrument
     wash, large, structuring = (ComplianceRule.objects.get(code=c) for c in ("wash-trades", "large-trade",
                                                                              "structuring"))

@@ -12,7 +12,7 @@ from django.utils import timezone
 from compliance.alerts import services
 from compliance.alerts.models import Alert, AlertEvent
 from compliance.shorts.models import PenaltyBoxEntry
-from records.trades.models import Trade
+from records.trades.models import Trade, TradeEvent
 from tests.compliance.alerts_data import age, raise_alerts
 from tests.conftest import make_user
 from tests.pages import table_rows
@@ -176,6 +176,9 @@ def test_the_daily_summary_counts_exactly(officer_client, desk, accounts, instru
     held = desk.trade("AAPL", "BUY")
     desk.trade("MSFT", "BUY")  # booked, not held
     Trade.objects.filter(pk=held.pk).update(status="HELD", hold_reasons=["Price 25% away from the last price"])
+    # As the services do, the change of status has its lifecycle event (what finds held trades: trades_in_status).
+    TradeEvent.objects.create(trade=held, at=timezone.now(), actor_label="test", action="HOLD", from_status="BOOKED",
+                              to_status="HELD")
     late = desk.fail(close_out_deadline=today - timedelta(days=1))
     desk.fail(close_out_deadline=today)                                         # due today: not past
     desk.fail(close_out_deadline=today - timedelta(days=2), closed_on=today - timedelta(days=1))  # closed

@@ -77,3 +77,23 @@ def test_a_rare_status_is_read_through_the_events_index_not_the_whole_blotter():
     assert "records_tradeevent" in sql and "to_status" in sql
     assert "records_tradeevent" not in str(selectors.trade_blotter(status="SETTLED").query)
     assert set(Trade.RARE_STATUSES) == {"NEW", "HELD", "REJECTED", "CANCELLED", "PARTIALLY_SETTLED", "FAILED"}
+
+
+@pytest.mark.parametrize("status", ["HELD", "REJECTED", "SETTLED"])
+def test_the_admin_filters_by_status_as_the_blotter(every_status, rf, status):
+    from django.contrib import admin as django_admin
+
+    from records.trades.admin import TradeStatusFilter
+
+    model_admin = django_admin.site._registry[Trade]
+    request = rf.get("/", {"status__exact": status})
+    chosen = TradeStatusFilter(request, {"status__exact": [status]}, Trade, model_admin)
+    assert list(chosen.queryset(request, Trade.objects.order_by("-id")).values_list("id", flat=True)) == _plain(status)
+
+
+def test_the_compliance_daily_summary_lists_the_held_trades(every_status):
+    from compliance.alerts.selectors import daily_summary
+
+    held = daily_summary(day=Trade.objects.first().trade_date)
+    assert held.held_count == 2
+    assert sorted(t.pk for t in held.held_trades) == sorted(_plain("HELD"))
