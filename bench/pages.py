@@ -77,7 +77,9 @@ def main() -> None:
     vacuumed = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    print(f"vacuumed and analyzed the database in {time.perf_counter() - vacuumed:.1f} s")
+        # The pages VACUUM dirtied are written now, not by a checkpoint in the middle of the timings.
+        cursor.execute("CHECKPOINT")
+    print(f"vacuumed, analyzed and checkpointed the database in {time.perf_counter() - vacuumed:.1f} s")
     settings.DEBUG = False
     settings.ALLOWED_HOSTS = ["*"]
     user, _ = User.objects.get_or_create(username="bench-pages", defaults={"is_superuser": True, "is_staff": True})
