@@ -366,29 +366,29 @@ def _pnl_rows(*, as_of: date, account, instrument, from_totals: bool) -> QuerySe
 # A page of the P&L from the position totals: its rows' keys in (account code, ISIN, currency) order, walked from
 # the accounts' code index, each account's positions from the totals' (account, instrument, currency) index and
 # sorted within the account (an incremental sort): a page reads a few accounts, not every position. Rows without
-# a trading account come after every account's (ORDER BY's NULLS LAST).
-_PNL_PAGE_NAMED = """
-SELECT t.id FROM records_account AS a
-CROSS JOIN LATERAL (SELECT p.id, p.instrument_id, p.currency FROM accounting_positiontotal AS p
-                    WHERE p.account_id = a.id
-                      AND (%(instrument)s::bigint IS NULL OR p.instrument_id = %(instrument)s)) AS t
-LEFT JOIN records_instrument AS i ON i.id = t.instrument_id
-WHERE (%(account)s::bigint IS NULL OR a.id = %(account)s)
-ORDER BY a.code, i.isin, t.currency LIMIT %(limit)s OFFSET %(offset)s"""
-_PNL_PAGE_UNNAMED = """
-SELECT p.id FROM accounting_positiontotal AS p LEFT JOIN records_instrument AS i ON i.id = p.instrument_id
-WHERE p.account_id IS NULL AND %(account)s::bigint IS NULL
-  AND (%(instrument)s::bigint IS NULL OR p.instrument_id = %(instrument)s)
-ORDER BY i.isin, p.currency LIMIT %(limit)s OFFSET %(offset)s"""
-_PNL_NAMED_COUNT = """
-SELECT count(*) FROM accounting_positiontotal AS p WHERE p.account_id IS NOT NULL
-  AND (%(account)s::bigint IS NULL OR p.account_id = %(account)s)
-  AND (%(instrument)s::bigint IS NULL OR p.instrument_id = %(instrument)s)"""
+# a trading account come after every account's (ORDER BY's NULLS LAST). One statement whatever the page.
+_PNL_PAGE_KEYS = """
+SELECT u.id FROM (
+    (SELECT 0 AS part, a.code, i.isin, t.currency, t.id FROM records_account AS a
+     CROSS JOIN LATERAL (SELECT p.id, p.instrument_id, p.currency FROM accounting_positiontotal AS p
+                         WHERE p.account_id = a.id
+                           AND (%(instrument)s::bigint IS NULL OR p.instrument_id = %(instrument)s)) AS t
+     LEFT JOIN records_instrument AS i ON i.id = t.instrument_id
+     WHERE (%(account)s::bigint IS NULL OR a.id = %(account)s)
+     ORDER BY a.code, i.isin, t.currency LIMIT %(end)s)
+    UNION ALL
+    (SELECT 1, NULL, i.isin, p.currency, p.id FROM accounting_positiontotal AS p
+     LEFT JOIN records_instrument AS i ON i.id = p.instrument_id
+     WHERE p.account_id IS NULL AND %(account)s::bigint IS NULL
+       AND (%(instrument)s::bigint IS NULL OR p.instrument_id = %(instrument)s)
+     ORDER BY i.isin, p.currency LIMIT %(end)s)
+) AS u
+ORDER BY u.part, u.code, u.isin, u.currency LIMIT %(limit)s OFFSET %(offset)s"""
 
 
 class PnlPages:
     """pnl_list's rows as pages read them: rows[start:stop] is the QuerySet's slice, the same rows in the same
-    order, found by their keys (_PNL_PAGE_NAMED) instead of joining and sorting every position for one page.
+    order, found by their keys (_PNL_PAGE_KEYS, one statement) instead of joining and sorting every position for one page.
     count() is the QuerySet's."""
 
     def __init__(self, rows: QuerySet):
@@ -403,27 +403,15 @@ class PnlPages:
     def __len__(self) -> int:
         return self.count()
 
-    def _keys(self, sql: str, *, offset: int, limit: int) -> list[int]:
-        with read_connection().cursor() as cursor:
-            cursor.execute(sql, {**self.params, "offset": offset, "limit": limit})
-            return [key for (key,) in cursor.fetchall()]
-
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index:index + 1][0]
         start, stop = index.start or 0, index.stop
         if index.step is not None or start < 0 or stop is None or stop < start:
             return list(self.rows)[index]
-        limit = stop - start
-        keys = self._keys(_PNL_PAGE_NAMED, offset=start, limit=limit)
-        if len(keys) < limit:  # past the accounts' rows: those without a trading account
-            if keys:
-                named = start + len(keys)
-            else:
-                with read_connection().cursor() as cursor:
-                    cursor.execute(_PNL_NAMED_COUNT, self.params)
-                    named = cursor.fetchone()[0]
-            keys += self._keys(_PNL_PAGE_UNNAMED, offset=max(0, start - named), limit=limit - len(keys))
+        with read_connection().cursor() as cursor:
+            cursor.execute(_PNL_PAGE_KEYS, {**self.params, "offset": start, "limit": stop - start, "end": stop})
+            keys = [key for (key,) in cursor.fetchall()]
         return list(self.rows.filter(pk__in=keys)) if keys else []
 
 
