@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 SET_BASED = {
     NettedTrade: ("trade", "obligation"),
-    SettlementMovement: ("instruction", "run", "account", "instrument"),
+    SettlementMovement: ("run", "account", "instrument"),
 }
 # Updated by settlement chunks (settlements.runs.services.settlement_run_settle, hash and merge joins off).
 UPDATED_BY_SETTLEMENT = (Obligation, SettlementInstruction)
@@ -43,11 +43,12 @@ def test_a_link_to_an_obligation_that_does_not_exist_is_refused():
                        [2**62, 2**62])
 
 
-def test_a_movement_of_an_instruction_that_does_not_exist_is_refused():
+def test_a_movement_of_a_run_that_does_not_exist_is_refused():
     with connection.cursor() as cursor, pytest.raises(IntegrityError), transaction.atomic():
         cursor.execute("INSERT INTO settlements_settlementmovement (instruction_id, run_id, account_id, instrument_id, "
                        "currency, quantity, cash, value_date, settled_at) "
                        "VALUES (%s, %s, %s, %s, 'USD', 1, 1, now(), now())", [2**62, 2**62, 2**62, 2**62])
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the instruction's ordinary key, deferred, checked too
 
 
 @pytest.mark.parametrize("model", UPDATED_BY_SETTLEMENT)
@@ -61,3 +62,11 @@ def test_a_table_settlement_updates_has_no_set_based_key_joining_its_old_and_new
     children = {trigger_names(model._meta.db_table, f.column)["child"] + "_upd"
                 for f in model._meta.concrete_fields if f.is_relation}
     assert set(updates) & children == set()
+
+
+def test_the_instructions_carry_no_parent_trigger_of_a_set_based_key():
+    """A parent's UPDATE trigger keeps every updated instruction's old and new rows: each settlement chunk's."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'settlements_settlementinstruction'::regclass "
+                       "AND NOT tgisinternal AND tgname LIKE 'setfk%%'")
+        assert cursor.fetchall() == []
