@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 
 from records.audit.models import AuditRecord
 from records.retention.models import LegalHold, RetentionPolicy
@@ -46,7 +47,13 @@ class TombstoneRow:
         return self.record.after or {}
 
 
+# The action as a literal in the statement, not a parameter: the partial index of tombstones (audit_purge_idx)
+# serves only a statement whose predicate implies its own, and a prepared statement's generic plan (chosen after a
+# few executions) cannot know what a parameter holds; it walked the whole trail backwards for no row at all.
+_IS_TOMBSTONE = RawSQL(f"records_auditrecord.action = '{PURGE_ACTION}'", (), output_field=BooleanField())  # noqa: S611 (constants)
+
+
 def purge_tombstones(*, limit: int = 20) -> list[TombstoneRow]:
     """Return the latest purge tombstones, newest first, each with its signature checked."""
-    records = AuditRecord.objects.filter(action=PURGE_ACTION).order_by("-id")[:limit]
+    records = AuditRecord.objects.filter(_IS_TOMBSTONE).order_by("-id")[:limit]
     return [TombstoneRow(record, tombstone_verify(record)) for record in records]
