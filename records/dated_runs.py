@@ -48,7 +48,7 @@ def dated_run_for_job(kind: DatedRunKind, job: JobRun):
     run = kind.model.objects.filter(job_id=job.pk).first()
     if run is not None:
         return run
-    JobRun.objects.select_for_update().filter(pk=job.pk).first()
+    JobRun.objects.select_for_update(no_key=True).filter(pk=job.pk).first()
     run = kind.model.objects.filter(job_id=job.pk).first()  # another worker of the job was first
     if run is not None:
         return run

@@ -116,7 +116,7 @@ def job_rerun(*, job_id: int, started_by) -> JobRun:
     The new run records who started it and when; job_rerun_requested, sent in this transaction, lets
     the records app write its audit record. Raises ConflictError unless the run failed.
     """
-    original = JobRun.objects.select_for_update().get(pk=job_id)
+    original = JobRun.objects.select_for_update(no_key=True).get(pk=job_id)
     if original.status != JobRun.Status.FAILED:
         raise ConflictError(f"Only a failed run can be rerun; run {original.pk} is {original.status}.")
     job = job_create(kind=original.kind, params=original.parameters, started_by=started_by, rerun_of=original)
@@ -134,7 +134,7 @@ def job_resume(*, job_id: int, started_by) -> JobRun:
     must stay in the same run (a stage of an end-of-day run). job_resumed, sent in this transaction,
     lets the records app audit it. Raises ConflictError unless the run failed. Enqueues nothing.
     """
-    job = JobRun.objects.select_for_update().get(pk=job_id)
+    job = JobRun.objects.select_for_update(no_key=True).get(pk=job_id)
     if job.status != JobRun.Status.FAILED:
         raise ConflictError(f"Only a failed run can be resumed; run {job.pk} is {job.status}.")
     original = copy.copy(job)
@@ -159,7 +159,7 @@ def job_run_now(*, kind: str, params: dict | None = None, started_by=None, job_i
 
 @transaction.atomic
 def _job_begin(job_id: int) -> JobRun | None:
-    job = JobRun.objects.select_for_update().get(pk=job_id)
+    job = JobRun.objects.select_for_update(no_key=True).get(pk=job_id)
     if job.status in (JobRun.Status.COMPLETED, JobRun.Status.FAILED):
         return None
     if not job.steps:
@@ -180,8 +180,14 @@ def _outcome(outcome) -> tuple[int, object]:
 
 
 def _chunk_count(job_id: int, step_name: str, rows: int) -> None:
-    """Count a committed chunk on its run. Call inside the chunk's transaction."""
-    job = JobRun.objects.select_for_update().get(pk=job_id)
+    """Count a committed chunk on its run. Call inside the chunk's transaction.
+
+    The run's row is locked FOR NO KEY UPDATE (as everywhere here: its key never changes), which does not
+    conflict with the FOR KEY SHARE a chunk's rows take on it through a set-based foreign key
+    (backoffice.core.setfk: journal entries name their job): FOR UPDATE would, and two workers' chunks,
+    each holding one and asking for the other, would deadlock.
+    """
+    job = JobRun.objects.select_for_update(no_key=True).get(pk=job_id)
     job.chunks_done += 1
     job.rows_affected += rows
     for planned in job.steps:
@@ -280,7 +286,7 @@ def _stop_if_failed(job: JobRun) -> None:
 
 @transaction.atomic
 def _job_finish(job_id: int, order: list[str]) -> JobRun:
-    job = JobRun.objects.select_for_update().get(pk=job_id)
+    job = JobRun.objects.select_for_update(no_key=True).get(pk=job_id)
     if job.status != JobRun.Status.RUNNING:
         return job
     position = {name: n for n, name in enumerate(order)}
@@ -324,7 +330,7 @@ def job_run_execute(*, job_id: int) -> JobRun:
 @transaction.atomic
 def job_fail(*, job_id: int, error: BaseException) -> JobRun:
     """Record a run's final failure: FAILED, the error and its traceback. A completed run stays completed."""
-    job = JobRun.objects.select_for_update().get(pk=job_id)
+    job = JobRun.objects.select_for_update(no_key=True).get(pk=job_id)
     if job.status == JobRun.Status.COMPLETED:
         return job
     job.status = JobRun.Status.FAILED
