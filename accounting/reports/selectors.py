@@ -388,8 +388,8 @@ ORDER BY u.part, u.code, u.isin, u.currency LIMIT %(limit)s OFFSET %(offset)s"""
 
 class PnlPages:
     """pnl_list's rows as pages read them: rows[start:stop] is the QuerySet's slice, the same rows in the same
-    order, found by their keys (_PNL_PAGE_KEYS, one statement) instead of joining and sorting every position for one page.
-    count() is the QuerySet's."""
+    order, found by their keys (_PNL_PAGE_KEYS, one statement) instead of joining and sorting every position for
+    one page. count() is the QuerySet's."""
 
     def __init__(self, rows: QuerySet):
         self.rows = rows
