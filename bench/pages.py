@@ -38,9 +38,12 @@ from tests.backoffice.test_query_bounds import NOT_LISTS, _api_lists, _pages, _r
 
 EXTRA = [  # what a clerk filters all day
     "/records/trades/?status=BOOKED",
-    "/records/trades/?account=ACC-000001",
+    "/records/trades/?account=BP-ACC-1",
     "/api/v1/trades/?status=SETTLED&page_size=100",
-    "/api/v1/positions/?page_size=100",
+    "/records/trades/?status=HELD",  # rare statuses: found through their lifecycle events (no index names status)
+    "/records/trades/?status=FAILED",
+    "/api/v1/trades/?status=HELD&page_size=100",
+    "/api/v1/inventory/?account=BP-ACC-1",
     "/records/audit/?record_type=records.trade",
 ]
 
