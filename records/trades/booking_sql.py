@@ -43,12 +43,6 @@ from backoffice.core.fields import AMOUNT, PRICE, QUANTITY
 from records.audit.services.audit import actor_fields, record_type_of
 from records.positions.services import PositionDelta, positions_apply
 from records.reference.models import Account, Counterparty, Instrument
-from records.reference.services.calendar import (
-    is_settlement_day,
-    is_trading_session,
-    market_today,
-    settlement_date_for,
-)
 from records.reference.validators import iso4217_codes
 from records.trades import hooks
 from records.trades.bulk import BodyError
@@ -56,7 +50,7 @@ from records.trades.hooks import trade_hooks_run
 from records.trades.input import parse_trade
 from records.trades.models import Trade, TradeEvent
 from records.trades.pretrade import HOLD, REJECT, TradeCandidate, run_pretrade_checks
-from records.trades.services import _NOT_AUDITED, _TRADE_FIELDS
+from records.trades.services import _NOT_AUDITED, _TRADE_FIELDS, TradeDates
 
 CREATED, DUPLICATE, REJECTED = "created", "duplicate", "rejected"
 _TRADE = record_type_of(Trade)
@@ -388,10 +382,7 @@ def _decide_and_book(rows: Sequence[Row], submitted_by) -> dict[int, tuple]:
     instruments = Instrument.objects.select_related("market").in_bulk(
         {r.instrument_id for r in fresh if r.instrument_id is not None})
     resolved: list[tuple[Row, str, date]] = []
-    settlement_cache: dict = {}
-    today_cache: dict = {}
-    session_cache: dict = {}
-    settlement_day_cache: dict = {}
+    dates = TradeDates()
     for row in fresh:
         errors: dict[str, list[str]] = {}
         instrument = instruments.get(row.instrument_id)
@@ -405,31 +396,7 @@ def _decide_and_book(rows: Sequence[Row], submitted_by) -> dict[int, tuple]:
             errors["instrument"] = [f"Instrument {instrument.isin} is not active."]
         settlement_date = row.settlement_date
         if instrument is not None and not errors.get("instrument"):
-            mic = instrument.market_id
-            if mic not in today_cache:
-                today_cache[mic] = market_today(market=instrument.market)
-            session_key = (mic, row.trade_date)
-            if session_key not in session_cache:
-                session_cache[session_key] = is_trading_session(market=instrument.market, day=row.trade_date)
-            if row.trade_date > today_cache[mic]:
-                errors["trade_date"] = ["Trade date is in the future."]
-            elif not session_cache[session_key]:
-                errors["trade_date"] = [f"{row.trade_date} is not a trading session of {mic}."]
-            elif settlement_date is None:
-                key = (instrument.market_id, instrument.asset_class, instrument.settlement_cycle, row.trade_date)
-                if key not in settlement_cache:
-                    settlement_cache[key] = settlement_date_for(instrument=instrument,
-                                                                trade_date=row.trade_date).settlement_date
-                settlement_date = settlement_cache[key]
-            elif settlement_date < row.trade_date:
-                errors["settlement_date"] = ["Settlement date is before the trade date."]
-            else:
-                day_key = (mic, settlement_date)
-                if day_key not in settlement_day_cache:
-                    settlement_day_cache[day_key] = is_settlement_day(market=instrument.market, day=settlement_date)
-                if not settlement_day_cache[day_key]:
-                    errors["settlement_date"] = [f"{settlement_date} is not a settlement day of "
-                                                 f"{instrument.market.get_settlement_calendar_display()}."]
+            settlement_date = dates.check(instrument, row.trade_date, row.settlement_date, errors)
         if errors:
             out[row.seq] = (row.row_id, REJECTED, None, errors)
             continue

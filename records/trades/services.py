@@ -182,9 +182,7 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
     # 2. Validate against reference data.
     accounts, counterparties, instruments = lookup.accounts, lookup.counterparties, lookup.instruments
     resolved: list[_Resolved] = []
-    settlement_cache: dict = {}
-    today_cache: dict = {}
-    session_cache: dict = {}
+    dates = TradeDates()
     for index, item in fresh:
         errors: dict[str, list[str]] = {}
         account = accounts.get(item.account)
@@ -200,27 +198,7 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
             errors["instrument"] = [f"Instrument {instrument.isin} is not active."]
         settlement_date = item.settlement_date
         if instrument is not None and not errors.get("instrument"):
-            mic = instrument.market_id
-            if mic not in today_cache:
-                today_cache[mic] = market_today(market=instrument.market)
-            session_key = (mic, item.trade_date)
-            if session_key not in session_cache:
-                session_cache[session_key] = is_trading_session(market=instrument.market, day=item.trade_date)
-            if item.trade_date > today_cache[mic]:
-                errors["trade_date"] = ["Trade date is in the future."]
-            elif not session_cache[session_key]:
-                errors["trade_date"] = [f"{item.trade_date} is not a trading session of {mic}."]
-            elif settlement_date is None:
-                key = (instrument.market_id, instrument.asset_class, instrument.settlement_cycle, item.trade_date)
-                if key not in settlement_cache:
-                    settlement_cache[key] = settlement_date_for(instrument=instrument,
-                                                                trade_date=item.trade_date).settlement_date
-                settlement_date = settlement_cache[key]
-            elif settlement_date < item.trade_date:
-                errors["settlement_date"] = ["Settlement date is before the trade date."]
-            elif not is_settlement_day(market=instrument.market, day=settlement_date):
-                errors["settlement_date"] = [f"{settlement_date} is not a settlement day of "
-                                             f"{instrument.market.get_settlement_calendar_display()}."]
+            settlement_date = dates.check(instrument, item.trade_date, item.settlement_date, errors)
         if errors:
             results[index] = SubmitResult(index, REJECTED, errors=errors)
             continue
@@ -257,6 +235,45 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
             results[index] = SubmitResult(index, DUPLICATE if first.status == CREATED else first.status,
                                           existing=first.existing, booked=first.booked, errors=first.errors)
     return results
+
+
+class TradeDates:
+    """A trade's dates checked against its instrument's market calendars, each distinct key worked out once
+    per batch: the bulk service and the trade files' SQL booking (booking_sql) give the same verdicts."""
+
+    def __init__(self):
+        self._today: dict = {}
+        self._session: dict = {}
+        self._settles: dict = {}
+        self._settlement_day: dict = {}
+
+    def check(self, instrument: Instrument, trade_date: date, settlement_date: date | None,
+              errors: dict[str, list[str]]) -> date | None:
+        """The settlement date (the one given, else the instrument's regular way); errors under trade_date or
+        settlement_date are added to `errors`."""
+        market, mic = instrument.market, instrument.market_id
+        if mic not in self._today:
+            self._today[mic] = market_today(market=market)
+        if (mic, trade_date) not in self._session:
+            self._session[mic, trade_date] = is_trading_session(market=market, day=trade_date)
+        if trade_date > self._today[mic]:
+            errors["trade_date"] = ["Trade date is in the future."]
+        elif not self._session[mic, trade_date]:
+            errors["trade_date"] = [f"{trade_date} is not a trading session of {mic}."]
+        elif settlement_date is None:
+            key = (mic, instrument.asset_class, instrument.settlement_cycle, trade_date)
+            if key not in self._settles:
+                self._settles[key] = settlement_date_for(instrument=instrument, trade_date=trade_date).settlement_date
+            return self._settles[key]
+        elif settlement_date < trade_date:
+            errors["settlement_date"] = ["Settlement date is before the trade date."]
+        else:
+            if (mic, settlement_date) not in self._settlement_day:
+                self._settlement_day[mic, settlement_date] = is_settlement_day(market=market, day=settlement_date)
+            if not self._settlement_day[mic, settlement_date]:
+                errors["settlement_date"] = [f"{settlement_date} is not a settlement day of "
+                                             f"{market.get_settlement_calendar_display()}."]
+        return settlement_date
 
 
 _EARLIER = RowLoader(Trade, fields=("id", "external_ref", "request_hash"))
