@@ -386,17 +386,10 @@ def _decide_and_book(rows: Sequence[Row], submitted_by) -> dict[int, tuple]:
     for row in fresh:
         errors: dict[str, list[str]] = {}
         instrument = instruments.get(row.instrument_id)
-        if row.account_id is None:
-            errors["account"] = [f"Unknown account {row.account!r}."]
-        if row.counterparty_id is None:
-            errors["counterparty"] = [f"Unknown counterparty {row.counterparty!r}."]
-        if instrument is None:
-            errors["instrument"] = [f"Unknown instrument {row.instrument!r}."]
-        elif not instrument.is_active:
-            errors["instrument"] = [f"Instrument {instrument.isin} is not active."]
-        settlement_date = row.settlement_date
-        if instrument is not None and not errors.get("instrument"):
-            settlement_date = dates.check(instrument, row.trade_date, row.settlement_date, errors)
+        settlement_date = dates.validate(
+            errors, account=row.account, account_known=row.account_id is not None, counterparty=row.counterparty,
+            counterparty_known=row.counterparty_id is not None, isin=row.instrument, instrument=instrument,
+            trade_date=row.trade_date, settlement_date=row.settlement_date)
         if errors:
             out[row.seq] = (row.row_id, REJECTED, None, errors)
             continue

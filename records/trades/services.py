@@ -188,17 +188,10 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
         account = accounts.get(item.account)
         counterparty = counterparties.get(item.counterparty)
         instrument = instruments.get(item.instrument)
-        if account is None:
-            errors["account"] = [f"Unknown account {item.account!r}."]
-        if counterparty is None:
-            errors["counterparty"] = [f"Unknown counterparty {item.counterparty!r}."]
-        if instrument is None:
-            errors["instrument"] = [f"Unknown instrument {item.instrument!r}."]
-        elif not instrument.is_active:
-            errors["instrument"] = [f"Instrument {instrument.isin} is not active."]
-        settlement_date = item.settlement_date
-        if instrument is not None and not errors.get("instrument"):
-            settlement_date = dates.check(instrument, item.trade_date, item.settlement_date, errors)
+        settlement_date = dates.validate(
+            errors, account=item.account, account_known=account is not None, counterparty=item.counterparty,
+            counterparty_known=counterparty is not None, isin=item.instrument, instrument=instrument,
+            trade_date=item.trade_date, settlement_date=item.settlement_date)
         if errors:
             results[index] = SubmitResult(index, REJECTED, errors=errors)
             continue
@@ -238,14 +231,32 @@ def _submit_batch_once(submitted_by, items: Sequence[tuple[int, TradeInput]]) ->
 
 
 class TradeDates:
-    """A trade's dates checked against its instrument's market calendars, each distinct key worked out once
-    per batch: the bulk service and the trade files' SQL booking (booking_sql) give the same verdicts."""
+    """A trade's references and dates checked (its dates against its instrument's market calendars, each
+    distinct key worked out once per batch): the bulk service and the trade files' SQL booking (booking_sql)
+    give the same verdicts in the same words."""
 
     def __init__(self):
         self._today: dict = {}
         self._session: dict = {}
         self._settles: dict = {}
         self._settlement_day: dict = {}
+
+    def validate(self, errors: dict[str, list[str]], *, account: str, account_known: bool, counterparty: str,
+                 counterparty_known: bool, isin: str, instrument: Instrument | None, trade_date: date,
+                 settlement_date: date | None) -> date | None:
+        """A trade's references (account, counterparty, instrument found and active) and then its dates; the
+        errors go into `errors`. Returns the settlement date (the one given, else the instrument's regular way)."""
+        if not account_known:
+            errors["account"] = [f"Unknown account {account!r}."]
+        if not counterparty_known:
+            errors["counterparty"] = [f"Unknown counterparty {counterparty!r}."]
+        if instrument is None:
+            errors["instrument"] = [f"Unknown instrument {isin!r}."]
+        elif not instrument.is_active:
+            errors["instrument"] = [f"Instrument {instrument.isin} is not active."]
+        else:
+            return self.check(instrument, trade_date, settlement_date, errors)
+        return settlement_date
 
     def check(self, instrument: Instrument, trade_date: date, settlement_date: date | None,
               errors: dict[str, list[str]]) -> date | None:
