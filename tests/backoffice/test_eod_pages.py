@@ -134,7 +134,8 @@ def test_the_jobs_page_reruns_an_eod_run_as_the_eod_page_does(signed_in, failed,
     resumes the failed stage (not a fresh run of every stage), and refused once it has been rerun."""
     busy = services.eod_run_create(settlement_date=SETTLES, started_by="test")  # continues the failed run's stage
     refused = signed_in.post(f"/jobs/{failed.pk}/rerun/", follow=True).content.decode()
-    assert "running" in refused.lower() or "queued" in refused.lower()
+    assert (f"The end of day of {SETTLES.isoformat()} is already queued (run {busy.pk}): wait for it to finish."
+            in refused)
     assert not JobRun.objects.filter(rerun_of=failed).exclude(pk=busy.pk).exists()
     JobRun.objects.filter(pk=busy.pk).delete()
 
