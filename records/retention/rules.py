@@ -13,15 +13,19 @@ from datetime import UTC, date, datetime, time
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, TextField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
+from backoffice.core.jobs.models import JobRun
 from records.approvals.models import ChangeRequest
 from records.audit.models import AuditRecord
 from records.cash.models import CashMovement
 from records.exports.signing import signature_valid
 from records.positions.models import StockMovement
 from records.reference.models import FxRate, Price
+from records.trades.files.models import TRADE_FILE, TradeFile, TradeFileRow
 from records.trades.models import Trade, TradeEvent, TradeVersion
 
 PURGE_ACTION = "PURGE"
@@ -85,7 +89,10 @@ class PurgeSpec:
 
     age_field (and every field in also_past) dates the record: all must be before the cutoff.
     final: only rows in a final state. account_field / instrument_field: the columns account
-    and instrument holds look at (None: such holds do not apply to this type).
+    and instrument holds look at (None: such holds do not apply to this type). rows_field and
+    rows_per_chunk bound a chunk by what its records take with them (a trade file's staged rows,
+    counted in its row_count) rather than by their number alone: a chunk stops before that count
+    passes rows_per_chunk, and a record heavier than that is a chunk of its own.
     """
 
     record_type: str
@@ -96,6 +103,8 @@ class PurgeSpec:
     account_field: str | None = None
     instrument_field: str | None = None
     dependents: tuple[Dependent, ...] = ()
+    rows_field: str | None = None
+    rows_per_chunk: int = 0
 
     def _bound(self, model: type[models.Model], field_name: str, cutoff: date):
         is_datetime = isinstance(model._meta.get_field(field_name), models.DateTimeField)
@@ -127,6 +136,19 @@ class PurgeSpec:
                 rows = rows.exclude(Exists(younger))
         held = self.held(holds)
         return rows if held is None else rows.exclude(held)
+
+    def chunk_cut(self, candidates: list[tuple]) -> list:
+        """Return the ids of the chunk from (pk, rows) pairs in pk order: the longest prefix within
+        rows_per_chunk, at least one. Without rows_field, candidates are bare ids and all are taken."""
+        if not self.rows_field:
+            return candidates
+        ids, total = [], 0
+        for pk, rows in candidates:
+            total += rows or 0
+            if ids and total > self.rows_per_chunk:
+                break
+            ids.append(pk)
+        return ids
 
     def delete(self, ids: list) -> dict[str, int]:
         """Delete these rows and their dependents set-based; return the count per model label."""
@@ -169,6 +191,22 @@ purge_register(PurgeSpec("records.stockmovement", StockMovement, "value_date", a
                          instrument_field="instrument_id"))
 purge_register(PurgeSpec("records.changerequest", ChangeRequest, "decided_at",
                          final=~Q(status=ChangeRequest.Status.PENDING) & Q(decided_at__isnull=False)))
+# A trade file and its staged rows (the per-row report) go together, dated by upload. Final once the file
+# is completed, or its booking job failed (or is gone) and no queued or running trade-file job names it (a
+# rerun or a resume of the failed job would book it); its chunks lock the file's row, so a purge chunk skips
+# a file being booked. Held only by a record hold on the file: the rows name accounts and instruments as
+# the text the file gave (codes, ISINs, or inside an NDJSON line), so an account or instrument hold would
+# mean reading every staged row of every old file; the trades booked from a file are records.trade rows,
+# kept by those holds and by their own six years. The rows go by one DELETE by file id a chunk, explicitly:
+# the foreign key's cascade is Django's, not the database's (the files' own delete repeats it, finding none).
+# A chunk holds at most 500,000 staged rows, so a million-row file is a chunk of its own.
+_BOOKING = JobRun.objects.filter(kind=TRADE_FILE, status__in=(JobRun.Status.QUEUED, JobRun.Status.RUNNING))
+purge_register(PurgeSpec(
+    "records.tradefile", TradeFile, "uploaded_at",
+    final=((Q(completed_at__isnull=False) | Q(job__status=JobRun.Status.FAILED) | Q(job__isnull=True))
+           & ~Exists(_BOOKING.annotate(file_key=KT("parameters__file_id"))
+                     .filter(file_key=Cast(OuterRef("pk"), TextField())))),
+    dependents=(Dependent(TradeFileRow, "file"),), rows_field="row_count", rows_per_chunk=500_000))
 # Audit records: a PurgeSpec for the registry's sake; purged block by block (see records.retention.services).
 purge_register(PurgeSpec(AUDIT_RECORD_TYPE, AuditRecord, "at"))
 

@@ -6,9 +6,9 @@ A record may be removed only when all of these hold:
   counted back from today. The cutoff comes from the stored policy and today's date alone;
   the caller's ``as_of`` can only move it earlier (``min(as_of, today)``), never later, so no
   input purges anything younger than its retention period;
-* the record is in a final state (a settled or cancelled trade, a decided change request, an
-  audit record in a sealed block), and everything removed with it (a trade's versions and
-  lifecycle events) is past the cutoff too;
+* the record is in a final state (a settled or cancelled trade, a decided change request, a
+  trade file booked or whose booking failed for good, an audit record in a sealed block), and
+  everything removed with it (a trade's versions and lifecycle events) is past the cutoff too;
 * no active legal hold covers it: by account, by instrument, or the record itself.
 
 The purge works in chunks: each chunk's ids are chosen by one query, deleted set-based and
@@ -56,13 +56,13 @@ PURGE_ACTOR = "job:retention-purge"
 # while a chunk runs applies from the next chunk on, never half-way through one.
 HOLDS_LOCK_KEY = 7_331_002
 
-# SEC Rule 17a-4 minimums (migration 0006 seeds these periods): a policy may be lengthened, never
+# SEC Rule 17a-4 minimums (migrations 0006 and 0018 seed these periods): a policy may be lengthened, never
 # shortened below them.
 REGULATORY_MINIMUM_YEARS = {
     "records.trade": 6, "records.tradeversion": 6, "records.tradeevent": 6, "records.position": 6,
     "records.stockmovement": 6, "records.cashmovement": 6, "records.cashbalance": 6, "records.auditrecord": 6,
     "records.account": 6, "records.price": 3, "records.fxrate": 3, "records.changerequest": 3,
-    "records.instrument": 3, "records.counterparty": 3,
+    "records.instrument": 3, "records.counterparty": 3, "records.tradefile": 3,
 }
 
 
@@ -287,10 +287,15 @@ def purge_run(*, actor: Actor = PURGE_ACTOR, record_type: str, as_of: date | Non
         try:
             with transaction.atomic():
                 _lock_holds(shared=True)
-                ids = list(spec.eligible(cutoff=result.cutoff, holds=active_holds()).order_by("pk")
-                           .select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True)[:chunk_size])
-                if not ids:
+                rows = (spec.eligible(cutoff=result.cutoff, holds=active_holds()).order_by("pk")
+                        .select_for_update(skip_locked=True, of=("self",)))
+                candidates = list((rows.values_list("pk", spec.rows_field) if spec.rows_field
+                                   else rows.values_list("pk", flat=True))[:chunk_size])
+                if not candidates:
                     return result
+                # A chunk bounded by the rows its records take with them may stop short of chunk_size; the
+                # candidates it leaves are unlocked at commit and picked by the next chunk.
+                ids = spec.chunk_cut(candidates)
                 deleted = spec.delete(ids)
                 tombstone = _tombstone(actor=actor, record_type=record_type, ids=ids, deleted=deleted,
                                        cutoff=result.cutoff, as_of=effective, policy=policy)
@@ -298,7 +303,7 @@ def purge_run(*, actor: Actor = PURGE_ACTOR, record_type: str, as_of: date | Non
             raise BusinessRuleError(f"{record_type} rows past retention are still referenced by other records "
                                     f"({exc.args[0]}); register those as dependents of the purge.") from exc
         result.add(deleted, tombstone)
-        if len(ids) < chunk_size:
+        if len(candidates) < chunk_size and len(ids) == len(candidates):
             return result
 
 

@@ -2,9 +2,10 @@
 
 import json
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +20,9 @@ from records.trades.files.models import TradeFile
 
 # Whoever may submit bulk trades.
 TradeFileRole = HasRole(FRONT_OFFICE, OPERATIONS)
+# A file past its retention period is purged with its staged rows (records.retention): it answers as a file
+# that never was.
+MISSING = "No trade file {file_id}: it was never uploaded, or it was purged with its report after its retention period."
 
 
 class _RawFileParser(BaseParser):
@@ -129,7 +133,7 @@ class TradeFileListCreateApi(generics.ListAPIView):
 def _file_or_404(file_id: int) -> TradeFile:
     file = selectors.trade_file_get(file_id)
     if file is None:
-        raise Http404
+        raise NotFound(MISSING.format(file_id=file_id))
     return file
 
 

@@ -23,7 +23,11 @@ def _finish(job, index: int) -> dict:
 
 
 def _plan(parameters: dict) -> list[Step]:
-    row_count = TradeFile.objects.values_list("row_count", flat=True).get(pk=parameters["file_id"])
+    row_count = TradeFile.objects.filter(pk=parameters["file_id"]).values_list("row_count", flat=True).first()
+    if row_count is None:
+        # A failed run resumed after the retention purge removed its file (records.retention.rules).
+        raise BusinessRuleError(f"Trade file {parameters['file_id']} is gone (purged after its retention period): "
+                                "nothing to book.", field="file_id")
     # Each chunk books the next CHUNK_ROWS rows not booked yet (services.trade_file_book_chunk), so the
     # chunks cover the file whichever of them a rerun finds done.
     return [Step("book", services.chunk_count(row_count), _book), Step("report", 1, _finish)]

@@ -9,6 +9,10 @@ from django.db import models
 
 from backoffice.core.jobs.models import JobRun
 
+# The kind of job that books a file (records.trades.files.jobs); here so that reads of the files (the
+# retention purge's test of a file still being booked) need not import the services.
+TRADE_FILE = "trade-file"
+
 
 class TradeFile(models.Model):
     """One uploaded trade file: who, when, what (name, size, sha256, format), its rows and their outcome."""

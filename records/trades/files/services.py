@@ -26,10 +26,9 @@ from backoffice.core.jobs import services as jobs
 from records.audit.services.audit import audit_log, snapshot
 from records.trades import booking_sql
 from records.trades.bulk import BodyError
-from records.trades.files.models import TradeFile, TradeFileRow
+from records.trades.files.models import TRADE_FILE, TradeFile, TradeFileRow
 from records.trades.input import FIELDS
 
-TRADE_FILE = "trade-file"
 CHUNK_ROWS = 10_000
 BLOCK = 1 << 20
 MAX_LINE = 1 << 20  # bytes: a trade is a few hundred; a longer line is not a trade file

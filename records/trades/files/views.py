@@ -15,7 +15,7 @@ from backoffice.core import roles
 from backoffice.core.keyset import keyset_page_of
 from backoffice.core.roles import require_role
 from records.trades.files import selectors, services
-from records.trades.files.api import report_csv
+from records.trades.files.api import MISSING, report_csv
 
 FILE_ROLES = (roles.FRONT_OFFICE, roles.OPERATIONS)
 REJECTED_SHOWN = 200
@@ -35,6 +35,8 @@ def _page(request, form):
         selected = selectors.trade_file_get(int(wanted))
         if selected is not None:
             rejected = list(_first(selectors.trade_file_report(selected, rejected_only=True), REJECTED_SHOWN))
+        else:
+            messages.warning(request, MISSING.format(file_id=int(wanted)))
     return render(request, "records/trade_files.html", {
         "form": form, "page": page, "selected": selected, "rejected": rejected, "rejected_shown": REJECTED_SHOWN,
         "expected_columns": services.expected_columns()})
