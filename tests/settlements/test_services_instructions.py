@@ -64,6 +64,30 @@ def test_a_clearing_run_ends_with_one_instruction_per_obligation_with_exact_term
     assert run.job.result[-1] == {"rows": 3, "clearing_run": run.pk, "instructions": 3, "held": 0}
 
 
+def test_the_instruct_step_has_a_chunk_per_netting_range_and_each_instructs_only_its_instruments(firm):
+    """A million-trade date must not instruct in one chunk (every instruction in one worker's memory):
+    instruct is chunked as net is, and each chunk instructs the obligations of its instrument range."""
+    add_ssi("BRKR-B")
+    firm.book(("ACC-001", "BRKR-B", "AAPL", "BUY", "100", "189.25"),
+              ("ACC-001", "BRKR-B", "MSFT", "SELL", "20", "415.10"),
+              ("HOUSE", "BRKR-B", "AAPL", "SELL", "5.5", "189.3333"))
+
+    run = net(trades_per_chunk=1)  # a range per instrument
+
+    assert [(step["name"], step["chunks"]) for step in run.job.steps] == [
+        ("net", 2), ("summarize", 1), ("instruct", 2)]
+    instruct = JobChunk.objects.filter(job=run.job, step="instruct").order_by("index")
+    assert [chunk.result["instructions"] for chunk in instruct] == [2, 1]  # AAPL's two accounts, then MSFT
+    by_range = {chunk.index: chunk.result for chunk in instruct}
+    assert sum(result["rows"] for result in by_range.values()) == SettlementInstruction.objects.count() == 3
+    assert not Obligation.objects.exclude(status="INSTRUCTED").exists()
+    assert reserved("ACC-001") == D("18925")  # the buy's cash, reserved once
+
+    with transaction.atomic():  # a chunk redelivered after it committed instructs nothing
+        assert services.instructions_create_for_clearing_run(job=run.job, index=0)["instructions"] == 0
+    assert reserved("ACC-001") == D("18925")
+
+
 def test_novated_trades_are_instructed_against_the_ccp_under_its_ssi(firm):
     ccp = add_ssi("NSCC")
     add_ssi("BRKR-A")  # the executing broker's own SSI is not the one: the CCP settles

@@ -1,8 +1,11 @@
 """Settlement instructions: created from a clearing run's obligations (or a gross trade), adjusted before settlement.
 
 DESIGN.md §6. The clearing run's job (kind clearing-netting) ends with step "instruct"
-(settlements/instructions/jobs.py, appended through settings.JOB_STEP_EXTENSIONS), whose one chunk
-is instructions_create_for_clearing_run: one set-based statement in the chunk's transaction
+(settlements/instructions/jobs.py, appended through settings.JOB_STEP_EXTENSIONS), one chunk per
+instrument range of the netting (the ranges its step "net" worked in, so a chunk holds the obligations
+of at most one netting chunk's trades and a worker's memory stays flat however big the date: one chunk
+for the whole run held every instruction of a million-trade date in memory at once). Each chunk is
+instructions_create_for_clearing_run: one set-based statement in the chunk's transaction
 
 1. moves the run's OPEN obligations that have no instruction to INSTRUCTED (the UPDATE's WHERE is
    the guard: a rerun, or a chunk redelivered after it committed, finds nothing OPEN), and
@@ -45,6 +48,7 @@ from backoffice.core.fields import InputError, parse_text
 from backoffice.core.jobs.models import JobRun
 from clearing.models import NettedTrade
 from clearing.netting.selectors import clearing_run_of_job
+from clearing.netting.services import instrument_ranges
 from records.audit.services.audit import (
     Actor,
     AuditEntry,
@@ -75,6 +79,7 @@ _TRADE = "records.trade"
 _BEFORE_INSTRUCTED = CanonicalJSON('{"status":"OPEN"}')
 # Audit records built and copied this many at a time, so a chunk's memory stays flat.
 AUDIT_BATCH = 20_000
+_EVERY_INSTRUMENT = (0, 2**63 - 1)
 _CENTS = Decimal("0.0001")  # the amount field's places
 
 # The SSI an instruction settles under, given its counterparty ({cpty}), the id of its instrument's
@@ -109,6 +114,7 @@ WITH candidate AS (
     JOIN records_market AS m ON m.mic = i.market_id
     {ssi_for}
     WHERE o.run_id = %(run)s::bigint AND o.status = 'OPEN'
+      AND o.instrument_id >= %(low)s::bigint AND o.instrument_id < %(high)s::bigint
       AND NOT EXISTS (SELECT 1 FROM settlements_settlementinstruction AS s WHERE s.obligation_id = o.id)
 ), moved AS (
     UPDATE clearing_obligation AS o SET status = 'INSTRUCTED'
@@ -153,34 +159,37 @@ def _reserve(rows, *, actor: Actor, reason: str) -> int:
 
 
 @transaction.atomic
-def instructions_create_for_clearing_run(*, job: JobRun) -> dict:
+def instructions_create_for_clearing_run(*, job: JobRun, index: int | None = None) -> dict:
     """Instruct every OPEN obligation of the job's clearing run that has none yet; return what it did.
 
-    The chunk of step "instruct" of a clearing-netting job, in the chunk's transaction. Idempotent:
-    a second call, or a rerun of the date, creates nothing twice (see the module docstring).
+    index: the chunk of step "instruct", the obligations of the netting's instrument range `index`
+    (clearing.netting.services.instrument_ranges); None: every instrument. In the chunk's transaction.
+    Idempotent: a second call, or a rerun of the date, creates nothing twice (see the module docstring).
+    The chunks of a run may run at once on several workers: their obligations are disjoint; they
+    meet only on the cash balances they reserve on, taken in (account, currency) order.
     """
     run = clearing_run_of_job(job)
     if run is None:
         raise BusinessRuleError(f"Job {job.pk} executes no clearing run: nothing to instruct.")
+    low, high = _EVERY_INSTRUMENT if index is None else instrument_ranges(job.parameters)[index]
     actor = _actor_of_job(job)
     reason = f"instructed after clearing run {run.pk}"
-    created, held, obligations, payers = 0, 0, [], []
+    created, held = 0, 0
+    payers = []
     with connection.cursor() as cursor:
-        cursor.execute(_INSTRUCT_SQL, {"run": run.pk, "now": timezone.now()})
+        cursor.execute(_INSTRUCT_SQL, {"run": run.pk, "now": timezone.now(), "low": low, "high": high})
         while rows := cursor.fetchmany(AUDIT_BATCH):
-            entries = []
+            entries, moved = [], []
             for row in rows:
                 values = dict(zip(_INSTRUCTION_FIELDS, row, strict=True))
                 entries.append(AuditEntry(INSTRUCTION, values["id"], None, values))
-                obligations.append((values["obligation_id"], values["id"]))
+                moved.append(AuditEntry(_OBLIGATION, values["obligation_id"], _BEFORE_INSTRUCTED, CanonicalJSON(
+                    f'{{"instruction_id":{values["id"]:d},"status":"INSTRUCTED"}}')))
                 payers.append((values["account_id"], values["currency"], values["payment"], values["cash_amount"]))
                 held += values["status"] == Status.HELD
             created += len(entries)
             audit_log_bulk(actor=actor, action="CREATE", entries=entries, reason=reason)
-    audit_log_bulk(actor=actor, action="TRANSITION", reason=reason, entries=[
-        AuditEntry(_OBLIGATION, obligation_id, _BEFORE_INSTRUCTED,
-                   CanonicalJSON(f'{{"instruction_id":{instruction_id:d},"status":"INSTRUCTED"}}'))
-        for obligation_id, instruction_id in obligations])
+            audit_log_bulk(actor=actor, action="TRANSITION", entries=moved, reason=reason)
     _reserve(payers, actor=actor, reason=reason)
     return {"rows": created, "clearing_run": run.pk, "instructions": created, "held": held}
 
