@@ -21,6 +21,7 @@ def ensure_seed_data() -> None:
     seeds = [("backoffice.core.migrations.0001_role_groups", "create_groups"),
              ("records.migrations.0002_markets", "add_markets"),
              ("records.migrations.0006_retention_defaults_and_append_only", "add_policies"),
+             ("records.migrations.0018_tradefile_retention_policy", "add_policy"),
              ("clearing.migrations.0002_match_tolerances", "seed"),
              ("settlements.migrations.0002_penalty_rates", "seed"),
              ("accounting.migrations.0003_chart_of_accounts", "seed"),

@@ -108,6 +108,19 @@ if env.bool("DB_SERVER_SIDE_BINDING", default=True):
     # behind a connection pooler that cannot keep prepared statements (PgBouncer before 1.21 in
     # transaction mode).
     DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+# A pool of connections per process (psycopg_pool, Django's own pooling), for web processes serving requests on
+# several threads (gunicorn --threads): DB_POOL_MAX_SIZE connections at most, shared by the threads, opened once
+# and health-checked by the pool; a request waits up to DB_POOL_TIMEOUT seconds for one. 0 (the default): none,
+# each thread keeps its own connection for CONN_MAX_AGE seconds. A pool replaces persistent connections. Leave it
+# off for Celery workers, whose processes each run one task at a time (docs/scaling.md, "Connections").
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
+if DB_POOL_MAX_SIZE < 0:
+    raise ImproperlyConfigured(f"DB_POOL_MAX_SIZE must be 0 (no pool) or more, not {DB_POOL_MAX_SIZE}")
+if DB_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(env.int("DB_POOL_MIN_SIZE", default=1), DB_POOL_MAX_SIZE), "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0)}
 # A read replica for the reports (backoffice/core/replica.py): REPORTS_DATABASE_URL names a streaming replica of
 # the primary; the reports' reads go there, everything else to the primary. Without it, the primary serves all.
 if env.str("REPORTS_DATABASE_URL", default=""):
