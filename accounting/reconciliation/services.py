@@ -37,6 +37,9 @@ from records.cash.models import CashBalance, CashMovement
 from records.positions.models import Position, StockMovement
 from records.trades.models import Trade
 
+# Break audit records built and copied this many at a time.
+AUDIT_BATCH = 20_000
+
 INVESTMENTS = "INVESTMENTS"
 CASH = "CASH"
 _BREAK = "accounting.reconciliationbreak"
@@ -204,12 +207,23 @@ def _gl_account_id(role: str) -> int:
     return gl_account
 
 
-def _compare(cursor, sql: str, *, run_id: int, kind: str, gl_account: int, as_of: date) -> tuple[int, list[tuple]]:
-    """Run one kind's statement; return (keys checked, the breaks it inserted)."""
+def _compare(cursor, sql: str, *, run_id: int, kind: str, gl_account: int, as_of: date, actor) -> tuple[int, int]:
+    """Run one kind's statement and audit the breaks it inserted; return (keys checked, breaks).
+
+    The breaks are read and audited AUDIT_BATCH at a time, so a worker's memory does not grow with their
+    number (a first reconciliation of a big book can break on every position).
+    """
     cursor.execute(sql, {"run": run_id, "kind": kind, "gl_account": gl_account, "as_of": as_of,
                          "position_statuses": list(Trade.POSITION_STATUSES)})
-    rows = cursor.fetchall()
-    return rows[0][0], [row[1:] for row in rows if row[1] is not None]
+    checked, breaks = 0, 0
+    while rows := cursor.fetchmany(AUDIT_BATCH):
+        checked = rows[0][0]
+        found = [row[1:] for row in rows if row[1] is not None]
+        if found:
+            audit_log_bulk(actor=actor, action="CREATE", entries=_break_entries(kind, found, run_id),
+                           reason=f"reconciliation break as of {as_of.isoformat()}")
+        breaks += len(found)
+    return checked, breaks
 
 
 def _break_entries(kind: str, rows: list[tuple], run_id: int) -> list[AuditEntry]:
@@ -243,20 +257,15 @@ def reconciliation_reconcile(*, job: JobRun, as_of: date) -> ReconciliationRun:
                                     f"not {as_of.isoformat()}.")
             return run
         run_id = inserted[0]
+        actor = _job_actor(job)
         positions_checked, securities = _compare(cursor, _SECURITIES_SQL, run_id=run_id,
                                                  kind=ReconciliationBreak.Kind.SECURITIES,
-                                                 gl_account=investments, as_of=as_of)
+                                                 gl_account=investments, as_of=as_of, actor=actor)
         balances_checked, cash = _compare(cursor, _CASH_SQL, run_id=run_id, kind=ReconciliationBreak.Kind.CASH,
-                                          gl_account=cash_account, as_of=as_of)
+                                          gl_account=cash_account, as_of=as_of, actor=actor)
     ReconciliationRun.objects.filter(pk=run_id).update(
-        positions_checked=positions_checked, balances_checked=balances_checked, breaks=len(securities) + len(cash))
+        positions_checked=positions_checked, balances_checked=balances_checked, breaks=securities + cash)
     run = ReconciliationRun.objects.select_related("job").get(pk=run_id)
-    actor = _job_actor(job)
     audit_log(actor=actor, action="CREATE", instance=run, after=snapshot(run),
               reason=f"reconciliation as of {as_of.isoformat()}")
-    entries = (_break_entries(ReconciliationBreak.Kind.SECURITIES, securities, run_id)
-               + _break_entries(ReconciliationBreak.Kind.CASH, cash, run_id))
-    if entries:
-        audit_log_bulk(actor=actor, action="CREATE", entries=entries,
-                       reason=f"reconciliation break as of {as_of.isoformat()}")
     return run

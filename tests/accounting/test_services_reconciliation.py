@@ -252,6 +252,29 @@ def test_each_kind_is_compared_in_one_statement_whatever_the_number_of_positions
     assert not any("records_position" in sql and "accounting_reconciliationbreak" not in sql for sql in statements)
 
 
+def test_breaks_are_read_and_audited_a_batch_at_a_time_and_every_one_is_counted(client_one, house, aapl, msft,
+                                                                                today, monkeypatch):
+    """A first reconciliation of a big book can break on every position: the breaks are audited as they are
+    read, AUDIT_BATCH at a time (a worker's memory stays flat), and none is lost between batches."""
+    for n, (account, instrument) in enumerate([(client_one, aapl), (client_one, msft), (house, aapl),
+                                               (house, msft)]):
+        stock(account, instrument, str(10 + n), f"S-{n}")
+        cash(account, "USD", str(100 + n), f"C-{n}")
+    monkeypatch.setattr(services, "AUDIT_BATCH", 3)
+    batches = []
+    audit_log_bulk = services.audit_log_bulk
+    monkeypatch.setattr(services, "audit_log_bulk", lambda **kw: batches.append(len(kw["entries"])) or
+                        audit_log_bulk(**kw))
+
+    run = reconcile(today)
+
+    assert (run.positions_checked, run.balances_checked, run.breaks) == (4, 2, 6)
+    assert batches == [3, 1, 2]  # securities: 4 breaks in 3 + 1; cash: 2
+    audited = set(AuditRecord.objects.filter(record_type="accounting.reconciliationbreak")
+                  .values_list("record_id", flat=True))
+    assert audited == {str(pk) for pk in ReconciliationBreak.objects.filter(run=run).values_list("pk", flat=True)}
+
+
 # --- parameters, starting, the job ---
 
 def test_as_of_defaults_to_today_and_is_read_strictly(today):
