@@ -22,7 +22,8 @@ same trades in the same run.
    so that every worker takes each stage's chunks. Timed per stage (its child job) and in total.
 
 Prints the phases' and stages' seconds and rows, the ratio of the pipeline's netting, settlement and posting to
-the hand-written SQL's, and the peak RSS (VmHWM) of this process and of each worker.
+the hand-written SQL's, the peak RSS (VmHWM) of this process and of each worker, and per stage the largest
+worker's resident memory while it ran (sampled four times a second), which says which stage a peak belongs to.
 """
 
 import argparse
@@ -33,6 +34,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from datetime import date, timedelta
@@ -186,6 +188,34 @@ def worker_peaks(workers) -> list[float]:
     return peaks
 
 
+class RssSampler(threading.Thread):
+    """Samples the workers' resident memory (VmRSS) four times a second, with the wall-clock time, so that a
+    peak can be put down to the stage running then (VmHWM only gives each process's peak over its life)."""
+
+    def __init__(self, workers):
+        super().__init__(daemon=True)
+        self.pids = [worker.pid for worker in workers]
+        self.samples: list[tuple[float, float]] = []  # (time, the largest worker's RSS in MiB)
+        self.stopped = threading.Event()
+
+    def run(self):
+        while not self.stopped.wait(0.25):
+            rss = []
+            for pid in self.pids:
+                try:
+                    text = Path(f"/proc/{pid}/status").read_text()
+                    rss.append(int(next(line for line in text.splitlines() if line.startswith("VmRSS:")).split()[1]))
+                except (OSError, StopIteration):
+                    continue
+            if rss:
+                self.samples.append((time.time(), max(rss) / 1024))
+
+    def peak(self, start, end) -> float:
+        """The largest worker's peak between two datetimes (a job's started_at and finished_at)."""
+        low, high = start.timestamp(), end.timestamp() + 0.5
+        return max((rss for at, rss in self.samples if low <= at <= high), default=float("nan"))
+
+
 def wait(job_id: int, timeout: float) -> JobRun:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -288,6 +318,8 @@ def main() -> None:
           f"the accounts funded, in {time.monotonic() - started:.1f} s")
 
     workers = start_workers(args.workers, args.workers)
+    sampler = RssSampler(workers)
+    sampler.start()
     try:
         started = time.monotonic()
         with open(path, "rb") as stream:
@@ -300,7 +332,8 @@ def main() -> None:
             sys.exit(f"the trade file's job failed: {job.error}")
         print(f"trade file: upload (COPY into staging) {staged - started:7.1f} s, booking on the workers "
               f"{booked - staged:7.1f} s: {args.trades / (booked - started):,.0f} trades/s end to end "
-              f"(created {file.created:,}, duplicate {file.duplicate:,}, rejected {file.rejected:,})")
+              f"(created {file.created:,}, duplicate {file.duplicate:,}, rejected {file.rejected:,}; "
+              f"busiest worker {sampler.peak(job.started_at, job.finished_at):.0f} MiB)")
         with connection.cursor() as cursor:
             cursor.execute("SELECT status, count(*) FROM records_trade WHERE settlement_date = %s GROUP BY status "
                            "ORDER BY status", [day])
@@ -317,13 +350,14 @@ def main() -> None:
         seconds = time.monotonic() - started
         peaks = worker_peaks(workers)
     finally:
+        sampler.stopped.set()
         os.unlink(path)
         for worker in workers:
             worker.terminate()
         for worker in workers:
             worker.wait(30)
     print(f"end of day {day}: {eod.status} in {seconds:.1f} s" + (f" ({eod.error})" if eod.error else ""))
-    print(f"  {'stage':<15} {'chunks':>6} {'rows':>10} {'seconds':>8}")
+    print(f"  {'stage':<15} {'chunks':>6} {'rows':>10} {'seconds':>8} {'worker MiB':>10}")
     by_stage = {}
     for view in eod_selectors.eod_stages(eod):
         child = view.child
@@ -331,7 +365,9 @@ def main() -> None:
             print(f"  {view.name:<15} {view.status}")
             continue
         by_stage[view.name] = child.duration.total_seconds() if child.duration else 0.0
-        print(f"  {view.name:<15} {child.chunks_total:>6} {child.rows_affected:>10,} {by_stage[view.name]:>8.1f}")
+        peak = sampler.peak(child.started_at, child.finished_at) if child.started_at and child.finished_at else 0.0
+        print(f"  {view.name:<15} {child.chunks_total:>6} {child.rows_affected:>10,} {by_stage[view.name]:>8.1f} "
+              f"{peak:>10.0f}")
     for name, stage in (("netting", "netting"), ("settlement", "settlement"), ("posting", "posting")):
         if stage in by_stage and hand.get(name):
             print(f"  {name}: pipeline {by_stage[stage]:.1f} s against hand-written {hand[name]:.1f} s: "
