@@ -17,7 +17,7 @@ from records.audit.models import (
 )
 from records.cash.models import CashBalance, CashMovement
 from records.exports.models import ExportManifest
-from records.positions.models import Position, StockMovement
+from records.positions.models import PendingSettlementTotal, Position, StockMovement
 from records.reference.models import Account, Counterparty, FxRate, Instrument, Market, Price, SettlementCalendar
 from records.retention.models import LegalHold, RetentionPolicy
 from records.trades.files.models import TradeFile, TradeFileRow
@@ -40,6 +40,7 @@ __all__ = [
     "Instrument",
     "LegalHold",
     "Market",
+    "PendingSettlementTotal",
     "Position",
     "Price",
     "RetentionPolicy",

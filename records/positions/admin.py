@@ -1,9 +1,10 @@
-"""The admin of the stock record: positions and stock movements, read-only (they change only through services)."""
+"""The admin of the stock record: positions, stock movements and what the trades still have to settle, read-only (the
+first two change only through services, the last only through the database's triggers)."""
 
 from django.contrib import admin
 
 from backoffice.core.admin import ReadOnlyAdmin, decimal_column
-from records.positions.models import Position, StockMovement
+from records.positions.models import PendingSettlementTotal, Position, StockMovement
 
 
 @admin.register(Position)
@@ -24,4 +25,15 @@ class StockMovementAdmin(ReadOnlyAdmin):
     search_fields = ("=reference", "=account__code", "=instrument__isin")
     date_hierarchy = "value_date"
     list_select_related = ("account", "instrument", "created_by")
+    show_full_result_count = False
+
+
+@admin.register(PendingSettlementTotal)
+class PendingSettlementTotalAdmin(ReadOnlyAdmin):
+    list_display = ("settlement_date", "instrument", "currency", "account", decimal_column("receive"),
+                    decimal_column("deliver"), decimal_column("cash_out"), decimal_column("cash_in"), "trades")
+    list_filter = ("currency",)
+    search_fields = ("=account__code", "=instrument__isin", "instrument__symbol")
+    date_hierarchy = "settlement_date"
+    list_select_related = ("account", "instrument")
     show_full_result_count = False

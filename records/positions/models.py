@@ -61,3 +61,32 @@ class StockMovement(models.Model):
 
     def __str__(self):
         return f"{self.reference} {self.account_id}/{self.instrument_id} {self.quantity}"
+
+
+class PendingSettlementTotal(models.Model):
+    """What the trades of one account still have to settle in one instrument and currency on one date.
+
+    Read-only: PostgreSQL keeps the table (records migration 0019) from statement-level triggers on the trades, so
+    it always equals the sums of the unsettled part of the trades booked, cleared, failed or partly settled. A row
+    exists while `trades` > 0. Unmanaged: the migration's SQL owns the table, its key and its triggers.
+    """
+
+    settlement_date = models.DateField()
+    instrument = models.ForeignKey(Instrument, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    currency = models.CharField(max_length=3)
+    account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    # Unsettled quantity of the buys (to receive) and of the sells (to deliver).
+    receive = models.DecimalField(max_digits=24, decimal_places=6)
+    deliver = models.DecimalField(max_digits=24, decimal_places=6)
+    # That quantity at each trade's price, exact: what the buys still cost and the sells still bring in.
+    cash_out = models.DecimalField(max_digits=48, decimal_places=14)
+    cash_in = models.DecimalField(max_digits=48, decimal_places=14)
+    trades = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "records_pendingsettlement"
+        ordering = ["settlement_date", "instrument_id", "currency", "account_id"]
+
+    def __str__(self):
+        return f"{self.settlement_date} {self.instrument_id} {self.currency} {self.account_id}: {self.trades} trades"
