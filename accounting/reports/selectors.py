@@ -425,27 +425,29 @@ PNL_FIGURES = ("realized", "unrealized", "commissions", "net", "cost", "market_v
 # pnl_totals and pnl_by_instrument over the position totals: each row's market value at its instrument's latest
 # price (joined once per instrument, not looked up per row), rounded per row as pnl_list rounds it, summed per
 # instrument and currency first (a hash aggregate of a few hundred groups on the totals' own keys, no sort of every
-# row by text), then per the caller's keys. Sums of sums are the sums: NULL only where every row's is (SUM).
+# row by text), then per the caller's keys. Sums of sums are the sums: NULL only where every row's is (SUM). The
+# first pass sums only the columns (numeric additions are what it costs: one per row and figure, on hundreds of
+# thousands of positions); unrealized and net follow from those sums, exactly (numeric sums are exact): a row's
+# unrealized counts where it has a market value (priced, or nothing held), so the instrument's is its market value
+# less the cost of those rows, and net is realized + unrealized (0 when unpriced) - commissions.
 _PNL_SUMS = """
 WITH px AS (
     SELECT DISTINCT ON (instrument_id) instrument_id, price FROM records_price WHERE price_date <= %(as_of)s
     ORDER BY instrument_id, price_date DESC, updated_at DESC, id DESC),
-r AS (
-    SELECT t.instrument_id, t.currency, -t.realized_sum AS realized, t.commission_sum AS commissions,
-           t.cost_sum AS cost,
-           CASE WHEN t.quantity_sum = 0 THEN 0 ELSE ROUND(t.quantity_sum * px.price, 4) END AS market_value
+per_instrument AS (
+    SELECT t.instrument_id, t.currency, -SUM(t.realized_sum) AS realized, SUM(t.commission_sum) AS commissions,
+           SUM(t.cost_sum) AS cost,
+           SUM(CASE WHEN t.quantity_sum = 0 THEN 0 ELSE ROUND(t.quantity_sum * px.price, 4) END) AS market_value,
+           SUM(t.cost_sum) FILTER (WHERE t.quantity_sum = 0 OR px.price IS NOT NULL) AS valued_cost,
+           COUNT(*) FILTER (WHERE t.quantity_sum <> 0 AND px.price IS NULL) AS unpriced
     FROM accounting_positiontotal t
     LEFT JOIN px ON px.instrument_id = t.instrument_id
     WHERE (%(account)s::bigint IS NULL OR t.account_id = %(account)s)
-      AND (%(instrument)s::bigint IS NULL OR t.instrument_id = %(instrument)s)),
-per_instrument AS (
-    SELECT instrument_id, currency, SUM(realized) AS realized, SUM(market_value - cost) AS unrealized,
-           SUM(commissions) AS commissions, SUM(realized + COALESCE(market_value - cost, 0) - commissions) AS net,
-           SUM(cost) AS cost, SUM(market_value) AS market_value,
-           COUNT(*) FILTER (WHERE market_value IS NULL) AS unpriced
-    FROM r GROUP BY instrument_id, currency)
-SELECT {keys}, SUM(realized) AS realized, SUM(unrealized) AS unrealized, SUM(commissions) AS commissions,
-       SUM(net) AS net, SUM(cost) AS cost, SUM(market_value) AS market_value, SUM(unpriced)::bigint AS unpriced
+      AND (%(instrument)s::bigint IS NULL OR t.instrument_id = %(instrument)s)
+    GROUP BY t.instrument_id, t.currency)
+SELECT {keys}, SUM(realized) AS realized, SUM(market_value - valued_cost) AS unrealized,
+       SUM(commissions) AS commissions, SUM(realized + COALESCE(market_value - valued_cost, 0) - commissions) AS net,
+       SUM(cost) AS cost, SUM(market_value) AS market_value, SUM(unpriced)::bigint AS unpriced
 FROM per_instrument AS s LEFT JOIN records_instrument i ON i.id = s.instrument_id
 GROUP BY {keys} ORDER BY {keys}"""
 

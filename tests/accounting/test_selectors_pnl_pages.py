@@ -29,6 +29,46 @@ def test_the_totals_summed_from_the_sums_per_instrument_equal_the_totals_over_ev
     assert unpriced and unpriced[0]["unrealized"] is None
 
 
+def _sums_of(rows: list[dict]) -> list[dict]:
+    """pnl_list's rows summed per instrument and currency in Python, as SQL's SUM would (None only where every
+    row's figure is None): the oracle of pnl_by_instrument."""
+    groups: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["isin"], row["symbol"], row["currency"])
+        total = groups.setdefault(key, {"isin": key[0], "symbol": key[1], "currency": key[2],
+                                        **dict.fromkeys(selectors.PNL_FIGURES), "unpriced": 0})
+        for name in selectors.PNL_FIGURES:
+            if row[name] is not None:
+                total[name] = row[name] if total[name] is None else total[name] + row[name]
+        total["unpriced"] += row["market_value"] is None
+    return [groups[key] for key in sorted(groups, key=lambda k: tuple("" if v is None else v for v in k))]
+
+
+def test_the_sums_per_instrument_over_the_position_totals_are_the_sums_of_the_rows(accounts, instruments):
+    """pnl_by_instrument sums the position totals' columns once per instrument and derives unrealized and net
+    from those sums: exactly the per-row figures of pnl_list added up, priced, unpriced and flat rows alike."""
+    ledger = build_ledger(accounts, instruments)
+    latest = JournalLine.objects.order_by("-entry_date").values_list("entry_date", flat=True).first()
+    for instrument in ledger.instruments.values():  # flat positions with a cost left, priced or not
+        post_entry(lines=[("INVESTMENTS", "1000", "10"), ("SECURITIES_CONTRIBUTED", "-1000")], entry_date=latest,
+                   account=ledger.accounts["HOUSE"], instrument=instrument, rule="FEE", source_type="MANUAL")
+        post_entry(lines=[("INVESTMENTS", "-900", "-10"), ("SECURITIES_CONTRIBUTED", "1000"),
+                          ("REALIZED_PNL", "-100")], entry_date=latest, account=ledger.accounts["HOUSE"],
+                   instrument=instrument, rule="FEE", source_type="MANUAL")
+    seen = {"unpriced": 0, "flat": 0, "priced": 0}
+    for account, instrument in itertools.product((None, *ledger.accounts.values()),
+                                                 (None, *ledger.instruments.values())):
+        rows = selectors.pnl_list(as_of=latest, account=account, instrument=instrument)
+        assert hasattr(rows, "pnl_scope")  # the position totals' path
+        listed = list(rows)
+        assert selectors.pnl_by_instrument(rows) == _sums_of(listed), (account, instrument)
+        for row in listed:
+            seen["unpriced"] += row["market_value"] is None
+            seen["flat"] += row["quantity"] == 0
+            seen["priced"] += row["price"] is not None and row["quantity"] != 0
+    assert all(seen.values()), seen
+
+
 def test_every_page_of_every_filter_is_the_querysets_slice(accounts, instruments):
     """PnlPages finds a page's rows by their keys: every slice of every filter holds the same rows in the same order
     as slicing the QuerySet, rows without a trading account or an instrument (after every account's) included."""
