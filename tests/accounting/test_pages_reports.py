@@ -152,6 +152,19 @@ def test_pnl_page_rows_totals_and_charts(ledger, accountant):
     assert bars[0].xpath("./rect")[0].get("class") == "gain"
 
 
+def test_pnl_page_counts_unpriced_rows_with_thousands_separators(ledger, accountant, monkeypatch):
+    """A big book has hundreds of thousands of unpriced positions: the card and the total say 330,368, not 330368."""
+    from accounting.reports import selectors
+
+    totals_of = selectors.pnl_totals_of
+    monkeypatch.setattr(selectors, "pnl_totals_of",
+                        lambda by_instrument: [{**total, "unpriced": 330368} for total in totals_of(by_instrument)])
+    page = _html(accountant.get(reverse("accounting:pnl"), {"as_of": DAY3.isoformat()}))
+    text = " ".join(page.text_content().split())
+    assert "330,368 unpriced" in text and "330,368 without a price" in text
+    assert "330368" not in text
+
+
 def test_pnl_page_draws_losses_red(ledger, accountant):
     page = _html(accountant.get(reverse("accounting:pnl"), {"as_of": DAY1.isoformat()}))
     bars = page.xpath('//svg[@id="chart-net-USD"]//g[@class="bar-row"]')
