@@ -80,12 +80,12 @@ from common import TRADE_COLUMNS  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum  # noqa: E402
 from stdnum import isin as stdnum_isin  # noqa: E402
 
-from records.positions.projection import PENDING_STATUSES, PendingSettlement, pending_settlements  # noqa: E402
+from records.positions.projection import PENDING_STATUSES, pending_settlements  # noqa: E402
 from records.reference.models import Account, Counterparty, Instrument, Market  # noqa: E402
 from records.trades.models import Trade  # noqa: E402
+from tests.records.test_pending_summary import pending_settlements_from_trades  # noqa: E402 - the old query
 
 PREFIX = "BP"
 LOAD_CHUNK = 100_000
@@ -157,30 +157,6 @@ def load(refs) -> None:
         cursor.execute("VACUUM ANALYZE records_pendingsettlement")
 
 
-def projection_from_trades(*, account_code=None, isin=None, limit=200) -> list[PendingSettlement]:
-    """The projection as it was before the summary (records/positions/projection.py until migration 0019)."""
-    trades = Trade.objects.filter(status__in=PENDING_STATUSES, settled_quantity__lt=F("quantity"))
-    if account_code:
-        trades = trades.filter(account__code=account_code)
-    if isin:
-        trades = trades.filter(instrument__isin=isin)
-    unsettled = ExpressionWrapper(F("quantity") - F("settled_quantity"),
-                                  output_field=DecimalField(max_digits=24, decimal_places=6))
-    value = ExpressionWrapper((F("quantity") - F("settled_quantity")) * F("price"),
-                              output_field=DecimalField(max_digits=48, decimal_places=14))
-    buy, sell = Q(side=Trade.Side.BUY), Q(side=Trade.Side.SELL)
-    rows = (trades.values("settlement_date", "instrument__isin", "instrument__symbol", "instrument__name", "currency")
-            .annotate(receive=Sum(unsettled, filter=buy, default=0), deliver=Sum(unsettled, filter=sell, default=0),
-                      cash_out=Sum(value, filter=buy, default=0), cash_in=Sum(value, filter=sell, default=0),
-                      trades=Count("id"), accounts=Count("account_id", distinct=True))
-            .order_by("settlement_date", "instrument__symbol", "instrument__isin", "currency"))[:limit]
-    return [PendingSettlement(settlement_date=row["settlement_date"], isin=row["instrument__isin"],
-                              symbol=row["instrument__symbol"], name=row["instrument__name"], currency=row["currency"],
-                              receive=row["receive"], deliver=row["deliver"], cash_in=row["cash_in"],
-                              cash_out=row["cash_out"], trades=row["trades"], accounts=row["accounts"])
-            for row in rows]
-
-
 def timed(call, **kwargs) -> tuple[list[float], list]:
     times, result = [], None
     for _ in range(ARGS.repeat):
@@ -214,7 +190,7 @@ def projection() -> None:
     isin = Instrument.objects.filter(symbol__startswith=f"{PREFIX}-").order_by("id").first().isin
     for label, kwargs in (("all accounts", {}), (f"account {account}", {"account_code": account}),
                           (f"instrument {isin}", {"isin": isin})):
-        before, old = timed(projection_from_trades, **kwargs)
+        before, old = timed(pending_settlements_from_trades, **kwargs)
         after, new = timed(pending_settlements, **kwargs)
         assert new == old, f"the summary and the trades disagree ({label})"
         print(f"  {label:<26} {len(new):>3} rows   trades: {percentiles(before)}   summary: {percentiles(after)}")
@@ -225,7 +201,7 @@ def day_open(cursor) -> None:
     cursor.execute("ANALYZE records_pendingsettlement")
     cursor.execute("SELECT count(*), sum(trades) FROM records_pendingsettlement")
     keys, open_trades = cursor.fetchone()
-    before, old = timed(projection_from_trades)
+    before, old = timed(pending_settlements_from_trades)
     after, new = timed(pending_settlements)
     assert new == old, "the summary and the trades disagree (bookings open)"
     print(f"  projection with {open_trades:,} trades open ({keys:,} keys), all accounts: trades: {percentiles(before)}"

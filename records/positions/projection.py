@@ -39,6 +39,14 @@ class PendingSettlement:
     trades: int
     accounts: int
 
+    @classmethod
+    def of_row(cls, row: dict) -> "PendingSettlement":
+        """From a row of the projection's aggregate (values by settlement date, instrument and currency)."""
+        return cls(settlement_date=row["settlement_date"], isin=row["instrument__isin"],
+                   symbol=row["instrument__symbol"], name=row["instrument__name"], currency=row["currency"],
+                   receive=row["receive"], deliver=row["deliver"], cash_in=row["cash_in"], cash_out=row["cash_out"],
+                   trades=row["trades"], accounts=row["accounts"])
+
     @property
     def net(self) -> Decimal:
         return self.receive - self.deliver
@@ -74,8 +82,4 @@ def pending_settlements(*, account_code: str | None = None, isin: str | None = N
             .annotate(receive=Sum("receive"), deliver=Sum("deliver"), cash_out=Sum("cash_out"),
                       cash_in=Sum("cash_in"), trades=Sum("trades"), accounts=Count("account_id"))
             .order_by("settlement_date", "instrument__symbol", "instrument__isin", "currency"))[:limit]
-    return [PendingSettlement(settlement_date=row["settlement_date"], isin=row["instrument__isin"],
-                              symbol=row["instrument__symbol"], name=row["instrument__name"], currency=row["currency"],
-                              receive=row["receive"], deliver=row["deliver"], cash_in=row["cash_in"],
-                              cash_out=row["cash_out"], trades=row["trades"], accounts=row["accounts"])
-            for row in rows]
+    return [PendingSettlement.of_row(row) for row in rows]

@@ -72,11 +72,7 @@ def pending_settlements_from_trades(*, account_code=None, isin=None, limit=200) 
                       cash_out=Sum(value, filter=buy, default=0), cash_in=Sum(value, filter=sell, default=0),
                       trades=Count("id"), accounts=Count("account_id", distinct=True))
             .order_by("settlement_date", "instrument__symbol", "instrument__isin", "currency"))[:limit]
-    return [PendingSettlement(settlement_date=row["settlement_date"], isin=row["instrument__isin"],
-                              symbol=row["instrument__symbol"], name=row["instrument__name"], currency=row["currency"],
-                              receive=row["receive"], deliver=row["deliver"], cash_in=row["cash_in"],
-                              cash_out=row["cash_out"], trades=row["trades"], accounts=row["accounts"])
-            for row in rows]
+    return [PendingSettlement.of_row(row) for row in rows]
 
 
 def assert_summary_exact() -> None:
