@@ -177,15 +177,17 @@ def start_workers(count: int, tasks_per_run: int) -> list[subprocess.Popen]:
     return workers
 
 
+def proc_mib(pid: int, field: str) -> float:
+    """A memory figure of /proc/<pid>/status (VmHWM: the peak; VmRSS: now) in MiB; NaN once the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+        return int(next(line for line in text.splitlines() if line.startswith(f"{field}:")).split()[1]) / 1024
+    except (OSError, StopIteration):
+        return float("nan")
+
+
 def worker_peaks(workers) -> list[float]:
-    peaks = []
-    for worker in workers:
-        try:
-            text = Path(f"/proc/{worker.pid}/status").read_text()
-            peaks.append(int(next(line for line in text.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024)
-        except (OSError, StopIteration):
-            peaks.append(float("nan"))
-    return peaks
+    return [proc_mib(worker.pid, "VmHWM") for worker in workers]
 
 
 class RssSampler(threading.Thread):
@@ -200,15 +202,9 @@ class RssSampler(threading.Thread):
 
     def run(self):
         while not self.stopped.wait(0.25):
-            rss = []
-            for pid in self.pids:
-                try:
-                    text = Path(f"/proc/{pid}/status").read_text()
-                    rss.append(int(next(line for line in text.splitlines() if line.startswith("VmRSS:")).split()[1]))
-                except (OSError, StopIteration):
-                    continue
+            rss = [mib for mib in (proc_mib(pid, "VmRSS") for pid in self.pids) if not math.isnan(mib)]
             if rss:
-                self.samples.append((time.time(), max(rss) / 1024))
+                self.samples.append((time.time(), max(rss)))
 
     def peak(self, start, end) -> float:
         """The largest worker's peak between two datetimes (a job's started_at and finished_at)."""

@@ -41,7 +41,8 @@ def _sums_of(rows: list[dict]) -> list[dict]:
             if row[name] is not None:
                 total[name] = row[name] if total[name] is None else total[name] + row[name]
         total["unpriced"] += row["market_value"] is None
-    return [groups[key] for key in sorted(groups, key=lambda k: tuple("" if v is None else v for v in k))]
+    nulls_last = lambda key: tuple((value is None, value or "") for value in key)  # noqa: E731 - ORDER BY's order
+    return [groups[key] for key in sorted(groups, key=nulls_last)]
 
 
 def test_the_sums_per_instrument_over_the_position_totals_are_the_sums_of_the_rows(accounts, instruments):
